@@ -1,0 +1,17 @@
+"""Root URLs. The language follows the browser (LocaleMiddleware) and the
+switch in the page header posts to Django's ``set_language`` view."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from customers import views as customer_views
+
+urlpatterns = [
+    path("healthz", customer_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", customer_views.home, name="home"),
+]

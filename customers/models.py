@@ -1,0 +1,275 @@
+"""The bank's data: branches, staff, customers and what they hold.
+
+Natural keys from the bank's core system (branch_code, staff_code,
+customer_id, product_code) are unique here, so imports upsert by them.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Branch(models.Model):
+    code = models.CharField(_("branch code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("branch")
+        verbose_name_plural = _("branches")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Role(models.TextChoices):
+    RM = "rm", _("Relationship manager")
+    LOBBY = "lobby", _("Lobby manager")
+    HEAD = "head", _("Branch head")
+    ANALYST = "analyst", _("Analyst")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    """A member of staff. Staff imported from ``staff.csv`` are users whose
+    username is their staff code; they cannot log in until given a password."""
+
+    staff_code = models.CharField(_("staff code"), max_length=32, unique=True, null=True, blank=True)
+    display_name = models.CharField(_("name"), max_length=200, blank=True)
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.RM)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class Segment(models.TextChoices):
+    PRODUCT = "product", _("Product-oriented")
+    CONSUMPTION = "consumption", _("Consumption-oriented")
+    SERVICE = "service", _("Service-oriented")
+
+
+class Tier(models.TextChoices):
+    MASS = "mass", _("Mass")
+    GOLD = "gold", _("Gold")
+    PLATINUM = "platinum", _("Platinum")
+    PRIVATE = "private", _("Private banking")
+
+
+class CustomerStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
+
+
+class Customer(models.Model):
+    customer_id = models.CharField(_("customer ID"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    gender = models.CharField(_("gender"), max_length=1, choices=[("M", _("Male")), ("F", _("Female"))])
+    birth_date = models.DateField(_("birth date"))
+    id_number = models.CharField(_("ID number"), max_length=32)
+    phone = models.CharField(_("phone"), max_length=32)
+    # Last four digits, kept apart so the lobby's walk-in lookup is an index hit.
+    phone_tail = models.CharField(max_length=4, db_index=True, editable=False)
+    id_tail = models.CharField(max_length=4, db_index=True, editable=False)
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="customers")
+    rm = models.ForeignKey(
+        User, verbose_name=_("relationship manager"), on_delete=models.PROTECT, related_name="customers"
+    )
+    opened_on = models.DateField(_("customer since"))
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    annual_income = models.DecimalField(_("annual income"), max_digits=16, decimal_places=2, null=True, blank=True)
+    credit_score = models.IntegerField(_("credit score"), null=True, blank=True)
+    # Segment assigned by rules; an RM's override wins and is kept across re-assignments.
+    segment = models.CharField(_("segment"), max_length=16, choices=Segment.choices, blank=True)
+    segment_override = models.CharField(_("segment (set by RM)"), max_length=16, choices=Segment.choices, blank=True)
+    segment_override_reason = models.CharField(_("reason for segment override"), max_length=300, blank=True)
+    tier = models.CharField(_("AUM tier"), max_length=16, choices=Tier.choices, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
+    latest_aum = models.DecimalField(_("latest AUM"), max_digits=18, decimal_places=2, default=0)
+    latest_month = models.DateField(_("latest month"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["customer_id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["rm", "status"]),
+            models.Index(fields=["branch", "status"]),
+            models.Index(fields=["name"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer_id})"
+
+    @property
+    def effective_segment(self) -> str:
+        return self.segment_override or self.segment
+
+    def save(self, *args, **kwargs):
+        self.phone_tail = (self.phone or "")[-4:]
+        self.id_tail = (self.id_number or "")[-4:]
+        super().save(*args, **kwargs)
+
+
+class MonthlyBalance(models.Model):
+    """One row per customer and month, straight from ``monthly.csv``.
+    ``month`` is stored as the first day of the month."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balances")
+    month = models.DateField(_("month"))
+    aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2)
+    deposit_balance = models.DecimalField(_("deposits"), max_digits=18, decimal_places=2)
+    wealth_balance = models.DecimalField(_("wealth products"), max_digits=18, decimal_places=2)
+    loan_balance = models.DecimalField(_("loans"), max_digits=18, decimal_places=2)
+    card_spend = models.DecimalField(_("card spend"), max_digits=18, decimal_places=2)
+    txn_count = models.IntegerField(_("transactions"))
+    digital_logins = models.IntegerField(_("digital logins"))
+    products_held = models.IntegerField(_("products held"))
+    status = models.CharField(_("status"), max_length=8, choices=CustomerStatus.choices)
+
+    class Meta:
+        verbose_name = _("monthly balance")
+        verbose_name_plural = _("monthly balances")
+        constraints = [models.UniqueConstraint(fields=["customer", "month"], name="uniq_balance_customer_month")]
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.month:%Y-%m}"
+
+
+class ProductKind(models.TextChoices):
+    DEPOSIT = "deposit", _("Deposit")
+    WEALTH = "wealth", _("Wealth product")
+    FUND = "fund", _("Fund")
+    INSURANCE = "insurance", _("Insurance")
+    LOAN = "loan", _("Loan")
+    CARD = "card", _("Card")
+
+
+class Product(models.Model):
+    product_code = models.CharField(_("product code"), max_length=32, unique=True)
+    provider = models.CharField(_("provider"), max_length=200)
+    is_ours = models.BooleanField(_("our product"), default=False)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=ProductKind.choices)
+    yield_pct = models.DecimalField(_("yield %"), max_digits=7, decimal_places=3, null=True, blank=True)
+    term_days = models.IntegerField(_("term (days)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["provider", "product_code"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        indexes = [models.Index(fields=["is_ours", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.provider})"
+
+
+class ProductYield(models.Model):
+    """Yield history of a product, one row per product and month."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="yields")
+    month = models.DateField(_("month"))
+    yield_pct = models.DecimalField(_("yield %"), max_digits=7, decimal_places=3)
+
+    class Meta:
+        ordering = ["product", "month"]
+        verbose_name = _("product yield")
+        verbose_name_plural = _("product yield history")
+        constraints = [models.UniqueConstraint(fields=["product", "month"], name="uniq_yield_product_month")]
+
+
+class Holding(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="holdings")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="holdings")
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    start_on = models.DateField(_("start date"))
+    maturity_on = models.DateField(_("maturity date"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("holding")
+        verbose_name_plural = _("holdings")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "product", "start_on"], name="uniq_holding_customer_product_start")
+        ]
+        indexes = [models.Index(fields=["maturity_on"])]
+
+
+class Survey(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="surveys")
+    surveyed_on = models.DateField(_("survey date"))
+    score = models.PositiveSmallIntegerField(_("score"))
+    channel = models.CharField(_("channel"), max_length=32)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["-surveyed_on"]
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "surveyed_on", "channel"], name="uniq_survey_customer_date_channel")
+        ]
+        indexes = [models.Index(fields=["surveyed_on"])]
+
+
+class AppointmentKind(models.TextChoices):
+    CASH_WITHDRAWAL = "cash_withdrawal", _("Large cash withdrawal")
+    TRANSFER = "transfer", _("Large transfer")
+
+
+class Appointment(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="appointments")
+    kind = models.CharField(_("kind"), max_length=16, choices=AppointmentKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    scheduled_on = models.DateField(_("scheduled for"))
+
+    class Meta:
+        ordering = ["scheduled_on"]
+        verbose_name = _("large-transaction appointment")
+        verbose_name_plural = _("large-transaction appointments")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "kind", "scheduled_on"], name="uniq_appointment_customer_kind_day")
+        ]
+        indexes = [models.Index(fields=["scheduled_on"])]
+
+
+class ContactChannel(models.TextChoices):
+    CALL = "call", _("Phone call")
+    VISIT = "visit", _("Visit")
+    BRANCH = "branch", _("In branch")
+    MESSAGE = "message", _("Message")
+
+
+class ContactResult(models.TextChoices):
+    REACHED = "reached", _("Reached, talked")
+    NO_ANSWER = "no_answer", _("No answer")
+    AGREED = "agreed", _("Agreed to stay / bring funds back")
+    DECLINED = "declined", _("Declined")
+    COMPLAINT = "complaint", _("Complaint / service failure")
+
+
+class ContactLog(models.Model):
+    """What staff did with a customer. Written by the app, not imported."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    staff = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contacts")
+    contacted_at = models.DateTimeField(_("contacted at"))
+    channel = models.CharField(_("channel"), max_length=16, choices=ContactChannel.choices)
+    result = models.CharField(_("result"), max_length=16, choices=ContactResult.choices)
+    note = models.TextField(_("note"), blank=True)
+    next_step_on = models.DateField(_("next step on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-contacted_at"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contact log")
+        indexes = [models.Index(fields=["customer", "-contacted_at"])]
