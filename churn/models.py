@@ -1,0 +1,94 @@
+"""Model versions, nightly runs and the scores they write."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ModelVersion(models.Model):
+    """One training run: what was trained on which periods, how it scored on
+    the later evaluation period, and where its fitted model file lives."""
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    algorithm = models.CharField(_("algorithm"), max_length=100)
+    parameters = models.JSONField(_("parameters"), default=dict)
+    features = models.JSONField(_("features"), default=list)
+    train_months = models.JSONField(_("training month-ends"), default=list)
+    evaluation_month = models.DateField(_("evaluation month-end"))
+    metrics = models.JSONField(_("metrics"), default=dict)
+    baselines = models.JSONField(_("baseline metrics"), default=dict)
+    artifact_path = models.CharField(_("model file"), max_length=500)
+    artifact_sha256 = models.CharField(_("model file SHA-256"), max_length=64)
+    format_version = models.PositiveIntegerField(_("file format version"))
+    is_active = models.BooleanField(_("active"), default=False)
+    activation_note = models.CharField(_("activation note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("model version")
+        verbose_name_plural = _("model versions")
+        constraints = [
+            # At most one active model: the nightly job must never have to choose.
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.algorithm} ({self.created_at:%Y-%m-%d})"
+
+
+class RiskBand(models.TextChoices):
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+
+
+class NightlyRun(models.Model):
+    """One nightly scoring run for a date; chunks report into it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    run_date = models.DateField(_("run date"), unique=True)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, null=True, related_name="runs")
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    customers_scored = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-run_date"]
+        verbose_name = _("nightly run")
+        verbose_name_plural = _("nightly runs")
+
+
+class ChurnScore(models.Model):
+    """A customer's churn score on a date: one row per customer per day."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="churn_scores")
+    scored_on = models.DateField(_("scored on"))
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
+    probability = models.FloatField(_("churn probability"))
+    risk_band = models.CharField(_("risk band"), max_length=8, choices=RiskBand.choices)
+    aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2)
+    expected_aum_at_risk = models.DecimalField(_("expected AUM at risk"), max_digits=18, decimal_places=2)
+    # [{"feature": "aum_change_3m", "contribution": 0.41, "value": -0.32}, ...], strongest first.
+    # Rendered into sentences at display time, in the reader's language.
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    is_month_end = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-scored_on"]
+        verbose_name = _("churn score")
+        verbose_name_plural = _("churn scores")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "scored_on"], name="uniq_score_customer_day"),
+        ]
+        indexes = [
+            models.Index(fields=["scored_on", "risk_band"]),
+        ]
