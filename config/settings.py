@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "customers",
     "churn",
     "retention",
+    "audit",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,49 @@
+# Two commands matter (see README):
+#   make demo   set up everything on embedded defaults and serve the app on 127.0.0.1:8000
+#   make test   set up and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_CUSTOMERS ?= 20000
+DEMO_MONTHS ?= 24
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test setup assets translations lint bench-import bench-nightly clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/python manage.py compile_translations
+
+var/secret_key:
+	mkdir -p var
+	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+
+demo: setup var/secret_key
+	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py migrate --no-input
+	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py setup_demo --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS)
+	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench-import: $(STAMP)
+	$(BIN)/python benchmarks/import_bench.py
+
+bench-nightly: $(STAMP)
+	$(BIN)/python benchmarks/nightly_bench.py
+
+clean:
+	rm -rf $(VENV) staticfiles var db.sqlite3
