@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP) translations
+setup: $(STAMP) translations assets
+
+# Front-end libraries (htmx, Chart.js) from npm, pinned by package-lock.json; reinstalled
+# when the lock file changes or node_modules is missing.
+assets: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 translations: $(STAMP)
 	$(BIN)/python manage.py compile_translations

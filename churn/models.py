@@ -59,12 +59,46 @@ class NightlyRun(models.Model):
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     customers_scored = models.PositiveIntegerField(default=0)
+    # Active customers left unscored by the churn definition (under the minimum average AUM, no current month).
+    customers_skipped = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    alerts_result = models.JSONField(_("alert hand-over result"), null=True, blank=True)
 
     class Meta:
         ordering = ["-run_date"]
         verbose_name = _("nightly run")
         verbose_name_plural = _("nightly runs")
+
+    def __str__(self) -> str:
+        return f"{self.run_date} ({self.status})"
+
+
+class NightlyChunk(models.Model):
+    """One id range of a nightly run. The rows make a run resumable: a later run
+    for the same date redoes only the chunks that are not done."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    run = models.ForeignKey(NightlyRun, on_delete=models.CASCADE, related_name="chunks")
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    customers_scored = models.PositiveIntegerField(default=0)
+    customers_skipped = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "first_id"]
+        constraints = [models.UniqueConstraint(fields=["run", "first_id"], name="uniq_chunk_run_first_id")]
+        indexes = [models.Index(fields=["run", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.first_id}-{self.last_id} ({self.status})"
 
 
 class ChurnScore(models.Model):
@@ -92,3 +126,6 @@ class ChurnScore(models.Model):
         indexes = [
             models.Index(fields=["scored_on", "risk_band"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.scored_on} {self.probability:.3f}"

@@ -11,7 +11,11 @@ urlpatterns = [
     path("healthz", customer_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", customer_views.home, name="home"),
+    path("", include("customers.urls")),
+    path("", include("retention.urls")),
+    path("analyst/", include("churn.urls")),
 ]

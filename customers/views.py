@@ -1,13 +1,51 @@
+"""Customer pages: home by role, customer 360, walk-in lookup, interception list,
+competitor comparison.
+
+Every read of a customer starts from ``customer_scope(user=)``: a customer the user
+may not see is a 404, never a 403, so an RM cannot even learn that the id exists.
+"""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.db.models import Count, Sum
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import datetime as dt
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from churn.models import ChurnScore
+from customers.forms import ContactForm, HandoverForm, LookupForm, SegmentOverrideForm
+from customers.models import (
+    ContactChannel,
+    ContactLog,
+    ContactResult,
+    Customer,
+    CustomerStatus,
+    ProductKind,
+    Role,
+    Tier,
+)
 from customers.selectors import customer_scope
+from retention import selectors as retention_selectors
+from retention import services as retention_services
+from retention.models import OPEN_STATUSES, Playbook
+from retention.views import alert_due_on, alert_reason_lines
+
+PAGE_SIZE = 25
+LOOKUP_LIMIT = 12
+AUM_MONTHS = 24
 
 
 @require_GET
@@ -18,9 +56,360 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def home_url_for(user) -> str:
+    """Where each role starts its day (see PRODUCT.md)."""
+    if user.role == Role.RM:
+        return reverse("retention:alert_list")
+    if user.role == Role.LOBBY:
+        return reverse("customers:walkin")
+    if user.role == Role.HEAD:
+        return reverse("retention:callback_queue")
+    if user.role == Role.ANALYST:
+        return reverse("churn:model_list")
+    # Administrators (and superusers without a role of their own) watch the whole bank.
+    return reverse("retention:dashboard")
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    customers = customer_scope(user=request.user)
-    summary = customers.aggregate(count=Count("id"), aum=Sum("latest_aum"))
-    by_tier = list(customers.values("tier").annotate(count=Count("id"), aum=Sum("latest_aum")).order_by("tier"))
-    return render(request, "home.html", {"summary": summary, "by_tier": by_tier})
+    return redirect(home_url_for(request.user))
+
+
+# --- helpers ---------------------------------------------------------------------
+
+
+def mask(value: str, keep: int = 4) -> str:
+    """All but the last ``keep`` characters hidden: enough to confirm with the customer."""
+    value = value or ""
+    if len(value) <= keep:
+        return "•" * len(value)
+    return "•" * (len(value) - keep) + value[-keep:]
+
+
+def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def _scoped_customer(request: HttpRequest, pk: int) -> Customer:
+    return get_object_or_404(customer_scope(user=request.user).select_related("branch", "rm"), pk=pk)
+
+
+def _can_override_segment(user) -> bool:
+    return user.is_superuser or user.role in (Role.RM, Role.HEAD, Role.ADMIN)
+
+
+def _month_label(month: dt.date) -> str:
+    # Translators: date format of the month labels under the AUM chart (Django date format).
+    return date_format(month, pgettext("chart month label", "M Y"))
+
+
+def aum_chart_data(customer: Customer) -> dict:
+    """The last 24 months of AUM with its breakdown, and the tier floors near it."""
+    rows = list(
+        customer.balances.order_by("-month").values(
+            "month", "aum", "deposit_balance", "wealth_balance", "loan_balance"
+        )[:AUM_MONTHS]
+    )
+    rows.reverse()
+    peak = max((float(r["aum"]) for r in rows), default=0.0)
+    floors_by_tier = settings.AUM_TIER_FLOORS
+    tier_names = dict(Tier.choices)
+    floors = []
+    for tier, floor in sorted(floors_by_tier.items(), key=lambda item: item[1]):
+        # A floor far above the customer would flatten the bars into a line; the own tier's floor always shows.
+        if floor <= max(peak * 1.6, 1) or tier == customer.tier:
+            floors.append({"label": _("%(tier)s floor") % {"tier": tier_names.get(tier, tier)}, "value": float(floor)})
+    return {
+        "months": [_month_label(r["month"]) for r in rows],
+        "aum": [float(r["aum"]) for r in rows],
+        "deposits": [float(r["deposit_balance"]) for r in rows],
+        "wealth": [float(r["wealth_balance"]) for r in rows],
+        "loans": [float(r["loan_balance"]) for r in rows],
+        "floors": floors,
+        "labels_text": {
+            "aum": _("AUM"),
+            "deposits": _("Deposits"),
+            "wealth": _("Wealth products"),
+            "loans": _("Loans"),
+            "axis": _("CNY"),
+        },
+    }
+
+
+def _holdings(customer: Customer, today: dt.date) -> list:
+    holdings = list(customer.holdings.select_related("product").order_by("maturity_on", "-amount"))
+    for holding in holdings:
+        holding.days_to_maturity = (holding.maturity_on - today).days if holding.maturity_on else None
+    # Soonest maturity first, open-ended holdings last.
+    holdings.sort(key=lambda h: (h.maturity_on is None, h.maturity_on or today))
+    return holdings
+
+
+def _score_history(customer: Customer) -> tuple[ChurnScore | None, list[ChurnScore], dict]:
+    scores = list(customer.churn_scores.order_by("-scored_on").only(
+        "scored_on", "probability", "risk_band", "expected_aum_at_risk", "reasons", "is_month_end", "customer_id"
+    )[:36])
+    latest = scores[0] if scores else None
+    # Month-end scores make the history; the latest daily score is added at the end.
+    history = [s for s in scores if s.is_month_end][:24]
+    if latest is not None and (not history or history[0].pk != latest.pk):
+        history.insert(0, latest)
+    history.reverse()
+    chart = {
+        "dates": [date_format(s.scored_on, "SHORT_DATE_FORMAT") for s in history],
+        "values": [round(s.probability * 100, 1) for s in history],
+        "label": _("Churn probability"),
+    }
+    return latest, list(reversed(history)), chart
+
+
+def open_alerts_for(user, customer: Customer) -> list:
+    alerts = list(retention_selectors.alert_list_for_user(
+        user=user, filters={"customer_id": customer.pk, "status": list(OPEN_STATUSES)}
+    ))
+    for alert in alerts:
+        alert.reason_lines = alert_reason_lines(alert)
+        alert.due_on = alert_due_on(alert)
+    return alerts
+
+
+def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
+    today = timezone.localdate()
+    latest_score, score_history, score_chart = _score_history(customer)
+    return {
+        "alerts": open_alerts_for(request.user, customer),
+        "customer": customer,
+        "masked_id_number": mask(customer.id_number),
+        "masked_phone": mask(customer.phone),
+        "aum_chart": aum_chart_data(customer),
+        "holdings": _holdings(customer, today),
+        "latest_score": latest_score,
+        "score_history": score_history,
+        "score_chart": score_chart,
+        "surveys": list(customer.surveys.all()[:10]),
+        "contacts": list(customer.contacts.select_related("staff")[:20]),
+        "segment_form": SegmentOverrideForm(instance=customer),
+        "can_override_segment": _can_override_segment(request.user),
+        "contact_form": ContactForm(auto_id=False),
+        "today": today,
+    }
+
+
+# --- customer 360 ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _scoped_customer(request, pk)
+    audit_record(action=AuditAction.VIEW, request=request, obj=customer)
+    return render(request, "customers/customer_detail.html", customer_360_context(request, customer))
+
+
+REVEALABLE = {"id_number": "id_number", "phone": "phone"}
+
+
+@login_required
+@require_POST
+def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+    """Show one masked field in full; every reveal is in the audit trail."""
+    if field not in REVEALABLE:
+        raise Http404
+    customer = _scoped_customer(request, pk)
+    audit_record(action=AuditAction.REVEAL, request=request, obj=customer, detail={"field": field})
+    return render(request, "customers/_revealed.html", {"value": getattr(customer, REVEALABLE[field])})
+
+
+@login_required
+@require_POST
+def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _scoped_customer(request, pk)
+    if not _can_override_segment(request.user):
+        raise Http404
+    before = {"segment_override": customer.segment_override, "reason": customer.segment_override_reason}
+    form = SegmentOverrideForm(request.POST, instance=customer)
+    saved = False
+    if form.is_valid():
+        form.save()
+        saved = True
+        audit_record(
+            action=AuditAction.CHANGE,
+            request=request,
+            obj=customer,
+            detail={
+                "field": "segment_override",
+                "before": before,
+                "after": {"segment_override": customer.segment_override, "reason": customer.segment_override_reason},
+            },
+        )
+    context = {"customer": customer, "segment_form": form, "can_override_segment": True, "saved": saved}
+    return render(request, "customers/_segment.html", context, status=200 if saved or form.is_valid() else 422)
+
+
+# --- walk-in lookup ----------------------------------------------------------------
+
+
+def walkin_matches(*, user, query: str):
+    """Customers the user may see that match a name prefix, or the last four
+    digits of the phone or ID number (both indexed columns)."""
+    query = (query or "").strip()
+    customers = customer_scope(user=user).filter(status=CustomerStatus.ACTIVE)
+    if not query:
+        return customers.none()
+    tail = query.upper()
+    if len(tail) == 4 and tail[:3].isdigit() and (tail[3].isdigit() or tail[3] == "X"):
+        customers = customers.filter(Q(phone_tail=tail) | Q(id_tail=tail))
+    elif query.isdigit():
+        # Only the last four digits are looked up: a longer number is not searched at all.
+        return customers.none()
+    else:
+        customers = customers.filter(name__startswith=query)
+    return customers.select_related("rm").only(
+        "name", "customer_id", "phone_tail", "id_tail", "segment", "segment_override", "tier", "latest_aum",
+        "branch_id", "rm__display_name", "rm__username", "rm__first_name", "rm__last_name",
+    ).order_by("name", "pk")
+
+
+@login_required
+@require_GET
+def walkin(request: HttpRequest) -> HttpResponse:
+    form = LookupForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    context = {"form": form, "query": query, **_walkin_results_context(request, query)}
+    return render(request, "customers/walkin.html", context)
+
+
+@login_required
+@require_GET
+def walkin_results(request: HttpRequest) -> HttpResponse:
+    form = LookupForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    context = {"query": query, **_walkin_results_context(request, query)}
+    return render(request, "customers/_walkin_results.html", context)
+
+
+def _talking_points() -> dict[str, list[str]]:
+    """segment -> what to say: the segment playbook's description and its steps (two queries)."""
+    points: dict[str, list[str]] = {}
+    for playbook in Playbook.objects.filter(is_active=True).exclude(segment="").prefetch_related("steps"):
+        lines = [playbook.description] if playbook.description else []
+        lines += [step.text for step in playbook.steps.all()][:4]
+        points.setdefault(playbook.segment, lines)
+    return points
+
+
+def _walkin_results_context(request: HttpRequest, query: str) -> dict:
+    matches = list(walkin_matches(user=request.user, query=query)[: LOOKUP_LIMIT + 1])
+    more = len(matches) > LOOKUP_LIMIT
+    matches = matches[:LOOKUP_LIMIT]
+    if matches:
+        # Flagged = an open alert the user may see (held-out alerts are never shown, not even as a flag).
+        open_kinds: dict[int, list[str]] = {}
+        flagged_alerts = (
+            retention_selectors.alert_scope_for_user(user=request.user)
+            .filter(customer_id__in=[c.pk for c in matches], status__in=OPEN_STATUSES)
+            .order_by("-priority")
+        )
+        for alert in flagged_alerts.only("customer_id", "kind"):
+            open_kinds.setdefault(alert.customer_id, []).append(alert.get_kind_display())
+        points = _talking_points()
+        for customer in matches:
+            customer.flagged = customer.pk in open_kinds
+            customer.flag_text = "; ".join(dict.fromkeys(open_kinds.get(customer.pk, [])))
+            customer.talking_points = points.get(customer.effective_segment, [])
+    return {
+        "matches": matches,
+        "more": more,
+        "handover_form": HandoverForm(),
+        "can_hand_over": request.user.role in (Role.LOBBY, Role.HEAD),
+    }
+
+
+# --- interception list -------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def interceptions(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    page = paginate(request, retention_selectors.interception_list(user=request.user, today=today))
+    context = {"page": page, "today": today, "tomorrow": today + dt.timedelta(days=1)}
+    return render(request, "customers/interceptions.html", context)
+
+
+@login_required
+@require_POST
+def customer_handover(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lobby manager hands a walk-in to the RM: a follow-up due today on the RM's
+    open alert for the customer (it moves to "in progress" in the RM's list), or, with
+    no open alert, a contact-log entry with today as the next step."""
+    customer = _scoped_customer(request, pk)
+    if request.user.role not in (Role.LOBBY, Role.HEAD) and not request.user.is_superuser:
+        raise Http404
+    form = HandoverForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    text = _("Hand-over from the lobby to %(rm)s: %(note)s") % {"rm": customer.rm, "note": note or "—"}
+    today = timezone.localdate()
+    alert = (
+        retention_selectors.alert_list_for_user(
+            user=request.user, filters={"customer_id": customer.pk, "status": list(OPEN_STATUSES)}
+        )
+        .filter(owner_id=customer.rm_id)
+        .first()
+    )
+    if alert is not None:
+        retention_services.contact_log(alert=alert, user=request.user, channel=ContactChannel.BRANCH,
+                                       result=ContactResult.REACHED, note=text, next_step_on=today)
+    else:
+        ContactLog.objects.create(customer=customer, staff=request.user, contacted_at=timezone.now(),
+                                  channel=ContactChannel.BRANCH, result=ContactResult.REACHED, note=text,
+                                  next_step_on=today)
+    audit_record(action=AuditAction.CHANGE, request=request, obj=customer,
+                 detail={"action": "handover", "rm": customer.rm_id, "alert": alert.pk if alert else None})
+    return render(request, "customers/_handover_done.html", {"customer": customer})
+
+
+# --- competitor comparison ------------------------------------------------------------
+
+
+def _sparkline(values: list[float], width: int = 96, height: int = 22) -> str:
+    """SVG polyline points for a yield history (drawn server-side: no script, no inline style)."""
+    if len(values) < 2:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = width / (len(values) - 1)
+    return " ".join(f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}" for i, v in enumerate(values))
+
+
+@login_required
+@require_GET
+def competitors(request: HttpRequest) -> HttpResponse:
+    # Loans and cards are not compared on yield.
+    compared = [kind for kind in ProductKind if kind not in (ProductKind.LOAN, ProductKind.CARD)]
+    kinds = [(kind.value, kind.label) for kind in compared]
+    kind = request.GET.get("kind", "")
+    if kind not in dict(kinds):
+        kind = ""
+    since = timezone.localdate().replace(day=1) - dt.timedelta(days=365)
+    table = retention_selectors.product_comparison_table(kind=kind or None, since=since)
+    kind_labels = dict(ProductKind.choices)
+    groups: dict[str, dict] = {}
+    for side in ("ours", "competitors"):
+        for product in table[side]:
+            if product["kind"] not in dict(kinds):
+                continue
+            group = groups.setdefault(
+                product["kind"], {"label": kind_labels[product["kind"]], "ours": [], "competitors": []}
+            )
+            product["is_ours"] = side == "ours"
+            product["spark_points"] = _sparkline([float(pct) for _month, pct in product["history"]])
+            group[side].append(product)
+    ordered = [groups[value] for value, _label in kinds if value in groups]
+    for group in ordered:
+        best_ours = max((p["yield_pct"] for p in group["ours"] if p["yield_pct"] is not None), default=None)
+        for product in group["competitors"]:
+            product["beats_ours"] = (
+                best_ours is not None and product["yield_pct"] is not None and product["yield_pct"] > best_ours
+            )
+    return render(request, "customers/competitors.html", {"groups": ordered, "kind": kind, "kinds": kinds})

@@ -1,0 +1,51 @@
+"""What every API view shares: refusals go into the audit trail, and objects
+outside the caller's scope answer 404 (and are audited as refused)."""
+
+from __future__ import annotations
+
+from django.db.models import Model, QuerySet
+from rest_framework.exceptions import NotFound
+from rest_framework.views import APIView
+
+from audit.models import AuditAction
+from audit.services import audit_record
+
+
+def audit_denied(request, *, object_type: str, object_id: str = "", reason: str) -> None:
+    user = request.user if request.user.is_authenticated else None
+    audit_record(
+        action=AuditAction.DENIED,
+        request=request._request if hasattr(request, "_request") else request,
+        actor=user,
+        detail={"object_type": object_type, "object_id": str(object_id)[:64], "reason": reason},
+    )
+
+
+class ApiView(APIView):
+    # Only for drf-spectacular and django-filter to learn the model of a filtered list;
+    # views build their querysets from the scoping selectors, never from this.
+    queryset = None
+
+    def get_queryset(self):
+        return self.queryset
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.user and request.user.is_authenticated:
+            audit_denied(request, object_type=self.__class__.__name__, reason="permission")
+        super().permission_denied(request, message=message, code=code)
+
+
+def scoped_get(request, queryset: QuerySet, *, pk, object_type: str) -> Model:
+    """The object with ``pk`` if it is in ``queryset`` (already scoped to the caller);
+    otherwise a 404 — the same answer whether it does not exist or is not theirs — and
+    a ``denied`` audit event, so probing shows up in the trail."""
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        audit_denied(request, object_type=object_type, object_id=pk, reason="not_in_scope_or_missing")
+        raise NotFound()
+    return obj
+
+
+def drf_request_for_audit(request):
+    """audit_record wants Django's request (REMOTE_ADDR, path); DRF wraps it."""
+    return getattr(request, "_request", request)

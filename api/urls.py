@@ -1,0 +1,45 @@
+"""/api/v1/ — one view per operation. Every URL here must have a rule in
+tests/security/test_permission_matrix.py, or that test fails."""
+
+from django.urls import path
+
+from api.views import alerts, appointments, audit, churn, customers, docs, me, retention
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", docs.SchemaApi.as_view(), name="schema"),
+    path("docs/", docs.SwaggerDocs.as_view(), name="docs"),
+    path("redoc/", docs.RedocDocs.as_view(), name="redoc"),
+    path("me/", me.MeApi.as_view(), name="me"),
+    # customers
+    path("customers/", customers.CustomerListApi.as_view(), name="customer_list"),
+    path("customers/search/", customers.CustomerSearchApi.as_view(), name="customer_search"),
+    path("customers/export/", customers.CustomerExportApi.as_view(), name="customer_export"),
+    path("customers/<int:pk>/", customers.CustomerDetailApi.as_view(), name="customer_detail"),
+    path("customers/<int:pk>/reveal/", customers.CustomerRevealApi.as_view(), name="customer_reveal"),
+    path("customers/<int:pk>/balances/", customers.CustomerBalanceListApi.as_view(), name="customer_balances"),
+    path("customers/<int:pk>/holdings/", customers.CustomerHoldingListApi.as_view(), name="customer_holdings"),
+    path("customers/<int:pk>/scores/", customers.CustomerScoreListApi.as_view(), name="customer_scores"),
+    path("appointments/", appointments.AppointmentListApi.as_view(), name="appointment_list"),
+    # alerts
+    path("alerts/", alerts.AlertListApi.as_view(), name="alert_list"),
+    path("alerts/<int:pk>/", alerts.AlertDetailApi.as_view(), name="alert_detail"),
+    path("alerts/<int:pk>/start/", alerts.AlertStartApi.as_view(), name="alert_start"),
+    path("alerts/<int:pk>/snooze/", alerts.AlertSnoozeApi.as_view(), name="alert_snooze"),
+    path("alerts/<int:pk>/dismiss/", alerts.AlertDismissApi.as_view(), name="alert_dismiss"),
+    path("alerts/<int:pk>/outcome/", alerts.AlertOutcomeApi.as_view(), name="alert_outcome"),
+    path("alerts/<int:pk>/contacts/", alerts.AlertContactApi.as_view(), name="alert_contact"),
+    path("alerts/<int:pk>/steps/<int:step_id>/tick/", alerts.AlertStepTickApi.as_view(), name="alert_step_tick"),
+    path("interceptions/", alerts.InterceptionListApi.as_view(), name="interception_list"),
+    path("callbacks/", alerts.CallbackListApi.as_view(), name="callback_list"),
+    # aggregates
+    path("dashboard/", retention.DashboardApi.as_view(), name="dashboard"),
+    path("retention-report/", retention.RetentionReportApi.as_view(), name="retention_report"),
+    path("model-versions/", churn.ModelVersionListApi.as_view(), name="model_version_list"),
+    path("model-versions/<int:pk>/", churn.ModelVersionDetailApi.as_view(), name="model_version_detail"),
+    path("nightly-runs/", churn.NightlyRunListApi.as_view(), name="nightly_run_list"),
+    # audit trail
+    path("audit-events/", audit.AuditEventListApi.as_view(), name="audit_event_list"),
+    path("audit-events/export/", audit.AuditEventExportApi.as_view(), name="audit_event_export"),
+]

@@ -1,0 +1,320 @@
+"""Alerts: the ranked list, one alert with its checklist and history, and the
+actions on it (start, snooze, dismiss, tick a step, log a contact, record the
+outcome). Reads through ``retention.selectors`` (scoped, held-out alerts never
+shown), writes through ``retention.services``. Every change is audited."""
+
+from __future__ import annotations
+
+import django_filters
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from api.base import ApiView, audit_denied, drf_request_for_audit
+from api.pagination import ApiCursorPagination
+from api.serializers import CustomerSummarySerializer, StaffSerializer
+from audit.models import AuditAction
+from audit.services import audit_record
+from customers.models import ContactChannel, ContactResult
+from retention import selectors, services
+from retention.models import Alert, AlertKind, AlertStatus, AlertStep, Outcome
+
+TAGS = ["alerts"]
+
+
+class PlaybookRefSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AlertStepSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.IntegerField()
+    owner_role = serializers.CharField()
+    owner = StaffSerializer(allow_null=True)
+    channel = serializers.CharField()
+    due_on = serializers.DateField()
+    text = serializers.CharField()
+    done_at = serializers.DateTimeField(allow_null=True)
+
+
+class AlertSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer = CustomerSummarySerializer()
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
+    playbook = PlaybookRefSerializer()
+    owner = StaffSerializer()
+    owner_role = serializers.CharField()
+    raised_on = serializers.DateField()
+    last_triggered_on = serializers.DateField()
+    event_on = serializers.DateField(allow_null=True)
+    probability = serializers.FloatField(allow_null=True)
+    aum = serializers.DecimalField(max_digits=18, decimal_places=2)
+    aum_at_risk = serializers.DecimalField(max_digits=18, decimal_places=2)
+    expected_aum_at_risk = serializers.DecimalField(max_digits=18, decimal_places=2)
+    priority = serializers.FloatField()
+    rank = serializers.IntegerField(allow_null=True)
+    in_budget = serializers.BooleanField()
+    snoozed_until = serializers.DateField(allow_null=True)
+    next_step_on = serializers.DateField(allow_null=True)
+    reasons = serializers.JSONField()
+    details = serializers.JSONField()
+    steps = AlertStepSerializer(many=True)
+
+
+class AlertEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = StaffSerializer(allow_null=True)
+    action = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    note = serializers.CharField()
+
+
+class AlertDetailSerializer(AlertSerializer):
+    dismiss_reason = serializers.CharField()
+    close_reason = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    events = AlertEventSerializer(many=True)
+
+
+class AlertFilter(django_filters.FilterSet):
+    # ``status`` goes to the selector (its default is the workable statuses); the rest narrows its result.
+    status = django_filters.MultipleChoiceFilter(choices=AlertStatus.choices, method="noop")
+    kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
+    in_budget = django_filters.BooleanFilter()
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    branch = django_filters.CharFilter(field_name="branch__code")
+
+    class Meta:
+        model = Alert
+        fields = ["status", "kind", "in_budget", "customer", "owner", "branch"]
+
+    def noop(self, queryset, name, value):
+        return queryset
+
+
+class AlertPagination(ApiCursorPagination):
+    # The stored daily rank is per owner; across owners (a branch head's view) expected value orders.
+    ordering = ("-priority", "-pk")
+
+
+class AlertListApi(ApiView):
+    """Alerts on the caller's customers, highest expected value first (RM: only their own)."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AlertFilter
+    pagination_class = AlertPagination
+    queryset = Alert.objects.none()
+
+    @extend_schema(tags=TAGS, responses=AlertSerializer(many=True), operation_id="alerts_list")
+    def get(self, request):
+        filterset = AlertFilter(request.query_params, queryset=Alert.objects.none())
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        status = filterset.form.cleaned_data.get("status") or None
+        alerts = selectors.alert_list_for_user(user=request.user, filters={"status": status})
+        alerts = filterset.filter_queryset(alerts).select_related("customer__branch", "customer__rm")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(alerts, request, view=self)
+        audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
+                     detail={"via": "api", "list": "alerts", "customer_ids": [a.customer.customer_id for a in page]})
+        return paginator.get_paginated_response(AlertSerializer(page, many=True).data)
+
+
+def _alert(request, pk: int) -> Alert:
+    try:
+        return selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    except Http404:
+        audit_denied(request, object_type="retention.alert", object_id=pk, reason="not_in_scope_or_missing")
+        raise NotFound() from None
+
+
+class AlertDetailApi(ApiView):
+    """One alert with its checklist and history."""
+
+    @extend_schema(tags=TAGS, responses={200: AlertDetailSerializer, 404: OpenApiResponse(description="Not in scope")},
+                   operation_id="alerts_retrieve")
+    def get(self, request, pk: int):
+        alert = _alert(request, pk)
+        audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request), obj=alert,
+                     customer=alert.customer, detail={"via": "api", "part": "alert"})
+        return Response(AlertDetailSerializer(alert).data)
+
+
+class _AlertActionApi(ApiView):
+    """Runs one service on an alert in scope; answers with the refreshed alert."""
+
+    action_name = ""
+
+    def perform(self, request, alert: Alert, data: dict) -> dict:
+        raise NotImplementedError
+
+    def run(self, request, pk: int, input_serializer_class=None):
+        alert = _alert(request, pk)
+        data = {}
+        if input_serializer_class is not None:
+            serializer = input_serializer_class(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        try:
+            detail = self.perform(request, alert, data)
+        except DjangoPermissionDenied:
+            # In scope but not the caller's to work: the same answer as out of scope.
+            audit_denied(request, object_type="retention.alert", object_id=pk, reason=self.action_name)
+            raise NotFound() from None
+        audit_record(action=AuditAction.CHANGE, request=drf_request_for_audit(request), obj=alert,
+                     customer=alert.customer, detail={"via": "api", "alert_action": self.action_name, **detail})
+        return Response(AlertDetailSerializer(selectors.alert_get_for_user(user=request.user, alert_id=pk)).data)
+
+
+class AlertStartApi(_AlertActionApi):
+    """Start working an open or snoozed alert."""
+
+    action_name = "start"
+
+    def perform(self, request, alert, data):
+        services.alert_start(alert=alert, user=request.user)
+        return {}
+
+    @extend_schema(tags=TAGS, request=None, responses=AlertDetailSerializer, operation_id="alerts_start")
+    def post(self, request, pk: int):
+        return self.run(request, pk)
+
+
+class AlertSnoozeApi(_AlertActionApi):
+    """Snooze until a later date; the nightly job reopens it then."""
+
+    action_name = "snooze"
+
+    class AlertSnoozeInputSerializer(serializers.Serializer):
+        until = serializers.DateField()
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def perform(self, request, alert, data):
+        services.alert_snooze(alert=alert, user=request.user, until=data["until"], note=data["note"])
+        return {"until": data["until"].isoformat()}
+
+    @extend_schema(tags=TAGS, request=AlertSnoozeInputSerializer, responses=AlertDetailSerializer,
+                   operation_id="alerts_snooze")
+    def post(self, request, pk: int):
+        return self.run(request, pk, self.AlertSnoozeInputSerializer)
+
+
+class AlertDismissApi(_AlertActionApi):
+    """Dismiss with a reason."""
+
+    action_name = "dismiss"
+
+    class AlertDismissInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000)
+
+    def perform(self, request, alert, data):
+        services.alert_dismiss(alert=alert, user=request.user, reason=data["reason"])
+        return {}
+
+    @extend_schema(tags=TAGS, request=AlertDismissInputSerializer, responses=AlertDetailSerializer,
+                   operation_id="alerts_dismiss")
+    def post(self, request, pk: int):
+        return self.run(request, pk, self.AlertDismissInputSerializer)
+
+
+class AlertOutcomeApi(_AlertActionApi):
+    """Close the alert as retained or lost."""
+
+    action_name = "outcome"
+
+    class AlertOutcomeInputSerializer(serializers.Serializer):
+        outcome = serializers.ChoiceField(choices=Outcome.choices)
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def perform(self, request, alert, data):
+        services.alert_outcome_record(alert=alert, user=request.user, outcome=data["outcome"], note=data["note"])
+        return {"outcome": data["outcome"]}
+
+    @extend_schema(tags=TAGS, request=AlertOutcomeInputSerializer, responses=AlertDetailSerializer,
+                   operation_id="alerts_outcome")
+    def post(self, request, pk: int):
+        return self.run(request, pk, self.AlertOutcomeInputSerializer)
+
+
+class AlertContactApi(_AlertActionApi):
+    """Log a contact with the alert's customer (writes the contact log, moves the alert on)."""
+
+    action_name = "contact"
+
+    class AlertContactInputSerializer(serializers.Serializer):
+        channel = serializers.ChoiceField(choices=ContactChannel.choices)
+        result = serializers.ChoiceField(choices=ContactResult.choices)
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+        next_step_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def perform(self, request, alert, data):
+        services.contact_log(alert=alert, user=request.user, channel=data["channel"], result=data["result"],
+                             note=data["note"], next_step_on=data["next_step_on"])
+        return {"channel": data["channel"], "result": data["result"]}
+
+    @extend_schema(tags=TAGS, request=AlertContactInputSerializer, responses=AlertDetailSerializer,
+                   operation_id="alerts_contact")
+    def post(self, request, pk: int):
+        return self.run(request, pk, self.AlertContactInputSerializer)
+
+
+class AlertStepTickApi(_AlertActionApi):
+    """Tick (or untick) one checklist step."""
+
+    action_name = "step_tick"
+
+    class AlertStepTickInputSerializer(serializers.Serializer):
+        done = serializers.BooleanField(default=True)
+
+    def perform(self, request, alert, data):
+        step = AlertStep.objects.filter(pk=self.kwargs["step_id"], alert=alert).first()
+        if step is None:
+            audit_denied(request, object_type="retention.alertstep", object_id=self.kwargs["step_id"],
+                         reason="not_in_scope_or_missing")
+            raise NotFound()
+        services.alert_step_tick(step=step, user=request.user, done=data["done"])
+        return {"step": step.order, "done": data["done"]}
+
+    @extend_schema(tags=TAGS, request=AlertStepTickInputSerializer, responses=AlertDetailSerializer,
+                   operation_id="alerts_step_tick")
+    def post(self, request, pk: int, step_id: int):
+        return self.run(request, pk, self.AlertStepTickInputSerializer)
+
+
+class _DailyListMixin:
+    LIMIT = 200
+
+
+class InterceptionListApi(ApiView, _DailyListMixin):
+    """Large withdrawals and transfers booked for today or tomorrow (the lobby's interception list).
+    A short daily list: not paginated, at most 200, in the selector's order."""
+
+    @extend_schema(tags=TAGS, responses=AlertSerializer(many=True), operation_id="interceptions_list")
+    def get(self, request):
+        alerts = list(selectors.interception_list(user=request.user, today=timezone.localdate())
+                      .select_related("playbook", "customer__branch", "customer__rm").prefetch_related("steps__owner")[: self.LIMIT])
+        audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
+                     detail={"via": "api", "list": "interceptions",
+                             "customer_ids": [a.customer.customer_id for a in alerts]})
+        return Response(AlertSerializer(alerts, many=True).data)
+
+
+class CallbackListApi(ApiView, _DailyListMixin):
+    """The branch head's satisfaction callbacks and apologies. Not paginated, at most 200."""
+
+    @extend_schema(tags=TAGS, responses=AlertSerializer(many=True), operation_id="callbacks_list")
+    def get(self, request):
+        alerts = list(selectors.callback_queue(user=request.user)
+                      .select_related("playbook", "customer__branch", "customer__rm")[: self.LIMIT])
+        audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
+                     detail={"via": "api", "list": "callbacks", "customer_ids": [a.customer.customer_id for a in alerts]})
+        return Response(AlertSerializer(alerts, many=True).data)

@@ -1,0 +1,63 @@
+"""Large-transaction appointments on the caller's customers."""
+
+from __future__ import annotations
+
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
+from api.base import ApiView, drf_request_for_audit
+from api.pagination import ApiCursorPagination
+from api.serializers import CustomerSummarySerializer
+from audit.models import AuditAction
+from audit.services import audit_record
+from customers.models import Appointment, AppointmentKind
+from customers.selectors import customer_scope
+
+
+class AppointmentFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=AppointmentKind.choices)
+    scheduled_from = django_filters.DateFilter(field_name="scheduled_on", lookup_expr="gte")
+    scheduled_to = django_filters.DateFilter(field_name="scheduled_on", lookup_expr="lte")
+    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
+
+    class Meta:
+        model = Appointment
+        fields = ["kind", "scheduled_from", "scheduled_to", "min_amount"]
+
+
+class AppointmentPagination(ApiCursorPagination):
+    ordering = ("scheduled_on", "pk")
+
+
+class AppointmentListApi(ApiView):
+    """Appointments (large cash withdrawals and transfers) of customers in scope, soonest first."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AppointmentFilter
+    queryset = Appointment.objects.none()
+    pagination_class = AppointmentPagination
+
+    class AppointmentOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        customer = CustomerSummarySerializer()
+        kind = serializers.ChoiceField(choices=AppointmentKind.choices)
+        amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+        scheduled_on = serializers.DateField()
+
+    @extend_schema(tags=["customers"], responses=AppointmentOutputSerializer(many=True),
+                   operation_id="appointments_list")
+    def get(self, request):
+        appointments = Appointment.objects.filter(
+            customer__in=customer_scope(user=request.user).values("pk")
+        ).select_related("customer__branch", "customer__rm")
+        filterset = AppointmentFilter(request.query_params, queryset=appointments)
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(filterset.qs, request, view=self)
+        audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
+                     detail={"via": "api", "list": "appointments",
+                             "customer_ids": [a.customer.customer_id for a in page]})
+        return paginator.get_paginated_response(self.AppointmentOutputSerializer(page, many=True).data)

@@ -1,0 +1,311 @@
+"""Customers: list, search (walk-in lookup), detail, balance history, holdings,
+scores, reveal of a masked field, CSV export.
+
+Every read starts from ``customer_scope(user=)``; a customer outside it is a 404.
+Every view of a customer's record is audited (a list as one event naming the
+customers on the page).
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from api.base import ApiView, audit_denied, drf_request_for_audit, scoped_get
+from api.exports import csv_response
+from api.pagination import ApiCursorPagination
+from api.serializers import CustomerSummarySerializer, MaskedField, StaffSerializer
+from audit.models import AuditAction
+from audit.services import audit_record
+from customers.models import Customer, CustomerStatus, Segment, Tier
+from customers.selectors import customer_scope, personal_data_reveal_allowed
+from customers.views import walkin_matches
+
+TAGS = ["customers"]
+
+
+def _scoped_customers(request):
+    return customer_scope(user=request.user).select_related("branch", "rm")
+
+
+def _customer(request, pk) -> Customer:
+    return scoped_get(request, _scoped_customers(request), pk=pk, object_type="customers.customer")
+
+
+def _audit_view(request, customer: Customer, part: str) -> None:
+    audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request), obj=customer,
+                 detail={"via": "api", "part": part})
+
+
+def _audit_list(request, customers, what: str) -> None:
+    audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
+                 detail={"via": "api", "list": what, "customer_ids": [c.customer_id for c in customers]})
+
+
+class CustomerFilter(django_filters.FilterSet):
+    segment = django_filters.ChoiceFilter(choices=Segment.choices, method="filter_segment")
+    tier = django_filters.ChoiceFilter(choices=Tier.choices)
+    status = django_filters.ChoiceFilter(choices=CustomerStatus.choices)
+    branch = django_filters.CharFilter(field_name="branch__code", label="branch code")
+    rm = django_filters.NumberFilter(field_name="rm_id", label="RM user id")
+    customer_id = django_filters.CharFilter(field_name="customer_id")
+    min_aum = django_filters.NumberFilter(field_name="latest_aum", lookup_expr="gte")
+
+    class Meta:
+        model = Customer
+        fields = ["segment", "tier", "status", "branch", "rm", "customer_id", "min_aum"]
+
+    def filter_segment(self, queryset, name, value):
+        # The RM's override wins over the rules' segment (Customer.effective_segment).
+        return queryset.filter(Q(segment_override=value) | Q(segment_override="", segment=value))
+
+
+class CustomerListPagination(ApiCursorPagination):
+    ordering = "customer_id"
+
+
+class CustomerListApi(ApiView):
+    """Customers in the caller's scope, masked."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CustomerFilter
+    queryset = Customer.objects.none()
+    pagination_class = CustomerListPagination
+
+    @extend_schema(tags=TAGS, responses=CustomerSummarySerializer(many=True), operation_id="customers_list")
+    def get(self, request):
+        filterset = CustomerFilter(request.query_params, queryset=_scoped_customers(request), request=request)
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(filterset.qs, request, view=self)
+        _audit_list(request, page, "customers")
+        return paginator.get_paginated_response(CustomerSummarySerializer(page, many=True).data)
+
+
+class CustomerSearchApi(ApiView):
+    """Walk-in lookup: a name prefix, or the last four digits of the phone or ID number.
+    A POST so that the name typed stays out of URLs, proxy logs and browser history."""
+
+    class CustomerSearchInputSerializer(serializers.Serializer):
+        q = serializers.CharField(max_length=100)
+
+    LIMIT = 20
+
+    @extend_schema(tags=TAGS, request=CustomerSearchInputSerializer,
+                   responses=CustomerSummarySerializer(many=True), operation_id="customers_search")
+    def post(self, request):
+        data = self.CustomerSearchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        matches = walkin_matches(user=request.user, query=data.validated_data["q"])
+        customers = list(Customer.objects.filter(pk__in=[c.pk for c in matches[: self.LIMIT]])
+                         .select_related("branch", "rm").order_by("name", "pk"))
+        _audit_list(request, customers, "search")
+        return Response(CustomerSummarySerializer(customers, many=True).data)
+
+
+class LatestScoreSerializer(serializers.Serializer):
+    scored_on = serializers.DateField()
+    probability = serializers.FloatField()
+    risk_band = serializers.CharField()
+    expected_aum_at_risk = serializers.DecimalField(max_digits=18, decimal_places=2)
+    model_version = serializers.IntegerField(source="model_version_id")
+
+
+class CustomerDetailApi(ApiView):
+    """One customer's record, masked. Audited."""
+
+    class CustomerDetailOutputSerializer(CustomerSummarySerializer):
+        gender = serializers.CharField()
+        age = serializers.SerializerMethodField()
+        opened_on = serializers.DateField()
+        region = serializers.CharField()
+        annual_income = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+        credit_score = serializers.IntegerField(allow_null=True)
+        segment_by_rules = serializers.CharField(source="segment")
+        segment_override = serializers.CharField()
+        segment_override_reason = serializers.CharField()
+        latest_month = serializers.DateField(allow_null=True)
+        latest_score = serializers.SerializerMethodField()
+
+        def get_age(self, customer) -> int | None:
+            if customer.birth_date is None:
+                return None
+            today = timezone.localdate()
+            born = customer.birth_date
+            return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+        @extend_schema_field(LatestScoreSerializer(allow_null=True))
+        def get_latest_score(self, customer):
+            score = customer.churn_scores.order_by("-scored_on").first()
+            return LatestScoreSerializer(score).data if score else None
+
+    @extend_schema(tags=TAGS, responses={200: CustomerDetailOutputSerializer, 404: OpenApiResponse(description="Not in scope")},
+                   operation_id="customers_retrieve")
+    def get(self, request, pk: int):
+        customer = _customer(request, pk)
+        _audit_view(request, customer, "detail")
+        return Response(self.CustomerDetailOutputSerializer(customer).data)
+
+
+class CustomerRevealApi(ApiView):
+    """One masked field in full. Needs the ``customers.reveal_personal_data`` permission;
+    every reveal (and every refused one) is in the audit trail."""
+
+    class CustomerRevealInputSerializer(serializers.Serializer):
+        field = serializers.ChoiceField(choices=["id_number", "phone"])
+
+    class CustomerRevealOutputSerializer(serializers.Serializer):
+        field = serializers.CharField()
+        value = serializers.CharField()
+
+    @extend_schema(tags=TAGS, request=CustomerRevealInputSerializer, responses=CustomerRevealOutputSerializer,
+                   operation_id="customers_reveal")
+    def post(self, request, pk: int):
+        customer = _customer(request, pk)
+        data = self.CustomerRevealInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        field = data.validated_data["field"]
+        if not personal_data_reveal_allowed(user=request.user):
+            audit_denied(request, object_type="customers.customer", object_id=customer.pk, reason=f"reveal {field}")
+            raise PermissionDenied()
+        audit_record(action=AuditAction.REVEAL, request=drf_request_for_audit(request), obj=customer,
+                     detail={"via": "api", "field": field})
+        return Response({"field": field, "value": getattr(customer, field)})
+
+
+class BalancePagination(ApiCursorPagination):
+    ordering = "-month"
+
+
+class CustomerBalanceListApi(ApiView):
+    """Monthly AUM with its breakdown, newest month first."""
+
+    pagination_class = BalancePagination
+
+    class BalanceOutputSerializer(serializers.Serializer):
+        month = serializers.DateField()
+        aum = serializers.DecimalField(max_digits=18, decimal_places=2)
+        deposit_balance = serializers.DecimalField(max_digits=18, decimal_places=2)
+        wealth_balance = serializers.DecimalField(max_digits=18, decimal_places=2)
+        loan_balance = serializers.DecimalField(max_digits=18, decimal_places=2)
+        card_spend = serializers.DecimalField(max_digits=18, decimal_places=2)
+        txn_count = serializers.IntegerField()
+        digital_logins = serializers.IntegerField()
+        products_held = serializers.IntegerField()
+        status = serializers.CharField()
+
+    @extend_schema(tags=TAGS, responses=BalanceOutputSerializer(many=True), operation_id="customers_balances_list")
+    def get(self, request, pk: int):
+        customer = _customer(request, pk)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(customer.balances.all(), request, view=self)
+        _audit_view(request, customer, "balances")
+        return paginator.get_paginated_response(self.BalanceOutputSerializer(page, many=True).data)
+
+
+class CustomerHoldingListApi(ApiView):
+    """What the customer holds, ours and competitors', soonest maturity first."""
+
+    pagination_class = ApiCursorPagination
+
+    class HoldingOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        product_code = serializers.CharField(source="product.product_code")
+        product_name = serializers.CharField(source="product.name")
+        provider = serializers.CharField(source="product.provider")
+        is_ours = serializers.BooleanField(source="product.is_ours")
+        kind = serializers.CharField(source="product.kind")
+        yield_pct = serializers.DecimalField(source="product.yield_pct", max_digits=7, decimal_places=3,
+                                             allow_null=True)
+        amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+        start_on = serializers.DateField()
+        maturity_on = serializers.DateField(allow_null=True)
+
+    @extend_schema(tags=TAGS, responses=HoldingOutputSerializer(many=True), operation_id="customers_holdings_list")
+    def get(self, request, pk: int):
+        customer = _customer(request, pk)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(customer.holdings.select_related("product"), request, view=self)
+        _audit_view(request, customer, "holdings")
+        return paginator.get_paginated_response(self.HoldingOutputSerializer(page, many=True).data)
+
+
+class ScorePagination(ApiCursorPagination):
+    ordering = "-scored_on"
+
+
+class CustomerScoreListApi(ApiView):
+    """The customer's churn scores, newest first, with the reasons behind each."""
+
+    pagination_class = ScorePagination
+
+    class ReasonSerializer(serializers.Serializer):
+        feature = serializers.CharField()
+        contribution = serializers.FloatField()
+        value = serializers.FloatField(allow_null=True, required=False)
+
+    class ScoreOutputSerializer(serializers.Serializer):
+        scored_on = serializers.DateField()
+        probability = serializers.FloatField()
+        risk_band = serializers.CharField()
+        aum = serializers.DecimalField(max_digits=18, decimal_places=2)
+        expected_aum_at_risk = serializers.DecimalField(max_digits=18, decimal_places=2)
+        is_month_end = serializers.BooleanField()
+        model_version = serializers.IntegerField(source="model_version_id")
+        reasons = serializers.JSONField()
+
+    @extend_schema(tags=TAGS, responses=ScoreOutputSerializer(many=True), operation_id="customers_scores_list")
+    def get(self, request, pk: int):
+        customer = _customer(request, pk)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(customer.churn_scores.all(), request, view=self)
+        _audit_view(request, customer, "scores")
+        return paginator.get_paginated_response(self.ScoreOutputSerializer(page, many=True).data)
+
+
+class CustomerExportApi(ApiView):
+    """The customers in scope (with the list's filters) as CSV: masked, spreadsheet
+    formulas neutralised, at most EXPORT_MAX_ROWS rows. Audited as an export."""
+
+    EXPORT_MAX_ROWS = 10_000
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CustomerFilter
+    queryset = Customer.objects.none()
+
+    @extend_schema(
+        tags=TAGS,
+        filters=True,
+        responses={(200, "text/csv"): OpenApiResponse(response=str, description="CSV, UTF-8 with BOM")},
+        operation_id="customers_export",
+    )
+    def get(self, request):
+        filterset = CustomerFilter(request.query_params, queryset=_scoped_customers(request), request=request)
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        customers = filterset.qs.order_by("customer_id")[: self.EXPORT_MAX_ROWS]
+        header = ["customer_id", "name", "branch_code", "rm", "segment", "tier", "status", "latest_aum",
+                  "phone_masked", "id_number_masked"]
+        masked = MaskedField()
+        rows = (
+            [c.customer_id, c.name, c.branch.code, str(c.rm), c.effective_segment, c.tier, c.status,
+             str(c.latest_aum), masked.to_representation(c.phone), masked.to_representation(c.id_number)]
+            for c in customers
+        )
+        response, count = csv_response(header=header, rows=rows, filename="customers")
+        audit_record(action=AuditAction.EXPORT, request=drf_request_for_audit(request),
+                     detail={"via": "api", "what": "customers", "rows": count,
+                             "filters": {k: v for k, v in request.query_params.items() if k != "cursor"}})
+        return response
+
+
+__all__ = [
+    "CustomerListApi", "CustomerSearchApi", "CustomerDetailApi", "CustomerRevealApi", "CustomerBalanceListApi",
+    "CustomerHoldingListApi", "CustomerScoreListApi", "CustomerExportApi", "StaffSerializer",
+]

@@ -1,0 +1,111 @@
+"""Branch dashboard and the retention report: aggregates only, no customer is named."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from api.base import ApiView
+from api.permissions import IsHeadAnalystOrAdmin
+from customers.selectors import customer_scope
+from retention import selectors
+from retention.models import Alert, Outcome
+from retention.report import retention_report
+
+TAGS = ["retention"]
+
+
+class _MonthInputSerializer(serializers.Serializer):
+    month = serializers.DateField(input_formats=["%Y-%m"], required=False)
+
+
+class DashboardMeasuresSerializer(serializers.Serializer):
+    open_alerts = serializers.IntegerField()
+    aum_at_risk = serializers.DecimalField(max_digits=20, decimal_places=2)
+    raised = serializers.IntegerField()
+    worked = serializers.IntegerField()
+    retained_customers = serializers.IntegerField()
+    retained_aum = serializers.DecimalField(max_digits=20, decimal_places=2)
+    lost_customers = serializers.IntegerField()
+    lost_aum = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class DashboardOwnerSerializer(DashboardMeasuresSerializer):
+    owner_id = serializers.IntegerField()
+    owner_username = serializers.CharField(source="owner__username")
+    owner_name = serializers.CharField(source="owner__display_name")
+    owner_role = serializers.CharField(source="owner__role")
+
+
+class DashboardApi(ApiView):
+    """The branch dashboard for a month (default: this month): AUM at risk, alerts raised and
+    worked, customers and AUM retained vs lost, in total and per owner. Branch heads, analysts
+    and administrators."""
+
+    permission_classes = [IsHeadAnalystOrAdmin]
+
+    class DashboardOutputSerializer(serializers.Serializer):
+        month = serializers.DateField()
+        totals = DashboardMeasuresSerializer()
+        per_owner = DashboardOwnerSerializer(many=True)
+
+    @extend_schema(tags=TAGS, parameters=[OpenApiParameter("month", str, description="YYYY-MM")],
+                   responses=DashboardOutputSerializer, operation_id="dashboard_retrieve")
+    def get(self, request):
+        params = _MonthInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        this_month = timezone.localdate().replace(day=1)
+        month = min((params.validated_data.get("month") or this_month).replace(day=1), this_month)
+        board = selectors.branch_dashboard(user=request.user, month=month)
+        return Response(self.DashboardOutputSerializer(board).data)
+
+
+class IntervalSerializer(serializers.Serializer):
+    estimate = serializers.FloatField()
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+
+
+class GroupStatsSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    retained = serializers.IntegerField()
+    retention_rate = serializers.FloatField(allow_null=True)
+    aum_kept_total = serializers.FloatField()
+    aum_kept_mean = serializers.FloatField(allow_null=True)
+
+
+class RetentionReportApi(ApiView):
+    """Did the playbooks keep customers? Worked vs held-out alerts with a measured outcome,
+    per playbook or per branch, with 95% intervals. Branch heads see their branch's alerts;
+    analysts and administrators the whole bank."""
+
+    permission_classes = [IsHeadAnalystOrAdmin]
+
+    class RetentionReportInputSerializer(serializers.Serializer):
+        group_by = serializers.ChoiceField(choices=["playbook", "branch"], default="playbook")
+
+    class RetentionReportRowSerializer(serializers.Serializer):
+        key = serializers.CharField()
+        label = serializers.CharField()
+        worked = GroupStatsSerializer()
+        held_out = GroupStatsSerializer()
+        retention_difference = IntervalSerializer(allow_null=True)
+        aum_kept_difference = IntervalSerializer(allow_null=True)
+        retention_effect = serializers.BooleanField()
+        aum_effect = serializers.BooleanField()
+        verdict = serializers.CharField()
+
+    @extend_schema(tags=TAGS, parameters=[RetentionReportInputSerializer],
+                   responses=RetentionReportRowSerializer(many=True), operation_id="retention_report")
+    def get(self, request):
+        params = self.RetentionReportInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        # Held-out alerts count here (they are the comparison), so the scope is the customers',
+        # not retention.selectors.alert_scope_for_user (which hides held-out alerts).
+        customers = customer_scope(user=request.user, aggregate=True)
+        measured = Alert.objects.filter(customer__in=customers.values("pk"), outcome__in=Outcome.values)
+        rows = retention_report(group_by=params.validated_data["group_by"], alerts=measured)
+        return Response(self.RetentionReportRowSerializer(rows, many=True).data)
+

@@ -1,0 +1,359 @@
+"""Point-in-time churn features, one row per customer. Pure pandas/numpy: no Django.
+
+``build_features`` is the only way features are computed, for training (as of
+many historical month-ends) and for nightly scoring (as of the run date), so
+the two cannot drift apart.
+
+Point-in-time rules (what is "known" at ``as_of``):
+
+- monthly rows whose month has *ended* on or before ``as_of``;
+- holdings that started on or before ``as_of`` (their maturity date is known
+  from the start);
+- surveys dated on or before ``as_of``; contacts made on or before ``as_of``;
+- large-transaction appointments scheduled in ``(as_of, as_of + 14 days]`` count
+  as "booked" (the bank exports bookings, not the day they were made).
+
+Everything is vectorised: the monthly history becomes dense ``customers x 12``
+arrays indexed by integer position, and the event tables are reduced with
+groupby. There is no per-customer Python loop.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+HISTORY_MONTHS = 12
+BOOKING_HORIZON_DAYS = 14
+TIER_NAMES = ("mass", "gold", "platinum", "private")
+SEGMENTS = ("product", "consumption", "service")
+
+CUSTOMER_COLUMNS = [
+    "customer_id", "gender", "birth_date", "opened_on", "annual_income", "credit_score", "region", "segment",
+]
+MONTHLY_COLUMNS = [
+    "customer_id", "month", "aum", "deposit_balance", "wealth_balance", "loan_balance", "card_spend",
+    "txn_count", "digital_logins", "products_held", "status",
+]
+PRODUCT_COLUMNS = ["product_code", "provider", "is_ours", "kind", "yield_pct", "term_days"]
+HOLDING_COLUMNS = ["customer_id", "product_code", "amount", "start_on", "maturity_on"]
+SURVEY_COLUMNS = ["customer_id", "surveyed_on", "score"]
+APPOINTMENT_COLUMNS = ["customer_id", "kind", "amount", "scheduled_on"]
+CONTACT_COLUMNS = ["customer_id", "contacted_at", "channel", "result"]
+
+# The model's inputs, in a fixed order. Context columns (below) travel in the
+# same frame for reasons and scoring but are not fed to the model.
+FEATURE_COLUMNS = [
+    "aum", "aum_avg_3m", "aum_change_1m", "aum_change_3m", "aum_change_6m",
+    "aum_drop_from_peak", "months_since_peak", "aum_volatility_6m",
+    "deposit_share", "deposit_share_change_3m", "deposit_change_3m",
+    "wealth_share", "wealth_share_change_3m", "wealth_change_3m",
+    "loan_balance", "loan_change_3m",
+    "card_spend_3m", "card_spend_trend", "txn_count_3m", "txn_count_trend",
+    "digital_logins_3m", "digital_logins_trend", "products_held", "products_held_change_3m",
+    "months_of_history", "tier", "aum_above_tier_floor", "tier_floor_headroom",
+    "ours_maturing_30d", "competitor_maturing_7d", "competitor_maturing_30d", "competitor_days_to_maturity",
+    "competitor_holdings_share",
+    "survey_last_score", "survey_score_change", "days_since_survey",
+    "large_withdrawal_amount", "large_withdrawal_to_aum", "days_to_large_withdrawal",
+    "days_since_contact", "contacts_90d",
+    "tenure_years", "age", "annual_income", "credit_score",
+    "segment_product", "segment_consumption", "segment_service",
+]
+CONTEXT_COLUMNS = [
+    "aum_3m_ago", "aum_peak_12m", "survey_previous_score", "competitor_next_kind", "competitor_next_amount",
+    "tier_name", "segment", "latest_status", "has_current_month",
+]
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
+@dataclass
+class BankFrames:
+    """The bank's data as DataFrames with the interchange column names.
+
+    ``monthly.month`` is a Timestamp of the first day of the month; dates are
+    Timestamps (or anything ``pd.to_datetime`` understands); ``customer_id`` is
+    whatever key the caller uses, consistently across frames.
+    """
+
+    customers: pd.DataFrame
+    monthly: pd.DataFrame
+    products: pd.DataFrame = field(default_factory=lambda: _empty(PRODUCT_COLUMNS))
+    holdings: pd.DataFrame = field(default_factory=lambda: _empty(HOLDING_COLUMNS))
+    surveys: pd.DataFrame = field(default_factory=lambda: _empty(SURVEY_COLUMNS))
+    appointments: pd.DataFrame = field(default_factory=lambda: _empty(APPOINTMENT_COLUMNS))
+    contacts: pd.DataFrame = field(default_factory=lambda: _empty(CONTACT_COLUMNS))
+
+
+def month_number(ts) -> np.ndarray | int:
+    """Months since year 0: consecutive months differ by one."""
+    if isinstance(ts, (pd.Series, pd.DatetimeIndex)):
+        ts = pd.DatetimeIndex(ts)
+        return ts.year.to_numpy(dtype=np.int64) * 12 + ts.month.to_numpy(dtype=np.int64) - 1
+    return ts.year * 12 + ts.month - 1
+
+
+def last_complete_month(as_of: date) -> pd.Timestamp:
+    """First day of the latest month that has ended on or before ``as_of``."""
+    nxt = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    return (nxt.to_period("M") - 1).to_timestamp()
+
+
+def month_end(month: pd.Timestamp) -> date:
+    return (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
+
+
+def tier_codes(aum: np.ndarray, tier_floors: dict[str, float]) -> np.ndarray:
+    """Vectorised tier of each AUM: 0 mass, 1 gold, 2 platinum, 3 private (NaN stays NaN).
+
+    ``customers.tiers.tier_for_aum`` answers the same question one customer at a
+    time; scoring a million customers needs the array form.
+    """
+    floors = np.array([tier_floors["gold"], tier_floors["platinum"], tier_floors["private"]], dtype=float)
+    codes = np.searchsorted(floors, np.nan_to_num(aum, nan=0.0), side="right").astype(float)
+    codes[np.isnan(aum)] = np.nan
+    return codes
+
+
+def _tier_floor_of(codes: np.ndarray, tier_floors: dict[str, float]) -> np.ndarray:
+    floors = np.array([0.0, tier_floors["gold"], tier_floors["platinum"], tier_floors["private"]])
+    out = np.full(codes.shape, np.nan)
+    ok = ~np.isnan(codes)
+    out[ok] = floors[codes[ok].astype(int)]
+    return out
+
+
+def _ratio_change(now: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Relative change now/before - 1, NaN when there is no positive base; capped at +1000%."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(before > 0, now / before - 1.0, np.nan)
+    return np.clip(out, -1.0, 10.0)
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / b, np.nan)
+
+
+def _nanmean(arr: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(arr, axis=1)
+
+
+def _to_datetime(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        if getattr(series.dt, "tz", None) is not None:
+            return series.dt.tz_localize(None)
+        return series
+    return pd.to_datetime(series, utc=False, errors="coerce")
+
+
+def _positions(index: pd.Index, keys: pd.Series) -> np.ndarray:
+    return index.get_indexer(keys)
+
+
+def _group_sum(n: int, pos: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.bincount(pos, weights=values, minlength=n).astype(float)
+
+
+def build_features(frames: BankFrames, *, as_of: date, tier_floors: dict[str, float]) -> pd.DataFrame:
+    """Features of every customer in ``frames.customers`` as known at ``as_of``.
+
+    Returns a frame indexed by ``customer_id`` with ``FEATURE_COLUMNS`` followed by
+    ``CONTEXT_COLUMNS``. A customer with no monthly row for the latest complete
+    month has ``has_current_month`` False (the caller decides whether to score).
+    """
+    customers = frames.customers.drop_duplicates("customer_id")
+    index = pd.Index(customers["customer_id"].to_numpy())
+    n = len(index)
+    as_of_ts = pd.Timestamp(as_of)
+    cutoff = last_complete_month(as_of)
+    cutoff_num = month_number(cutoff)
+    out: dict[str, np.ndarray] = {}
+
+    # --- monthly history as dense arrays, column k = k months before the cutoff month.
+    monthly = frames.monthly
+    k = cutoff_num - month_number(_to_datetime(monthly["month"]))
+    pos = _positions(index, monthly["customer_id"])
+    keep = (k >= 0) & (k < HISTORY_MONTHS) & (pos >= 0)
+    pos, k = pos[keep], k[keep]
+
+    def panel(column: str) -> np.ndarray:
+        arr = np.full((n, HISTORY_MONTHS), np.nan)
+        arr[pos, k] = monthly[column].to_numpy(dtype=float, na_value=np.nan)[keep]
+        return arr
+
+    aum = panel("aum")
+    deposits = panel("deposit_balance")
+    wealth = panel("wealth_balance")
+    loans = panel("loan_balance")
+    spend = panel("card_spend")
+    txns = panel("txn_count")
+    logins = panel("digital_logins")
+    products_held = panel("products_held")
+    closed = np.zeros(n, dtype=bool)
+    latest_rows = k == 0
+    closed_pos = pos[latest_rows][monthly["status"].to_numpy()[keep][latest_rows] == "closed"]
+    closed[closed_pos] = True
+
+    aum0 = aum[:, 0]
+    out["aum"] = aum0
+    out["aum_avg_3m"] = _nanmean(aum[:, :3])
+    out["aum_change_1m"] = _ratio_change(aum0, aum[:, 1])
+    out["aum_change_3m"] = _ratio_change(aum0, aum[:, 3])
+    out["aum_change_6m"] = _ratio_change(aum0, aum[:, 6])
+    filled = np.where(np.isnan(aum), -np.inf, aum)
+    peak_k = np.argmax(filled, axis=1)
+    peak = filled[np.arange(n), peak_k]
+    peak = np.where(np.isinf(peak), np.nan, peak)
+    out["aum_drop_from_peak"] = np.clip(1.0 - _safe_div(aum0, peak), 0.0, 1.0)
+    out["months_since_peak"] = np.where(np.isnan(peak), np.nan, peak_k.astype(float))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        six = aum[:, :6]
+        out["aum_volatility_6m"] = _safe_div(np.nanstd(six, axis=1), np.nanmean(six, axis=1))
+    deposit_share = _safe_div(deposits, aum)
+    wealth_share = _safe_div(wealth, aum)
+    out["deposit_share"] = deposit_share[:, 0]
+    out["deposit_share_change_3m"] = deposit_share[:, 0] - deposit_share[:, 3]
+    out["deposit_change_3m"] = _ratio_change(deposits[:, 0], deposits[:, 3])
+    out["wealth_share"] = wealth_share[:, 0]
+    out["wealth_share_change_3m"] = wealth_share[:, 0] - wealth_share[:, 3]
+    out["wealth_change_3m"] = _ratio_change(wealth[:, 0], wealth[:, 3])
+    out["loan_balance"] = loans[:, 0]
+    out["loan_change_3m"] = _ratio_change(loans[:, 0], loans[:, 3])
+    for name, arr in (("card_spend", spend), ("txn_count", txns), ("digital_logins", logins)):
+        recent = _nanmean(arr[:, :3])
+        earlier = _nanmean(arr[:, 3:6])
+        out[f"{name}_3m"] = recent
+        out[f"{name}_trend"] = _ratio_change(recent, earlier)
+    out["products_held"] = products_held[:, 0]
+    out["products_held_change_3m"] = products_held[:, 0] - products_held[:, 3]
+    out["months_of_history"] = (~np.isnan(aum)).sum(axis=1).astype(float)
+    tier = tier_codes(aum0, tier_floors)
+    floor = _tier_floor_of(tier, tier_floors)
+    out["tier"] = tier
+    out["aum_above_tier_floor"] = aum0 - floor
+    out["tier_floor_headroom"] = _safe_div(aum0 - floor, aum0)
+
+    # --- holdings: ours and competitors' maturing soon, competitors' share of AUM.
+    holdings = frames.holdings
+    for name in ("ours_maturing_30d", "competitor_maturing_7d", "competitor_maturing_30d",
+                 "competitor_holdings_share"):
+        out[name] = np.zeros(n)
+    out["competitor_days_to_maturity"] = np.full(n, np.nan)
+    out["competitor_next_amount"] = np.full(n, np.nan)
+    competitor_next_kind = np.full(n, None, dtype=object)
+    if len(holdings):
+        products = frames.products.drop_duplicates("product_code").set_index("product_code")
+        h_pos = _positions(index, holdings["customer_id"])
+        start = _to_datetime(holdings["start_on"])
+        maturity = _to_datetime(holdings["maturity_on"])
+        known = (h_pos >= 0) & (start <= as_of_ts).to_numpy()
+        ours = holdings["product_code"].map(products["is_ours"]).fillna(False).astype(bool).to_numpy()
+        kind = holdings["product_code"].map(products["kind"]).to_numpy()
+        amount = holdings["amount"].to_numpy(dtype=float, na_value=0.0)
+        days = (maturity - as_of_ts).dt.days.to_numpy(dtype=float, na_value=np.nan)
+        live = known & ~(days <= 0)  # not yet matured (open-ended holdings stay live)
+        in30 = live & (days <= 30)
+        in7 = live & (days <= 7)
+        out["ours_maturing_30d"] = _group_sum(n, h_pos[in30 & ours], amount[in30 & ours])
+        out["competitor_maturing_30d"] = _group_sum(n, h_pos[in30 & ~ours], amount[in30 & ~ours])
+        out["competitor_maturing_7d"] = _group_sum(n, h_pos[in7 & ~ours], amount[in7 & ~ours])
+        competitor_live = _group_sum(n, h_pos[live & ~ours], amount[live & ~ours])
+        out["competitor_holdings_share"] = np.clip(_safe_div(competitor_live, aum0), 0.0, 10.0)
+        soon = in30 & ~ours
+        if soon.any():
+            nxt = pd.DataFrame({"pos": h_pos[soon], "days": days[soon], "amount": amount[soon], "kind": kind[soon]})
+            nxt = nxt.sort_values(["pos", "days", "amount"], ascending=[True, True, False]).drop_duplicates("pos")
+            p = nxt["pos"].to_numpy()
+            out["competitor_days_to_maturity"][p] = nxt["days"].to_numpy()
+            out["competitor_next_amount"][p] = nxt["amount"].to_numpy()
+            competitor_next_kind[p] = nxt["kind"].to_numpy()
+
+    # --- satisfaction surveys: last score, its change from the one before.
+    out["survey_last_score"] = np.full(n, np.nan)
+    out["survey_previous_score"] = np.full(n, np.nan)
+    out["days_since_survey"] = np.full(n, np.nan)
+    surveys = frames.surveys
+    if len(surveys):
+        s = pd.DataFrame({
+            "pos": _positions(index, surveys["customer_id"]),
+            "on": _to_datetime(surveys["surveyed_on"]),
+            "score": surveys["score"].to_numpy(dtype=float, na_value=np.nan),
+        })
+        s = s[(s["pos"] >= 0) & (s["on"] <= as_of_ts)].sort_values(["pos", "on"], ascending=[True, False])
+        s["rank"] = s.groupby("pos").cumcount()
+        last = s[s["rank"] == 0]
+        prev = s[s["rank"] == 1]
+        out["survey_last_score"][last["pos"].to_numpy()] = last["score"].to_numpy()
+        out["days_since_survey"][last["pos"].to_numpy()] = (as_of_ts - last["on"]).dt.days.to_numpy()
+        out["survey_previous_score"][prev["pos"].to_numpy()] = prev["score"].to_numpy()
+    out["survey_score_change"] = out["survey_last_score"] - out["survey_previous_score"]
+
+    # --- large withdrawals / transfers booked for the next two weeks.
+    out["large_withdrawal_amount"] = np.zeros(n)
+    out["days_to_large_withdrawal"] = np.full(n, np.nan)
+    appointments = frames.appointments
+    if len(appointments):
+        a_pos = _positions(index, appointments["customer_id"])
+        a_days = (_to_datetime(appointments["scheduled_on"]) - as_of_ts).dt.days.to_numpy(dtype=float, na_value=-1)
+        booked = (a_pos >= 0) & (a_days > 0) & (a_days <= BOOKING_HORIZON_DAYS)
+        a_amount = appointments["amount"].to_numpy(dtype=float, na_value=0.0)
+        out["large_withdrawal_amount"] = _group_sum(n, a_pos[booked], a_amount[booked])
+        first = pd.Series(a_days[booked]).groupby(a_pos[booked]).min()
+        out["days_to_large_withdrawal"][first.index.to_numpy()] = first.to_numpy()
+    out["large_withdrawal_to_aum"] = np.clip(_safe_div(out["large_withdrawal_amount"], aum0), 0.0, 10.0)
+
+    # --- contact log.
+    out["days_since_contact"] = np.full(n, np.nan)
+    out["contacts_90d"] = np.zeros(n)
+    contacts = frames.contacts
+    if len(contacts):
+        c_pos = _positions(index, contacts["customer_id"])
+        c_on = _to_datetime(contacts["contacted_at"])
+        c_days = (as_of_ts + pd.Timedelta(days=1) - c_on).dt.total_seconds().to_numpy(dtype=float) / 86400.0
+        ok = (c_pos >= 0) & (c_days > 0)
+        latest = pd.Series(c_days[ok]).groupby(c_pos[ok]).min()
+        out["days_since_contact"][latest.index.to_numpy()] = np.floor(latest.to_numpy())
+        recent = ok & (c_days <= 91)
+        out["contacts_90d"] = np.bincount(c_pos[recent], minlength=n).astype(float)
+
+    # --- who the customer is.
+    opened = _to_datetime(customers["opened_on"])
+    born = _to_datetime(customers["birth_date"])
+    out["tenure_years"] = ((as_of_ts - opened).dt.days / 365.25).to_numpy(dtype=float, na_value=np.nan)
+    out["age"] = ((as_of_ts - born).dt.days / 365.25).to_numpy(dtype=float, na_value=np.nan)
+    out["annual_income"] = pd.to_numeric(customers["annual_income"], errors="coerce").to_numpy(dtype=float)
+    out["credit_score"] = pd.to_numeric(customers["credit_score"], errors="coerce").to_numpy(dtype=float)
+    segment = customers["segment"].fillna("").astype(str).to_numpy()
+    for name in SEGMENTS:
+        out[f"segment_{name}"] = (segment == name).astype(float)
+
+    frame = pd.DataFrame({name: out[name] for name in FEATURE_COLUMNS}, index=index)
+    frame.index.name = "customer_id"
+    frame["aum_3m_ago"] = aum[:, 3]
+    frame["aum_peak_12m"] = peak
+    frame["survey_previous_score"] = out["survey_previous_score"]
+    frame["competitor_next_kind"] = competitor_next_kind
+    frame["competitor_next_amount"] = out["competitor_next_amount"]
+    names = np.array(TIER_NAMES + ("",), dtype=object)
+    frame["tier_name"] = names[np.nan_to_num(tier, nan=4).astype(int)]
+    frame["segment"] = segment
+    frame["latest_status"] = np.where(closed, "closed", np.where(np.isnan(aum0), "", "active"))
+    frame["has_current_month"] = ~np.isnan(aum0)
+    return frame
+
+
+def as_of_dates(*, first: date, last: date) -> list[date]:
+    """Month-ends from the one containing ``first`` to the one containing ``last``."""
+    months = pd.period_range(pd.Timestamp(first).to_period("M"), pd.Timestamp(last).to_period("M"), freq="M")
+    return [p.to_timestamp(how="end").date() for p in months]

@@ -1,0 +1,207 @@
+"""Reads for the churn engine: database rows -> the DataFrames ``churn.features`` takes.
+
+On PostgreSQL each frame is one ``COPY (SELECT ...) TO STDOUT`` parsed by
+pyarrow's CSV reader (several times faster than fetching tuples through the
+driver); on SQLite a plain cursor. Either way: one query per table per chunk,
+no ORM objects, customer keys are integer primary keys.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pandas as pd
+from django.db import connection
+from django.db.models import Max
+
+from churn.features import BOOKING_HORIZON_DAYS, HISTORY_MONTHS, BankFrames, last_complete_month
+from churn.models import ChurnScore, ModelVersion, NightlyRun
+from customers.models import CustomerStatus
+
+_CUSTOMERS_SQL = """
+    SELECT id AS customer_id, gender, birth_date, opened_on, annual_income, credit_score, region,
+           CASE WHEN segment_override <> '' THEN segment_override ELSE segment END AS segment
+    FROM customers_customer WHERE id BETWEEN %s AND %s {status}
+"""
+_MONTHLY_SQL = """
+    SELECT customer_id, month, aum, deposit_balance, wealth_balance, loan_balance, card_spend, txn_count,
+           digital_logins, products_held, status
+    FROM customers_monthlybalance WHERE customer_id BETWEEN %s AND %s AND month >= %s AND month <= %s
+"""
+_PRODUCTS_SQL = "SELECT product_code, provider, is_ours, kind, yield_pct, term_days FROM customers_product"
+_HOLDINGS_SQL = """
+    SELECT h.customer_id, p.product_code, h.amount, h.start_on, h.maturity_on
+    FROM customers_holding h JOIN customers_product p ON p.id = h.product_id
+    WHERE h.customer_id BETWEEN %s AND %s AND h.start_on <= %s AND (h.maturity_on IS NULL OR h.maturity_on > %s)
+"""
+_SURVEYS_SQL = """
+    SELECT customer_id, surveyed_on, score FROM customers_survey
+    WHERE customer_id BETWEEN %s AND %s AND surveyed_on <= %s AND surveyed_on > %s
+"""
+_APPOINTMENTS_SQL = """
+    SELECT customer_id, kind, amount, scheduled_on FROM customers_appointment
+    WHERE customer_id BETWEEN %s AND %s AND scheduled_on > %s AND scheduled_on <= %s
+"""
+_CONTACTS_SQL = """
+    SELECT customer_id, contacted_at, channel, result FROM customers_contactlog
+    WHERE customer_id BETWEEN %s AND %s AND contacted_at < %s
+"""
+_DATE_COLUMNS = {"birth_date", "opened_on", "month", "start_on", "maturity_on", "surveyed_on", "scheduled_on"}
+
+
+def _read_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            query = cursor.mogrify(sql, params).decode()
+            buffer = io.BytesIO()
+            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
+            buffer.seek(0)
+            frame = pd.read_csv(buffer, engine="pyarrow")
+            if frame.empty:
+                frame = pd.DataFrame(columns=columns)
+        else:
+            cursor.execute(sql, params)
+            frame = pd.DataFrame(cursor.fetchall(), columns=columns)
+    for column in frame.columns:
+        if column in _DATE_COLUMNS:
+            frame[column] = pd.to_datetime(frame[column])
+        elif column == "contacted_at":
+            frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(None)
+        elif column == "is_ours":
+            frame[column] = frame[column].map({True: True, False: False, "t": True, "f": False})
+    for column in ("aum", "deposit_balance", "wealth_balance", "loan_balance", "card_spend", "amount",
+                   "annual_income", "yield_pct"):
+        if column in frame.columns and frame[column].dtype == object:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def bank_frames_for_customers(
+    *, first_id: int, last_id: int, as_of: date, only_active: bool = True, months: int | None = HISTORY_MONTHS
+) -> BankFrames:
+    """Everything ``build_features`` needs for customers with ``first_id <= pk <= last_id`` as of ``as_of``.
+
+    Reads only what can matter at ``as_of``: ``months`` months of balances up to
+    the last complete month (all of them when ``months`` is None, for training),
+    live holdings, surveys of the last two years, appointments of the next two
+    weeks. Training passes ``as_of`` = the last day of the data and
+    ``months=None`` and gets the whole history.
+    """
+    cutoff = last_complete_month(as_of)
+    first_month = date(1900, 1, 1) if months is None else (cutoff - pd.DateOffset(months=months - 1)).date()
+    ids = [first_id, last_id]
+    status = f"AND status = '{CustomerStatus.ACTIVE}'" if only_active else ""
+    # Training needs the holdings, surveys and bookings of every month-end, not just the last.
+    history_start = first_month if months is None else as_of - timedelta(days=2 * 365)
+    live_after = history_start if months is None else as_of
+    booking_from = history_start if months is None else as_of
+    contacts_before = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    return BankFrames(
+        customers=_read_frame(_CUSTOMERS_SQL.format(status=status), ids, [
+            "customer_id", "gender", "birth_date", "opened_on", "annual_income", "credit_score", "region", "segment",
+        ]),
+        monthly=_read_frame(_MONTHLY_SQL, [*ids, first_month, cutoff.date()], [
+            "customer_id", "month", "aum", "deposit_balance", "wealth_balance", "loan_balance", "card_spend",
+            "txn_count", "digital_logins", "products_held", "status",
+        ]),
+        products=_read_frame(_PRODUCTS_SQL, [], ["product_code", "provider", "is_ours", "kind", "yield_pct",
+                                                "term_days"]),
+        holdings=_read_frame(_HOLDINGS_SQL, [*ids, as_of, live_after], [
+            "customer_id", "product_code", "amount", "start_on", "maturity_on",
+        ]),
+        surveys=_read_frame(_SURVEYS_SQL, [*ids, as_of, history_start], ["customer_id", "surveyed_on", "score"]),
+        appointments=_read_frame(
+            _APPOINTMENTS_SQL, [*ids, booking_from, as_of + timedelta(days=BOOKING_HORIZON_DAYS)],
+            ["customer_id", "kind", "amount", "scheduled_on"],
+        ),
+        contacts=_read_frame(_CONTACTS_SQL, [*ids, contacts_before.to_pydatetime()],
+                             ["customer_id", "contacted_at", "channel", "result"]),
+    )
+
+
+def active_customer_id_ranges(*, chunk_size: int, after_id: int = 0) -> list[tuple[int, int]]:
+    """Consecutive ``(first_id, last_id)`` ranges of about ``chunk_size`` active customers with pk > ``after_id``."""
+    from customers.models import Customer
+
+    ids = Customer.objects.filter(status=CustomerStatus.ACTIVE, pk__gt=after_id).order_by("pk")
+    ids = list(ids.values_list("pk", flat=True))
+    return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
+
+
+def customer_id_bounds(*, limit: int | None = None) -> tuple[int, int] | None:
+    """Smallest and largest customer pk (of the first ``limit`` customers by pk, if given)."""
+    from customers.models import Customer
+
+    pks = Customer.objects.order_by("pk").values_list("pk", flat=True)
+    first = pks.first()
+    if first is None:
+        return None
+    last = pks[limit - 1 : limit].first() if limit else None
+    return first, last or Customer.objects.aggregate(m=Max("pk"))["m"]
+
+
+def latest_data_month() -> date | None:
+    from customers.models import MonthlyBalance
+
+    return MonthlyBalance.objects.aggregate(m=Max("month"))["m"]
+
+
+def customer_ids_with_open_alerts(*, first_id: int, last_id: int) -> set[int]:
+    """Customers in the range with an open alert (they get reasons whatever their band).
+
+    Read through the app registry so the churn engine does not depend on the
+    retention app being installed.
+    """
+    from django.apps import apps
+
+    try:
+        alert = apps.get_model("retention", "Alert")
+    except LookupError:
+        return set()
+    open_statuses = ["open", "snoozed", "in_progress"]
+    rows = alert.objects.filter(customer_id__range=(first_id, last_id), status__in=open_statuses)
+    return set(rows.values_list("customer_id", flat=True))
+
+
+def model_version_active() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_active=True).first()
+
+
+def nightly_run_get(*, run_date: date) -> NightlyRun | None:
+    return NightlyRun.objects.filter(run_date=run_date).first()
+
+
+def churn_score_get(*, customer_id: int, scored_on: date) -> ChurnScore | None:
+    return ChurnScore.objects.filter(customer_id=customer_id, scored_on=scored_on).first()
+
+
+def model_version_report(*, version: ModelVersion) -> dict:
+    """Everything the analyst page charts for one model version, JSON-ready.
+
+    ``lift_curve``: points (share of customers contacted, precision, recall, lift),
+    ``calibration``: points (mean predicted, observed churn rate, count) per
+    decile of prediction, ``feature_importance``: mean |contribution| in log-odds
+    on the evaluation month, strongest first; ``headline``: the GBM's and the
+    baselines' figures side by side.
+    """
+    metrics = version.metrics or {}
+    headline_keys = ("n", "base_rate", "roc_auc", "pr_auc", "brier", "precision_top10", "recall_top10",
+                     "lift_top10", "precision_top20", "recall_top20", "lift_top20")
+    headline = {"model": {key: metrics.get(key) for key in headline_keys}}
+    headline.update(version.baselines or {})
+    return {
+        "id": version.pk,
+        "algorithm": version.algorithm,
+        "created_at": version.created_at.isoformat() if version.created_at else None,
+        "is_active": version.is_active,
+        "activation_note": version.activation_note,
+        "train_months": version.train_months,
+        "evaluation_month": version.evaluation_month.isoformat() if version.evaluation_month else None,
+        "parameters": version.parameters,
+        "headline": headline,
+        "lift_curve": metrics.get("lift_curve", []),
+        "calibration": metrics.get("calibration", []),
+        "feature_importance": metrics.get("feature_importance", []),
+        "explainer": metrics.get("explainer"),
+    }

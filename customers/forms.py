@@ -1,0 +1,55 @@
+"""Forms of the customer pages (customer 360, walk-in lookup)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import ContactChannel, ContactResult, Customer
+
+
+class SegmentOverrideForm(forms.ModelForm):
+    """An RM's own judgement of the segment wins over the rules; the reason is
+    required so the next RM (and the analyst tuning the rules) knows why."""
+
+    class Meta:
+        model = Customer
+        fields = ["segment_override", "segment_override_reason"]
+        labels = {"segment_override": _("Segment"), "segment_override_reason": _("Why")}
+        widgets = {"segment_override_reason": forms.TextInput(attrs={"maxlength": 300})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment_override"].choices = [("", _("As assigned by the rules"))] + list(
+            self.fields["segment_override"].choices
+        )[1:]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("segment_override") and not (cleaned.get("segment_override_reason") or "").strip():
+            self.add_error("segment_override_reason", _("Say why you change the segment."))
+        if not cleaned.get("segment_override"):
+            cleaned["segment_override_reason"] = ""
+        return cleaned
+
+
+class ContactForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=ContactChannel.choices)
+    result = forms.ChoiceField(label=_("Result"), choices=ContactResult.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    next_step_on = forms.DateField(
+        label=_("Next step on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class LookupForm(forms.Form):
+    q = forms.CharField(label=_("Name, or last 4 digits of phone or ID number"), required=False, max_length=100)
+
+
+class HandoverForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note for the relationship manager"),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. asked about loan products; seated in the wealth area")}),
+    )

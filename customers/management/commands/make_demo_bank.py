@@ -1,0 +1,77 @@
+"""Write a synthetic bank as interchange CSV files, for demos and benchmarks.
+
+    python manage.py make_demo_bank --out demo_data --customers 20000 --months 24 --seed 1 --end 2025-05
+
+The work is done by ``customers.demo_bank.generate_demo_bank`` (no Django there);
+this command parses dates, shows progress on stderr and prints the row counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from tqdm import tqdm
+
+from customers.demo_bank import generate_demo_bank
+
+
+def _month(value: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise CommandError(_("Expected a month as YYYY-MM, got %(value)r.") % {"value": value})
+    return value
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(_("Expected a date as YYYY-MM-DD, got %(value)r.") % {"value": value}) from exc
+
+
+def _month_before(day: dt.date) -> str:
+    first = day.replace(day=1) - dt.timedelta(days=1)
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+class Command(BaseCommand):
+    help = gettext_lazy("Write a synthetic bank (branches, staff, customers, balances, products, holdings, surveys, "
+                        "appointments) as interchange CSV files.")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--out", required=True, help=_("Directory to write the CSV files into."))
+        parser.add_argument("--customers", type=int, default=20_000, help=_("Number of customers."))
+        parser.add_argument("--months", type=int, default=24, help=_("Number of months of history."))
+        parser.add_argument("--seed", type=int, default=1, help=_("Random seed: the same seed gives the same files."))
+        parser.add_argument("--end", help=_("Last month of the history, YYYY-MM (default: the month before today)."))
+        parser.add_argument("--today", help=_("Today's date, YYYY-MM-DD, for upcoming appointments "
+                                              "(default: the real date)."))
+        parser.add_argument("--bank-name", default=None,
+                            help=_("Provider name of our products (default: the BANK_NAME setting)."))
+
+    def handle(self, *args, **options) -> None:
+        if options["customers"] < 1:
+            raise CommandError(_("--customers must be at least 1."))
+        if options["months"] < 4:
+            raise CommandError(_("--months must be at least 4."))
+        today = _date(options["today"]) if options["today"] else dt.date.today()
+        end_month = _month(options["end"]) if options["end"] else _month_before(today)
+        bank_name = options["bank_name"] or settings.BANK_NAME
+        out = Path(options["out"])
+
+        with tqdm(total=options["customers"], unit=_("customers"), file=self.stderr._out,
+                  disable=options["verbosity"] == 0) as bar:
+            counts = generate_demo_bank(
+                out, customers=options["customers"], months=options["months"], seed=options["seed"],
+                end_month=end_month, today=today, bank_name=bank_name, progress=bar.update,
+            )
+        self.stdout.write(_("Wrote the demo bank to %(out)s (%(months)s months ending %(end)s):") % {
+            "out": out, "months": options["months"], "end": end_month,
+        })
+        for name, rows in counts.items():
+            self.stdout.write(_("  %(file)s: %(rows)s rows") % {"file": name, "rows": f"{rows:,}"})

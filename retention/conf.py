@@ -1,0 +1,167 @@
+"""Retention settings: the one place this app reads ``django.conf.settings``.
+
+Each value is read when used (functions, not import-time constants), so a
+test's ``settings`` fixture or an operator's override takes effect without a
+restart of the module. Every name below may be set in ``config/settings.py``;
+the defaults are the ones from the product brief. A value of the wrong type
+fails loudly rather than being ignored.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+# name -> (default, type). Kept in one table so the README can list them from here.
+DEFAULTS: dict[str, tuple[object, type]] = {
+    # Model-risk rule: which risk bands raise an alert, and a probability floor on top.
+    "RETENTION_RISK_BANDS": (("high", "medium"), tuple),
+    "RETENTION_RISK_MIN_PROBABILITY": (0.0, float),
+    # "At risk" for the own-product rollover rule: the customer's latest band is one of these.
+    "RETENTION_AT_RISK_BANDS": (("high", "medium"), tuple),
+    # Event windows, in days from the run date.
+    "RETENTION_COMPETITOR_MATURITY_DAYS": (7, int),
+    "RETENTION_OWN_MATURITY_DAYS": (14, int),
+    "RETENTION_APPOINTMENT_DAYS_AHEAD": (1, int),
+    "RETENTION_LARGE_APPOINTMENT_MIN_AMOUNT": (0.0, float),
+    # Tier downgrade ahead: AUM at most this fraction above its tier floor, and falling.
+    "RETENTION_TIER_MARGIN": (0.10, float),
+    # Sharp drop: AUM fell by at least this fraction from one month to the next.
+    "RETENTION_AUM_DROP_RATIO": (0.30, float),
+    # Recovery campaign: last month's drop must be at least this large to count as a drop.
+    "RETENTION_RECOVERY_MIN_DROP_RATIO": (0.10, float),
+    # Satisfaction fell: latest score at or below LOW_SCORE, or down by DROP_POINTS from the previous one.
+    "RETENTION_SATISFACTION_LOW_SCORE": (6, int),
+    "RETENTION_SATISFACTION_DROP_POINTS": (3, int),
+    "RETENTION_SATISFACTION_LOOKBACK_DAYS": (90, int),
+    "RETENTION_COMPLAINT_LOOKBACK_DAYS": (14, int),
+    # Priority = probability x AUM at risk x save rate - contact cost.
+    "RETENTION_SAVE_RATE_PRIOR": (0.15, float),
+    # Weight of the prior in pseudo-alerts: the observed rate takes over as outcomes accumulate.
+    "RETENTION_SAVE_RATE_PRIOR_WEIGHT": (50, int),
+    "RETENTION_EVENT_PROBABILITY_PRIOR": (0.3, float),
+    "RETENTION_CONTACT_COST": (50.0, float),
+    "RETENTION_DAILY_BUDGET": (15, int),
+    # Share of each playbook's alerts held out as a control group (a playbook may override it).
+    "RETENTION_CONTROL_SHARE": (0.10, float),
+    # A dismissed or manually closed alert is not raised again for this many days.
+    "RETENTION_SUPPRESS_DAYS": (30, int),
+}
+
+
+def _get(name: str):
+    default, kind = DEFAULTS[name]
+    value = getattr(settings, name, default)
+    if kind is tuple:
+        if isinstance(value, str):
+            value = tuple(item.strip() for item in value.split(",") if item.strip())
+        if not isinstance(value, list | tuple):
+            raise ImproperlyConfigured(f"{name} must be a list of strings, got {value!r}")
+        return tuple(value)
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name} must be {kind.__name__}, got {value!r}") from exc
+
+
+def risk_bands() -> tuple[str, ...]:
+    return _get("RETENTION_RISK_BANDS")
+
+
+def risk_min_probability() -> float:
+    return _get("RETENTION_RISK_MIN_PROBABILITY")
+
+
+def at_risk_bands() -> tuple[str, ...]:
+    return _get("RETENTION_AT_RISK_BANDS")
+
+
+def competitor_maturity_days() -> int:
+    return _get("RETENTION_COMPETITOR_MATURITY_DAYS")
+
+
+def own_maturity_days() -> int:
+    return _get("RETENTION_OWN_MATURITY_DAYS")
+
+
+def appointment_days_ahead() -> int:
+    return _get("RETENTION_APPOINTMENT_DAYS_AHEAD")
+
+
+def large_appointment_min_amount() -> Decimal:
+    return Decimal(str(_get("RETENTION_LARGE_APPOINTMENT_MIN_AMOUNT")))
+
+
+def tier_margin() -> float:
+    return _get("RETENTION_TIER_MARGIN")
+
+
+def aum_drop_ratio() -> float:
+    return _get("RETENTION_AUM_DROP_RATIO")
+
+
+def recovery_min_drop_ratio() -> float:
+    return _get("RETENTION_RECOVERY_MIN_DROP_RATIO")
+
+
+def satisfaction_low_score() -> int:
+    return _get("RETENTION_SATISFACTION_LOW_SCORE")
+
+
+def satisfaction_drop_points() -> int:
+    return _get("RETENTION_SATISFACTION_DROP_POINTS")
+
+
+def satisfaction_lookback_days() -> int:
+    return _get("RETENTION_SATISFACTION_LOOKBACK_DAYS")
+
+
+def complaint_lookback_days() -> int:
+    return _get("RETENTION_COMPLAINT_LOOKBACK_DAYS")
+
+
+def save_rate_prior() -> float:
+    return _get("RETENTION_SAVE_RATE_PRIOR")
+
+
+def save_rate_prior_weight() -> int:
+    return _get("RETENTION_SAVE_RATE_PRIOR_WEIGHT")
+
+
+def event_probability_prior() -> float:
+    return _get("RETENTION_EVENT_PROBABILITY_PRIOR")
+
+
+def contact_cost() -> float:
+    return _get("RETENTION_CONTACT_COST")
+
+
+def daily_budget() -> int:
+    return _get("RETENTION_DAILY_BUDGET")
+
+
+def control_share() -> float:
+    return _get("RETENTION_CONTROL_SHARE")
+
+
+def suppress_days() -> int:
+    return _get("RETENTION_SUPPRESS_DAYS")
+
+
+# Shared with the churn engine (config/settings.py already defines these).
+def core_tiers() -> tuple[str, ...]:
+    return tuple(getattr(settings, "CORE_TIERS", ("platinum", "private")))
+
+
+def tier_floors() -> dict[str, float]:
+    return dict(getattr(settings, "AUM_TIER_FLOORS", {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}))
+
+
+def churn_window_months() -> int:
+    return int(getattr(settings, "CHURN_WINDOW_MONTHS", 3))
+
+
+def churn_aum_drop_ratio() -> float:
+    return float(getattr(settings, "CHURN_AUM_DROP_RATIO", 0.5))

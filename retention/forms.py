@@ -1,0 +1,93 @@
+"""Forms of the retention pages: the alert list filters and the actions on an alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from churn.models import RiskBand
+from customers.models import ContactResult, Segment
+from retention.models import AlertKind, AlertStatus, Outcome
+
+ANY = [("", _("All"))]
+
+# What the list shows by default ("open") and the other states an RM may want to look back at.
+STATUS_FILTERS = [
+    ("", _("To do (open and in progress)")),
+    (AlertStatus.OPEN, AlertStatus.OPEN.label),
+    (AlertStatus.IN_PROGRESS, AlertStatus.IN_PROGRESS.label),
+    (AlertStatus.SNOOZED, AlertStatus.SNOOZED.label),
+    (AlertStatus.DISMISSED, AlertStatus.DISMISSED.label),
+    (AlertStatus.CLOSED_RETAINED, AlertStatus.CLOSED_RETAINED.label),
+    (AlertStatus.CLOSED_LOST, AlertStatus.CLOSED_LOST.label),
+    (AlertStatus.CLEARED, AlertStatus.CLEARED.label),
+]
+
+
+class AlertFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Alert"), choices=ANY + list(AlertKind.choices), required=False)
+    segment = forms.ChoiceField(label=_("Segment"), choices=ANY + list(Segment.choices), required=False)
+    band = forms.ChoiceField(label=_("Risk band"), choices=ANY + list(RiskBand.choices), required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTERS, required=False)
+
+    def selector_filters(self) -> dict:
+        """The filters ``alert_list_for_user`` understands (kind, status)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        filters = {}
+        if data.get("kind"):
+            filters["kind"] = data["kind"]
+        if data.get("status"):
+            filters["status"] = data["status"]
+        return filters
+
+
+def _tomorrow() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=1)
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField(label=_("Snooze until"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until < _tomorrow():
+            raise forms.ValidationError(_("Snooze until a later date."))
+        return until
+
+
+class DismissForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why dismiss?"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. customer moved abroad; funds already back")}),
+    )
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices, widget=forms.RadioSelect)
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+CALL_CLOSE_CHOICES = [("", _("Keep open: follow up later")), *Outcome.choices]
+
+
+class CallbackForm(forms.Form):
+    """The branch head's record of a satisfaction or apology call."""
+
+    result = forms.ChoiceField(label=_("Result"), choices=ContactResult.choices)
+    note = forms.CharField(
+        label=_("What did the customer say?"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    close_as = forms.ChoiceField(label=_("Close the callback as"), choices=CALL_CLOSE_CHOICES, required=False)
+    next_step_on = forms.DateField(
+        label=_("Next step on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class MonthForm(forms.Form):
+    month = forms.DateField(label=_("Month"), required=False, input_formats=["%Y-%m"],
+                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))

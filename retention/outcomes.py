@@ -1,0 +1,71 @@
+"""Measuring an alert's outcome at the end of its churn window.
+
+The churn definition lives in one place, ``churn.labels.build_labels`` (a pure
+function on the monthly DataFrame). This module only feeds it the rows of the
+alerts' customers, so the retention report measures exactly what the model was
+trained to predict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+
+from churn.labels import build_labels
+from retention import conf
+from retention.rules import add_months, month_end
+
+# A customer id no real customer has: see ``churned_by_customer``.
+_SENTINEL = -1
+
+
+def churned_by_customer(
+    *, rows: list[tuple[int, dt.date, float, str]], anchor_month: dt.date
+) -> dict[int, bool]:
+    """customer pk -> churned, for customers with an active row at ``anchor_month``.
+
+    ``rows`` are (customer pk, month, aum, status) for months anchor-2 .. anchor+window.
+    ``build_labels`` treats a missing month after the first one as "closed"
+    (the bank stops exporting closed customers) but only labels month-ends whose
+    whole window is in the frame. A batch whose customers all closed would have
+    no row for the last window month, so a sentinel row marks the frame as
+    covering it; the sentinel has no row at the anchor month and gets no label.
+    """
+    window = conf.churn_window_months()
+    last_month = add_months(anchor_month, window)
+    frame = pd.DataFrame(
+        [*rows, (_SENTINEL, last_month, 0.0, "active")], columns=["customer_id", "month", "aum", "status"]
+    )
+    frame["month"] = pd.to_datetime(frame["month"])
+    labels = build_labels(
+        frame,
+        month_ends=[month_end(anchor_month)],
+        window_months=window,
+        aum_drop_ratio=conf.churn_aum_drop_ratio(),
+        # Every alert is measured, including small customers the model does not score.
+        min_avg_aum=0.0,
+        tier_floors=conf.tier_floors(),
+    )
+    return {int(row.customer_id): bool(row.churned) for row in labels.itertuples() if row.customer_id != _SENTINEL}
+
+
+def aum_kept(*, start_aum: Decimal | None, end_aum: Decimal | None, end_closed: bool) -> Decimal:
+    """AUM still with us at the end of the window, capped at the AUM at its start:
+    new money brought in later is not "kept"."""
+    if end_closed or end_aum is None:
+        return Decimal("0.00")
+    if start_aum is None:
+        return Decimal(end_aum)
+    return min(Decimal(end_aum), Decimal(start_aum))
+
+
+def window_of(*, raised_on: dt.date) -> tuple[dt.date, dt.date]:
+    """(anchor month, last day of the window) for an alert raised on a date.
+
+    The anchor is the last month known on the raise date (the month before it),
+    the same month-end ``t`` the churn definition is scored at."""
+    anchor = add_months(raised_on.replace(day=1), -1)
+    return anchor, month_end(add_months(anchor, conf.churn_window_months()))
+

@@ -1,0 +1,182 @@
+"""Reads for the retention pages and API, all scoped through ``customer_scope``.
+
+Held-out (control-group) alerts are excluded here, at the root, so no page can
+show one by forgetting a filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from customers.models import Customer, CustomerStatus, Product, ProductYield, Role, User
+from customers.selectors import customer_scope
+from retention import conf
+from retention.models import (
+    OPEN_STATUSES,
+    WORKABLE_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertStep,
+    Outcome,
+    OwnerRole,
+)
+from retention.rules import add_months
+
+
+def alert_scope_for_user(*, user: User) -> QuerySet[Alert]:
+    """Alerts ``user`` may see: on customers in their scope, never held-out ones;
+    an RM only the alerts they own."""
+    alerts = Alert.objects.filter(
+        customer_id__in=customer_scope(user=user).values("pk"), is_control=False
+    )
+    if user.is_authenticated and not user.is_superuser and user.role == Role.RM:
+        alerts = alerts.filter(owner_id=user.pk)
+    return alerts
+
+
+def _ordered(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    # Today's budget first, in rank order; the rest below it by expected value.
+    return alerts.order_by(F("in_budget").desc(), F("rank").asc(nulls_last=True), "-priority", "pk")
+
+
+def alert_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[Alert]:
+    """The ranked alert list. Two queries whatever its length (alerts, then their steps).
+
+    ``filters``: ``status`` (a status or list; default open and in progress),
+    ``kind``, ``owner_id``, ``branch_id``, ``in_budget`` (bool), ``customer_id``.
+    """
+    filters = dict(filters or {})
+    status = filters.pop("status", None) or list(WORKABLE_STATUSES)
+    alerts = alert_scope_for_user(user=user).filter(status__in=[status] if isinstance(status, str) else status)
+    for key in ("kind", "owner_id", "branch_id", "in_budget", "customer_id"):
+        if filters.get(key) not in (None, ""):
+            alerts = alerts.filter(**{key: filters[key]})
+    return _ordered(
+        alerts.select_related("customer", "playbook", "owner", "branch").prefetch_related(
+            Prefetch("steps", queryset=AlertStep.objects.select_related("owner").order_by("order"))
+        )
+    )
+
+
+def alert_get_for_user(*, user: User, alert_id: int) -> Alert:
+    """One alert with its checklist and history; Http404 outside the user's scope."""
+    alerts = alert_scope_for_user(user=user).select_related("customer", "playbook", "owner", "branch")
+    alerts = alerts.prefetch_related(
+        Prefetch("steps", queryset=AlertStep.objects.select_related("owner", "done_by").order_by("order")),
+        Prefetch("events", queryset=AlertEvent.objects.select_related("actor").order_by("at", "pk")),
+    )
+    return get_object_or_404(alerts, pk=alert_id)
+
+
+def interception_list(*, user: User, today: dt.date) -> QuerySet[Alert]:
+    """Large withdrawals and transfers booked for today or tomorrow, for the lobby manager."""
+    until = today + dt.timedelta(days=conf.appointment_days_ahead())
+    return (
+        alert_scope_for_user(user=user)
+        .filter(kind=AlertKind.LARGE_WITHDRAWAL, status__in=OPEN_STATUSES, event_on__gte=today, event_on__lte=until)
+        .select_related("customer", "owner")
+        .order_by("event_on", "-aum_at_risk", "pk")
+    )
+
+
+def callback_queue(*, user: User) -> QuerySet[Alert]:
+    """The branch head's calls: satisfaction callbacks and apologies to core customers."""
+    return (
+        alert_scope_for_user(user=user)
+        .filter(
+            kind__in=[AlertKind.SATISFACTION_DROP, AlertKind.SERVICE_FAILURE],
+            owner_role=OwnerRole.HEAD,
+            status__in=WORKABLE_STATUSES,
+        )
+        .select_related("customer", "owner")
+        .prefetch_related(Prefetch("steps", queryset=AlertStep.objects.order_by("order")))
+        .order_by("event_on", "-priority", "pk")
+    )
+
+
+def branch_dashboard(*, user: User, month: dt.date) -> dict:
+    """AUM at risk, alerts raised and worked in ``month``, customers and AUM
+    retained vs lost (outcomes measured in ``month``), in total and per owner.
+    Three queries."""
+    month = month.replace(day=1)
+    month_after = add_months(month, 1)
+    alerts = alert_scope_for_user(user=user)
+    worked = Exists(AlertEvent.objects.filter(alert_id=OuterRef("pk"), actor__isnull=False))
+    zero = Decimal("0")
+    measures = {
+        "open_alerts": Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+        "aum_at_risk": Coalesce(Sum("expected_aum_at_risk", filter=Q(status__in=OPEN_STATUSES)), zero),
+        "raised": Count("pk", filter=Q(raised_on__gte=month, raised_on__lt=month_after)),
+        "worked": Count("pk", filter=Q(raised_on__gte=month, raised_on__lt=month_after, was_worked=True)),
+        "retained_customers": Count(
+            "customer", distinct=True,
+            filter=Q(outcome=Outcome.RETAINED, outcome_measured_on__gte=month, outcome_measured_on__lt=month_after),
+        ),
+        "retained_aum": Coalesce(
+            Sum("aum_kept", filter=Q(outcome=Outcome.RETAINED, outcome_measured_on__gte=month,
+                                     outcome_measured_on__lt=month_after)),
+            zero,
+        ),
+        "lost_customers": Count(
+            "customer", distinct=True,
+            filter=Q(outcome=Outcome.LOST, outcome_measured_on__gte=month, outcome_measured_on__lt=month_after),
+        ),
+        "lost_aum": Coalesce(
+            Sum("aum_at_window_start", filter=Q(outcome=Outcome.LOST, outcome_measured_on__gte=month,
+                                                outcome_measured_on__lt=month_after)),
+            zero,
+        ),
+    }
+    annotated = alerts.annotate(was_worked=worked)
+    totals = annotated.aggregate(**measures)
+    per_owner = list(
+        annotated.values("owner_id", "owner__username", "owner__display_name", "owner__role")
+        .annotate(**measures)
+        .order_by("owner__username")
+    )
+    return {"month": month, "totals": totals, "per_owner": per_owner}
+
+
+def prize_eligibility_list(*, month: dt.date) -> QuerySet[Customer]:
+    """Active customers whose AUM in ``month`` was back to its pre-drop level (recovery alerts).
+
+    Not scoped: the draw is run by an administrator for the whole bank. Held-out
+    recovery alerts count too: eligibility is a fact about the customer, and a
+    prize draw must not quietly exclude anyone."""
+    month = month.replace(day=1)
+    recovered = Alert.objects.filter(kind=AlertKind.RECOVERY_ELIGIBLE, event_on=month).values("customer_id")
+    return Customer.objects.filter(pk__in=recovered, status=CustomerStatus.ACTIVE).order_by("customer_id")
+
+
+def product_comparison_table(*, kind: str | None = None, since: dt.date | None = None) -> dict[str, list[dict]]:
+    """Our products beside competitors' (yield, term, yield history since ``since``), best yield first.
+
+    Two queries. Returns ``{"ours": [...], "competitors": [...]}``, each item
+    ``{product_code, name, provider, kind, yield_pct, term_days, history: [(month, yield_pct)]}``."""
+    history = ProductYield.objects.order_by("month")
+    if since is not None:
+        history = history.filter(month__gte=since)
+    products = Product.objects.all() if kind is None else Product.objects.filter(kind=kind)
+    products = products.prefetch_related(Prefetch("yields", queryset=history)).order_by(
+        F("yield_pct").desc(nulls_last=True), "product_code"
+    )
+    table: dict[str, list[dict]] = {"ours": [], "competitors": []}
+    for product in products:
+        table["ours" if product.is_ours else "competitors"].append(
+            {
+                "product_code": product.product_code,
+                "name": product.name,
+                "provider": product.provider,
+                "kind": product.kind,
+                "yield_pct": product.yield_pct,
+                "term_days": product.term_days,
+                "history": [(row.month, row.yield_pct) for row in product.yields.all()],
+            }
+        )
+    return table

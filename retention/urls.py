@@ -1,0 +1,18 @@
+from django.urls import path
+
+from retention import views
+
+app_name = "retention"
+
+urlpatterns = [
+    path("alerts/", views.alert_list, name="alert_list"),
+    path("alerts/export.<str:fmt>", views.alert_export, name="alert_export"),
+    path("alerts/<int:pk>/snooze/", views.alert_snooze, name="alert_snooze"),
+    path("alerts/<int:pk>/dismiss/", views.alert_dismiss, name="alert_dismiss"),
+    path("alerts/<int:pk>/outcome/", views.alert_outcome, name="alert_outcome"),
+    path("alerts/<int:pk>/contact/", views.alert_contact, name="alert_contact"),
+    path("alerts/<int:pk>/steps/<int:step_id>/tick/", views.alert_step_tick, name="alert_step_tick"),
+    path("callbacks/", views.callback_queue, name="callback_queue"),
+    path("callbacks/<int:pk>/record/", views.callback_record, name="callback_record"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+]

@@ -1,0 +1,403 @@
+"""Retention pages: the RM's ranked list and its exports, the actions on an alert
+(htmx, answering with the refreshed alert card), the branch head's callback queue and
+the branch dashboard.
+
+Reads go through ``retention.selectors`` (scoped by ``customer_scope``, held-out
+alerts never shown); writes through ``retention.services``. An alert outside the
+user's scope is a 404 on every page, export and action.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from churn.models import ChurnScore, RiskBand
+from customers.forms import ContactForm
+from customers.models import ContactLog, Customer, Role, Survey
+from customers.selectors import customer_scope
+from retention import selectors, services
+from retention.forms import AlertFilterForm, CallbackForm, DismissForm, MonthForm, OutcomeForm, SnoozeForm
+from retention.models import Alert, AlertStep, Outcome
+from retention.report import retention_report
+from retention.rules import add_months
+
+PAGE_SIZE = 25
+EXPORT_MAX_ROWS = 10_000
+TREND_MONTHS = 6
+
+
+def alert_reason_lines(alert: Alert) -> list[str]:
+    """The alert's reasons as sentences in the reader's language."""
+    return []
+
+
+def alert_due_on(alert: Alert) -> dt.date | None:
+    """When the next thing is due: the first unticked checklist step (prefetched by the
+    selector), else the follow-up date from the contact log, else the event date."""
+    open_steps = [step.due_on for step in alert.steps.all() if step.done_at is None]
+    if open_steps:
+        return min(open_steps)
+    return alert.next_step_on or alert.event_on
+
+
+def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE):
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+# --- RM today's list ------------------------------------------------------------------
+
+
+def _filtered_alerts(request: HttpRequest, form: AlertFilterForm) -> QuerySet[Alert]:
+    alerts = selectors.alert_list_for_user(user=request.user, filters=form.selector_filters())
+    data = form.cleaned_data if form.is_valid() else {}
+    if data.get("segment"):
+        # The RM's override wins over the rules' segment (Customer.effective_segment).
+        segment = data["segment"]
+        alerts = alerts.filter(
+            Q(customer__segment_override=segment) | Q(customer__segment_override="", customer__segment=segment)
+        )
+    if data.get("band"):
+        alerts = alerts.filter(details__risk_band=data["band"])
+    return alerts
+
+
+def _decorate(alerts) -> None:
+    """Reason line and due date for display; reads only what the selector prefetched."""
+    for alert in alerts:
+        alert.reason_lines = alert_reason_lines(alert)
+        alert.due_on = alert_due_on(alert)
+
+
+@login_required
+@require_GET
+def alert_list(request: HttpRequest) -> HttpResponse:
+    form = AlertFilterForm(request.GET or None)
+    page = paginate(request, _filtered_alerts(request, form))
+    _decorate(page.object_list)
+    today = timezone.localdate()
+    follow_ups = list(
+        ContactLog.objects.filter(
+            customer__in=customer_scope(user=request.user).values("pk"),
+            next_step_on__gte=today - dt.timedelta(days=7),
+            next_step_on__lte=today,
+        )
+        .select_related("customer", "staff")
+        .order_by("next_step_on", "-contacted_at")[:10]
+    )
+    context = {
+        "form": form,
+        "page": page,
+        "follow_ups": follow_ups,
+        "today": today,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "retention/alert_list.html", context)
+
+
+def _neutralise(value):
+    """Spreadsheet formula injection: a text cell starting with = + - @ (or a tab or
+    carriage return) is prefixed with ' so Excel shows it as text instead of running it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _export_rows(alerts: QuerySet[Alert]):
+    yield [
+        _("Rank"), _("In today's budget"), _("Customer ID"), _("Customer"), _("Tier"), _("Segment"), _("Alert"),
+        _("Reason"), _("AUM at risk (CNY)"), _("Expected AUM at risk (CNY)"), _("Due on"), _("Status"), _("Owner"),
+    ]
+    for alert in alerts[:EXPORT_MAX_ROWS]:
+        customer = alert.customer
+        segment = customer.segment_override or customer.segment
+        lines = alert_reason_lines(alert)
+        due_on = alert_due_on(alert)
+        yield [
+            alert.rank or "",
+            _("yes") if alert.in_budget else "",
+            customer.customer_id,
+            customer.name,
+            customer.get_tier_display(),
+            dict(Customer._meta.get_field("segment").choices).get(segment, ""),
+            alert.get_kind_display(),
+            lines[0] if lines else "",
+            float(alert.aum_at_risk),
+            float(alert.expected_aum_at_risk),
+            due_on.isoformat() if due_on else "",
+            alert.get_status_display(),
+            str(alert.owner),
+        ]
+
+
+@login_required
+@require_GET
+def alert_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    form = AlertFilterForm(request.GET or None)
+    alerts = _filtered_alerts(request, form)
+    rows = [[_neutralise(cell) for cell in row] for row in _export_rows(alerts)]
+    stamp = timezone.localdate().isoformat()
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        detail={"what": "alert_list", "format": fmt, "rows": len(rows) - 1, "filters": request.GET.dict()},
+    )
+    if fmt == "csv":
+        buffer = io.StringIO()
+        # A byte-order mark so that Excel opens the UTF-8 file with the Chinese names intact.
+        buffer.write("\ufeff")
+        csv.writer(buffer).writerows(rows)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(_("Alerts"))
+        for row in rows:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response["Content-Disposition"] = f'attachment; filename="alerts-{stamp}.{fmt}"'
+    return response
+
+
+# --- actions on one alert -----------------------------------------------------------------
+
+
+def _alert_card(request: HttpRequest, alert_id: int, *, error: str = "", flash: str = "", status: int = 200):
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=alert_id)
+    _decorate([alert])
+    context = {"alert": alert, "action_error": error, "flash": flash, "contact_form": ContactForm(auto_id=False)}
+    return render(request, "retention/_alert_card.html", context, status=status)
+
+
+def _after_action(request: HttpRequest, alert: Alert, *, error: str = "", flash: str = ""):
+    """htmx gets the refreshed card; a plain form post goes back to the customer page."""
+    if request.headers.get("HX-Request"):
+        return _alert_card(request, alert.pk, error=error, flash=flash, status=422 if error else 200)
+    return redirect(reverse("customers:detail", args=[alert.customer_id]) + f"#alert-{alert.pk}")
+
+
+def _run_action(request: HttpRequest, alert: Alert, action, *, flash: str, detail: dict):
+    try:
+        action()
+    except ValidationError as exc:
+        return _after_action(request, alert, error=" ".join(exc.messages))
+    except PermissionDenied as exc:  # the alert is in scope but not the user's to work (e.g. a colleague's)
+        raise Http404 from exc
+    audit_record(action=AuditAction.CHANGE, request=request, obj=alert, customer=alert.customer, detail=detail)
+    return _after_action(request, alert, flash=flash)
+
+
+def _form_error(form) -> str:
+    return " ".join(str(message) for errors in form.errors.values() for message in errors)
+
+
+@login_required
+@require_POST
+def alert_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, alert, error=_form_error(form))
+    until, note = form.cleaned_data["until"], form.cleaned_data["note"]
+    return _run_action(
+        request, alert, lambda: services.alert_snooze(alert=alert, user=request.user, until=until, note=note),
+        flash=_("Snoozed."), detail={"alert_action": "snooze", "until": until.isoformat()},
+    )
+
+
+@login_required
+@require_POST
+def alert_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, alert, error=_form_error(form))
+    reason = form.cleaned_data["reason"]
+    return _run_action(
+        request, alert, lambda: services.alert_dismiss(alert=alert, user=request.user, reason=reason),
+        flash=_("Dismissed."), detail={"alert_action": "dismiss", "reason": reason},
+    )
+
+
+@login_required
+@require_POST
+def alert_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    form = OutcomeForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, alert, error=_form_error(form))
+    outcome, note = form.cleaned_data["outcome"], form.cleaned_data["note"]
+    return _run_action(
+        request, alert,
+        lambda: services.alert_outcome_record(alert=alert, user=request.user, outcome=outcome, note=note),
+        flash=_("Outcome recorded."), detail={"alert_action": "outcome", "outcome": outcome},
+    )
+
+
+@login_required
+@require_POST
+def alert_step_tick(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    step = get_object_or_404(AlertStep, pk=step_id, alert=alert)
+    done = request.POST.get("done", "1") == "1"
+    return _run_action(
+        request, alert, lambda: services.alert_step_tick(step=step, user=request.user, done=done),
+        flash=_("Checklist updated."), detail={"alert_action": "step_tick", "step": step.order, "done": done},
+    )
+
+
+@login_required
+@require_POST
+def alert_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    form = ContactForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, alert, error=_form_error(form))
+    data = form.cleaned_data
+    return _run_action(
+        request, alert,
+        lambda: services.contact_log(alert=alert, user=request.user, channel=data["channel"], result=data["result"],
+                                     note=data["note"], next_step_on=data["next_step_on"]),
+        flash=_("Contact logged."), detail={"alert_action": "contact", "channel": data["channel"],
+                                           "result": data["result"]},
+    )
+
+
+# --- branch head: callbacks ---------------------------------------------------------------
+
+
+def _survey_history(customer_ids: list[int], per_customer: int = 5) -> dict[int, list[Survey]]:
+    history: dict[int, list[Survey]] = defaultdict(list)
+    for survey in Survey.objects.filter(customer_id__in=customer_ids).order_by("customer_id", "-surveyed_on"):
+        if len(history[survey.customer_id]) < per_customer:
+            history[survey.customer_id].append(survey)
+    return history
+
+
+@login_required
+@require_GET
+def callback_queue(request: HttpRequest) -> HttpResponse:
+    page = paginate(request, selectors.callback_queue(user=request.user), per_page=15)
+    surveys = _survey_history([alert.customer_id for alert in page.object_list])
+    for alert in page.object_list:
+        alert.surveys = surveys.get(alert.customer_id, [])
+        alert.reason_lines = alert_reason_lines(alert)
+    return render(request, "retention/callback_queue.html", {"page": page, "form": CallbackForm(auto_id=False)})
+
+
+@login_required
+@require_POST
+def callback_record(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    form = CallbackForm(request.POST, auto_id=False)
+    if not form.is_valid():
+        context = {"alert": alert, "form": form}
+        return render(request, "retention/_callback_form.html", context, status=422)
+    data = form.cleaned_data
+    try:
+        services.contact_log(alert=alert, user=request.user, channel="call", result=data["result"],
+                             note=data["note"], next_step_on=data["next_step_on"])
+        if data["close_as"]:
+            services.alert_outcome_record(alert=alert, user=request.user, outcome=data["close_as"], note=data["note"])
+    except ValidationError as exc:
+        form.add_error(None, " ".join(exc.messages))
+        return render(request, "retention/_callback_form.html", {"alert": alert, "form": form}, status=422)
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    audit_record(action=AuditAction.CHANGE, request=request, obj=alert, customer=alert.customer,
+                 detail={"alert_action": "callback", "result": data["result"], "close_as": data["close_as"]})
+    return render(request, "retention/_callback_done.html", {"alert": alert, "close_as": data["close_as"]})
+
+
+# --- branch dashboard ------------------------------------------------------------------------
+
+
+def _aum_at_risk_by_band(user) -> list[dict]:
+    """Expected AUM at risk of the latest nightly scores, per band, over the user's customers."""
+    latest = ChurnScore.objects.order_by("-scored_on").values_list("scored_on", flat=True).first()
+    if latest is None:
+        return []
+    totals = dict(
+        ChurnScore.objects.filter(scored_on=latest, customer__in=customer_scope(user=user).values("pk"))
+        .values_list("risk_band")
+        .annotate(total=Sum("expected_aum_at_risk"))
+        .order_by()
+    )
+    return [{"band": band, "label": label, "total": float(totals.get(band) or 0)} for band, label in RiskBand.choices]
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if request.user.role in (Role.RM, Role.LOBBY) and not request.user.is_superuser:
+        raise Http404
+    form = MonthForm(request.GET or None)
+    this_month = timezone.localdate().replace(day=1)
+    month = (form.cleaned_data.get("month") if form.is_valid() else None) or this_month
+    month = min(month.replace(day=1), this_month)
+    board = selectors.branch_dashboard(user=request.user, month=month)
+    # The trend: the same figures for the months before (three queries a month, a fixed number).
+    trend_months = [add_months(month, -offset) for offset in range(TREND_MONTHS - 1, -1, -1)]
+    trend = [
+        board["totals"] if m == month else selectors.branch_dashboard(user=request.user, month=m)["totals"]
+        for m in trend_months
+    ]
+    bands = _aum_at_risk_by_band(request.user)
+    # Control-group comparison: all measured alerts on the user's customers, shown or held out.
+    measured = Alert.objects.filter(customer__in=customer_scope(user=request.user).values("pk"),
+                                    outcome__in=Outcome.values)
+    report_by_playbook = retention_report(group_by="playbook", alerts=measured)
+    report_by_branch = retention_report(group_by="branch", alerts=measured)
+    context = {
+        "form": form,
+        "month": month,
+        "previous_month": add_months(month, -1),
+        "next_month": add_months(month, 1) if month < this_month else None,
+        "totals": board["totals"],
+        "per_owner": board["per_owner"],
+        "bands": bands,
+        "bands_chart": {
+            "labels": [b["label"] for b in bands],
+            "keys": [b["band"] for b in bands],
+            "values": [b["total"] for b in bands],
+            "label": _("Expected AUM at risk (CNY)"),
+        },
+        "trend_chart": {
+            "labels": [date_format(m, "YEAR_MONTH_FORMAT") for m in trend_months],
+            "series": [
+                {"label": _("Alerts raised"), "values": [t["raised"] for t in trend]},
+                {"label": _("Alerts worked"), "values": [t["worked"] for t in trend]},
+                {"label": _("Customers retained"), "values": [t["retained_customers"] for t in trend]},
+                {"label": _("Customers lost"), "values": [t["lost_customers"] for t in trend]},
+                {"label": _("AUM retained (CNY)"), "values": [float(t["retained_aum"]) for t in trend], "axis": "y2"},
+            ],
+            "y_axis": _("alerts / customers"),
+            "y2_axis": _("CNY"),
+        },
+        "report_by_playbook": report_by_playbook,
+        "report_by_branch": report_by_branch,
+    }
+    return render(request, "retention/dashboard.html", context)

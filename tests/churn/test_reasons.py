@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.utils import translation
+
+from churn.labels import labelled_month_ends
+from churn.reasons import reasons_from_contributions, render_reasons
+from churn.synthetic import generate_bank
+from churn.training import build_training_rows, train_and_evaluate
+
+FLOORS = {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}
+
+
+@pytest.fixture(scope="module")
+def trained():
+    frames = generate_bank(customers=800, months=24, seed=5)
+    month_ends = labelled_month_ends(frames.monthly, window_months=3)[6:]
+    rows = build_training_rows(frames, month_ends=month_ends, window_months=3, aum_drop_ratio=0.5,
+                               min_avg_aum=1_000, tier_floors=FLOORS)
+    return train_and_evaluate(rows, window_months=3, params={"max_iter": 40})
+
+
+def test_contributions_add_up_to_the_models_calibrated_log_odds(trained):
+    rows = trained.evaluation_rows
+    contributions, bias = trained.model.contributions(rows)
+    assert contributions.shape == (len(rows), len(trained.model.features))
+    np.testing.assert_allclose(bias + contributions.sum(axis=1), trained.model.logit(rows), atol=1e-9)
+    probability = 1 / (1 + np.exp(-(bias + contributions.sum(axis=1))))
+    np.testing.assert_allclose(probability, trained.model.predict_proba(rows), atol=1e-12)
+
+
+def test_top_reasons_are_the_largest_positive_group_contributions(trained):
+    rows = trained.evaluation_rows.head(200)
+    contributions, _ = trained.model.contributions(rows)
+    reasons = reasons_from_contributions(rows, contributions, trained.model.features)
+    for entry in reasons:
+        assert len(entry) <= 3
+        values = [r["contribution"] for r in entry]
+        assert values == sorted(values, reverse=True) and all(v > 0 for v in values)
+
+
+REASONS = [
+    {"feature": "aum_change_3m", "contribution": 0.8, "value": -0.32, "params": {"pct": 32, "down": True, "months": 3}},
+    {"feature": "competitor_maturity", "contribution": 0.5, "value": 200000.0,
+     "params": {"amount": 200000, "days": 6, "kind": "wealth", "total": 200000}},
+    {"feature": "survey", "contribution": 0.3, "value": 4.0, "params": {"score": 4, "previous": 9, "days": 12}},
+    {"feature": "something_retired", "contribution": 0.1, "value": 1.0, "params": {}},
+]
+
+
+def test_sentences_in_english_with_the_customers_numbers():
+    with translation.override("en"):
+        assert render_reasons(REASONS) == [
+            "AUM down 32% over 3 months",
+            "a competitor's wealth product of 200,000 CNY matures in 6 days",
+            "satisfaction score fell from 9 to 4",
+        ]
+
+
+def test_sentences_in_chinese():
+    with translation.override("zh-hans"):
+        assert render_reasons(REASONS) == [
+            "近3个月资产下降32%",
+            "他行理财产品200,000元将于6天后到期",
+            "满意度评分从9降至4",
+        ]
+
+
+def test_every_reason_kind_renders_in_both_languages(trained):
+    rows = trained.evaluation_rows
+    contributions, _ = trained.model.contributions(rows)
+    stored = [r for entry in reasons_from_contributions(rows, -contributions, trained.model.features)
+              + reasons_from_contributions(rows, contributions, trained.model.features) for r in entry]
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            sentences = render_reasons(stored)
+        assert len(sentences) == len(stored) and all(sentences)

@@ -1,0 +1,163 @@
+"""Fixtures for the page tests: one small bank with an owner RM, a colleague in
+the same branch, an outsider in another branch, the lobby manager and the branch
+head, and alerts raised the real way (scores + the retention service)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.utils import timezone
+
+from customers.models import Branch, Customer, Role, User
+from retention.models import Alert
+from retention.services import alerts_rank_for_date, alerts_raise_for_date
+from tests.retention.factories import (
+    BranchFactory,
+    ChurnScoreFactory,
+    CustomerFactory,
+    ModelVersionFactory,
+    MonthlyBalanceFactory,
+    UserFactory,
+)
+
+TODAY = dt.date(2024, 5, 15)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PASSWORD = "pages-test-pass-2024"
+
+
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    # The manifest storage needs `collectstatic`; page tests render templates without it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_http_and_fast_passwords():
+    """The test client and the live server speak plain HTTP, while production redirects to
+    HTTPS and sends cookies only over it (config/security.py). Session-wide, because the
+    live server builds its middleware once, when it starts."""
+    with override_settings(
+        SECURE_SSL_REDIRECT=False,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+        LANGUAGE_COOKIE_SECURE=False,
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_control_group(settings):
+    # Every alert visible, so counts in the tests are exact.
+    settings.RETENTION_CONTROL_SHARE = 0.0
+
+
+@pytest.fixture
+def frozen_day():
+    with time_machine.travel(dt.datetime.combine(TODAY, dt.time(9), tzinfo=SHANGHAI), tick=False) as traveller:
+        yield traveller
+
+
+@dataclass
+class Bank:
+    branch: Branch
+    other_branch: Branch
+    owner: User
+    colleague: User
+    outsider: User
+    lobby: User
+    head: User
+    other_lobby: User
+    other_head: User
+    analyst: User
+    customer: Customer
+    outsider_customer: Customer
+
+
+def make_user(username: str, branch: Branch | None, role: str) -> User:
+    user = UserFactory(username=username, branch=branch, role=role)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def add_history(customer: Customer, months: int = 24) -> None:
+    month = TODAY.replace(day=1)
+    for i in range(months, 0, -1):
+        index = month.year * 12 + month.month - 1 - i
+        aum = Decimal(300_000 + 5_000 * (months - i))
+        MonthlyBalanceFactory(
+            customer=customer, month=dt.date(index // 12, index % 12 + 1, 1), aum=aum,
+            deposit_balance=aum * Decimal("0.6"), wealth_balance=aum * Decimal("0.4"), loan_balance=Decimal(50_000),
+        )
+
+
+def score(customer: Customer, *, band: str = "high", probability: float = 0.7, model=None):
+    return ChurnScoreFactory(
+        customer=customer, scored_on=TODAY, risk_band=band, probability=probability,
+        model_version=model or ModelVersionFactory(),
+    )
+
+
+def raise_alerts() -> None:
+    alerts_raise_for_date(run_date=timezone.localdate())
+    alerts_rank_for_date(run_date=timezone.localdate())
+
+
+def ensure_playbooks() -> None:
+    """The playbooks come from a data migration; a transactional test (the browser
+    tests) empties every table afterwards, so put them back the same way."""
+    from django.apps import apps
+
+    migration = importlib.import_module("retention.migrations.0002_playbooks")
+    migration.load_playbooks(apps, None)
+
+
+@pytest.fixture
+def bank(db, frozen_day) -> Bank:
+    ensure_playbooks()
+    branch = BranchFactory(code="SH01", name="Shanghai Pudong")
+    other = BranchFactory(code="BJ01", name="Beijing Chaoyang")
+    owner = make_user("rm_owner", branch, Role.RM)
+    outsider = make_user("rm_outsider", other, Role.RM)
+    customer = CustomerFactory(
+        customer_id="C000001", name="王小明", branch=branch, rm=owner, phone="13812345678",
+        id_number="310101198001011234", tier="platinum", latest_aum=Decimal("450000"),
+    )
+    outsider_customer = CustomerFactory(
+        customer_id="C000002", name="王大力", branch=other, rm=outsider, phone="13912345678",
+        id_number="110101198001015678", tier="gold",
+    )
+    return Bank(
+        branch=branch,
+        other_branch=other,
+        owner=owner,
+        colleague=make_user("rm_colleague", branch, Role.RM),
+        outsider=outsider,
+        lobby=make_user("lobby", branch, Role.LOBBY),
+        head=make_user("head", branch, Role.HEAD),
+        other_lobby=make_user("lobby_bj", other, Role.LOBBY),
+        other_head=make_user("head_bj", other, Role.HEAD),
+        analyst=make_user("analyst", None, Role.ANALYST),
+        customer=customer,
+        outsider_customer=outsider_customer,
+    )
+
+
+@pytest.fixture
+def alert(bank) -> Alert:
+    """A model-risk alert on the owner's customer, with the segment playbook's checklist."""
+    score(bank.customer)
+    score(bank.outsider_customer)
+    raise_alerts()
+    return Alert.objects.get(customer=bank.customer)

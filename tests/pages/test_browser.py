@@ -1,0 +1,164 @@
+"""End-to-end tests in a real browser: Playwright driving Debian's chromium against
+pytest-django's live server. Screenshots (1366x768) go to $SCREENSHOT_DIR, by default
+var/screenshots/.
+
+Skipped when /usr/bin/chromium is missing, except under REQUIRE_REAL_SERVICES=1 (CI),
+where a missing browser is a failure rather than a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from retention.models import Alert, AlertStatus
+from tests.pages.conftest import PASSWORD, add_history
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", settings.BASE_DIR / "var" / "screenshots"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not CHROMIUM.exists():
+    if os.environ.get("REQUIRE_REAL_SERVICES") == "1":
+        pytest.fail("browser tests need /usr/bin/chromium (apt-get install chromium)", pytrace=False)
+    pytest.skip("needs /usr/bin/chromium", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the
+    # test body are still synchronous, so its async-safety check is switched off here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.base_url = live_server.url
+    yield page
+    context.close()
+    # No script errors and no Content-Security-Policy violations on any page we opened.
+    assert errors == []
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def log_in(page, user) -> None:
+    page.goto(page.base_url + "/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def switch_language(page, code: str) -> None:
+    with page.expect_navigation():
+        page.select_option("select[name=language]", code)
+    assert page.locator("html").get_attribute("lang") == code
+
+
+@pytest.fixture
+def e2e_bank(bank, alert, live_server):
+    add_history(bank.customer)
+    return bank
+
+
+def test_rm_works_an_alert_from_the_list_to_retained(page, e2e_bank):
+    log_in(page, e2e_bank.owner)
+    # The RM lands on today's list with their customer on it.
+    assert page.url.endswith("/alerts/")
+    page.get_by_role("link", name=e2e_bank.customer.name).first.wait_for()
+    shot(page, "rm-list-zh")
+
+    page.get_by_role("link", name=e2e_bank.customer.name).first.click()
+    page.wait_for_load_state("networkidle")
+    # Customer 360: the AUM chart is drawn on its canvas (Chart.js marks it).
+    canvas = page.locator("canvas[data-chart=aum]")
+    canvas.wait_for()
+    page.wait_for_function("document.querySelector('canvas[data-chart=aum]').dataset.drawn === '1'")
+    assert canvas.bounding_box()["height"] > 100
+    shot(page, "customer-360-zh")
+
+    # Log a contact and close the alert as retained without leaving the page (htmx).
+    alert_id = Alert.objects.get(customer=e2e_bank.customer).pk
+    card = page.locator(f"#alert-{alert_id}")
+    card.locator("summary").nth(0).click()
+    card.locator("textarea[name=note]").fill("客户同意续存")
+    card.locator("select[name=result]").select_option("agreed")
+    card.get_by_role("button", name=re.compile("记录联系|Log contact")).click()
+    page.locator(f"#alert-{alert_id} .flash").wait_for()
+    card = page.locator(f"#alert-{alert_id}")
+    card.locator("summary").nth(1).click()
+    card.locator("input[name=outcome][value=retained]").check()
+    card.get_by_role("button", name=re.compile("关闭预警|Close alert")).click()
+    page.locator(f"#alert-{alert_id} .badge.closed_retained").wait_for()
+    assert Alert.objects.get(pk=alert_id).status == AlertStatus.CLOSED_RETAINED
+    assert e2e_bank.customer.contacts.filter(note="客户同意续存").exists()
+
+    # English and back.
+    switch_language(page, "en")
+    assert page.get_by_text("Holdings").first.is_visible()
+    shot(page, "customer-360-en")
+    switch_language(page, "zh-hans")
+
+
+def test_lobby_manager_looks_up_a_walk_in_and_hands_over(page, e2e_bank):
+    log_in(page, e2e_bank.lobby)
+    assert page.url.endswith("/lookup/")
+    page.fill("input[name=q]", "1234")  # the last four digits of the ID number
+    page.locator("#lookup-results .match").first.wait_for()
+    assert e2e_bank.customer.name in page.locator("#lookup-results").inner_text()
+    page.fill("input[name=q]", "")
+    page.type("input[name=q]", "王小", delay=50)
+    match = page.locator("#lookup-results .match").first
+    match.wait_for()
+    assert "王小明" in match.inner_text()
+    # The other branch's 王大力 is never shown.
+    assert "王大力" not in page.locator("#lookup-results").inner_text()
+    shot(page, "lobby-lookup-zh")
+    match.locator("input[name=note]").fill("想了解贷款产品")
+    match.get_by_role("button").click()
+    page.locator("#lookup-results .flash").wait_for()
+    assert e2e_bank.customer.contacts.filter(note__contains="想了解贷款产品").exists()
+
+    switch_language(page, "en")
+    page.fill("input[name=q]", "王小")
+    page.locator("#lookup-results .match").first.wait_for()
+    shot(page, "lobby-lookup-en")
+
+
+def test_branch_head_sees_dashboard_and_callbacks(page, e2e_bank):
+    log_in(page, e2e_bank.head)
+    assert page.url.endswith("/callbacks/")
+    page.goto(page.base_url + "/dashboard/")
+    page.wait_for_function("document.querySelector('canvas[data-chart=trend]').dataset.drawn === '1'")
+    shot(page, "head-dashboard-zh")
+    switch_language(page, "en")
+    shot(page, "head-dashboard-en")
+
+
+def test_analyst_sees_the_model_page(page, e2e_bank):
+    log_in(page, e2e_bank.analyst)
+    assert "/analyst/models/" in page.url
+    shot(page, "analyst-models-zh")
