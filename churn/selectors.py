@@ -160,7 +160,7 @@ def customer_ids_with_open_alerts(*, first_id: int, last_id: int) -> set[int]:
     except LookupError:
         return set()
     open_statuses = ["open", "snoozed", "in_progress"]
-    rows = alert.objects.filter(customer_id__range=(first_id, last_id), status__in=open_statuses)
+    rows = alert.objects.filter(customer__pk__range=(first_id, last_id), status__in=open_statuses)
     return set(rows.values_list("customer_id", flat=True))
 
 

@@ -274,7 +274,26 @@ def nightly_run_finish(*, run_id: int) -> NightlyRun | None:
     churn_scores_prune(today=run.run_date)
     run.alerts_result = _alerts_hand_over(run_date=run.run_date)
     NightlyRun.objects.filter(pk=run.pk).update(alerts_result=run.alerts_result)
+    churn_scores_explain_alerted(run_date=run.run_date)
     return run
+
+
+def churn_scores_explain_alerted(*, run_date: date) -> int:
+    """Reasons for tonight's low-band scores whose customer has an open alert (raised by an
+    event rule after scoring, so the chunk could not know): few, so one at a time."""
+    from django.apps import apps
+
+    try:
+        alert = apps.get_model("retention", "Alert")
+    except LookupError:
+        return 0
+    alerted = alert.objects.filter(status__in=["open", "snoozed", "in_progress"]).values("customer_id")
+    scores = ChurnScore.objects.filter(scored_on=run_date, reasons=[], customer_id__in=alerted)
+    count = 0
+    for score in scores.select_related("model_version").iterator(chunk_size=500):
+        score_reasons_ensure(score=score)
+        count += 1
+    return count
 
 
 def _alerts_hand_over(*, run_date: date) -> dict | None:

@@ -1,21 +1,36 @@
-"""Analyst pages: model versions with their evaluation, retraining and nightly runs,
-and the bank data import."""
+"""Analyst pages: model versions with their evaluation (lift and calibration charts),
+starting a nightly run with its progress, and the bank data import."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import datetime as dt
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.models import AuditAction
+from audit.services import audit_record
 from churn.models import ModelVersion, NightlyRun
+from churn.selectors import model_version_report, nightly_run_get
+from churn.tasks import nightly_run_task
 from customers.models import Role
+
+HEADLINE_LABELS = {
+    "model": "GBM",
+    "logistic_regression": "Logistic regression",
+    "rule": "Rule of thumb",
+}
 
 
 def _require_analyst(user) -> None:
+    # A 404, like every page outside a user's reach: no hint that the page exists.
     if not (user.is_superuser or user.role in (Role.ANALYST, Role.ADMIN)):
-        raise PermissionDenied
+        raise Http404
 
 
 @login_required
@@ -23,5 +38,77 @@ def _require_analyst(user) -> None:
 def model_list(request: HttpRequest) -> HttpResponse:
     _require_analyst(request.user)
     versions = list(ModelVersion.objects.order_by("-created_at")[:20])
-    runs = list(NightlyRun.objects.select_related("model_version").order_by("-run_date")[:10])
-    return render(request, "churn/model_list.html", {"versions": versions, "runs": runs})
+    runs = list(NightlyRun.objects.order_by("-run_date")[:10])
+    today = timezone.localdate()
+    return render(request, "churn/model_list.html", {
+        "versions": versions, "runs": runs, "today": today, "today_run": next(
+            (run for run in runs if run.run_date == today), None),
+    })
+
+
+@login_required
+@require_GET
+def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_analyst(request.user)
+    version = get_object_or_404(ModelVersion, pk=pk)
+    report = model_version_report(version=version)
+    lift = [point for point in report["lift_curve"] if point.get("lift") is not None]
+    calibration = report["calibration"]
+    top = max([max(p["predicted"], p["observed"]) for p in calibration] + [0.05])
+    headline_rows = [
+        {"name": HEADLINE_LABELS.get(key, key), **(figures or {})} for key, figures in report["headline"].items()
+    ]
+    context = {
+        "version": version,
+        "report": report,
+        "headline_rows": headline_rows,
+        "importance": report["feature_importance"][:12],
+        "lift_chart": {
+            "labels": [f"{round(point['share'] * 100)}%" for point in lift],
+            "values": [point["lift"] for point in lift],
+            "label": _("Lift"),
+            "baseline_label": _("Random list"),
+            "axis": _("lift (x base rate)"),
+            "x_axis": _("share of customers contacted, highest score first"),
+        },
+        "calibration_chart": {
+            "points": [{"x": point["predicted"], "y": point["observed"]} for point in calibration],
+            "max": round(min(1.0, top * 1.1), 3),
+            "label": _("Model"),
+            "ideal_label": _("Perfect calibration"),
+            "x_axis": _("predicted churn probability"),
+            "y_axis": _("observed churn rate"),
+        },
+    }
+    return render(request, "churn/model_detail.html", context)
+
+
+@login_required
+@require_POST
+def nightly_run_start(request: HttpRequest) -> HttpResponse:
+    """Start today's nightly run now (a Celery task; the page then polls its progress)."""
+    _require_analyst(request.user)
+    today = timezone.localdate()
+    nightly_run_task.delay(run_date=today.isoformat())
+    audit_record(action=AuditAction.CHANGE, request=request, detail={"action": "nightly_run_start",
+                                                                    "run_date": today.isoformat()})
+    messages.success(request, _("Nightly run started. Progress shows below."))
+    return redirect("churn:model_list")
+
+
+@login_required
+@require_GET
+def nightly_run_status(request: HttpRequest, run_date: str) -> HttpResponse:
+    """Progress of one run, polled by htmx every two seconds until it is done or failed."""
+    _require_analyst(request.user)
+    try:
+        day = dt.date.fromisoformat(run_date)
+    except ValueError as exc:
+        raise Http404 from exc
+    run = nightly_run_get(run_date=day)
+    finished = run is not None and run.status != NightlyRun.Status.RUNNING
+    response = render(request, "churn/_run_status.html", {"run": run, "run_date": day, "finished": finished})
+    if finished and request.headers.get("HX-Request"):
+        # 286 tells htmx to stop polling.
+        response.status_code = 286
+    return response

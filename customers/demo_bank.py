@@ -3,8 +3,10 @@
 ``generate_demo_bank`` writes the files described in PRODUCT.md ("Bank data
 interchange format") plus ``product_yields.csv``: branches, staff, customers,
 monthly balances, products and their yield history, holdings, satisfaction
-surveys and large-transaction appointments. Pure numpy + pyarrow (pandas'
-own CSV engine): no Django import, so benchmarks and notebooks can use it.
+surveys and large-transaction appointments. numpy for the simulation, pyarrow
+(already a dependency, via pandas) for the CSV writing: its C++ writer and a
+decimal type give exact ``1234.50`` amounts at millions of rows a second, which
+``DataFrame.to_csv`` cannot. No Django import, so benchmarks and notebooks can use it.
 
 Determinism: the same arguments give byte-identical files. Every random draw
 comes from ``numpy.random.default_rng`` seeded with ``(seed, stream, chunk)``;
@@ -432,7 +434,8 @@ def _simulate_chunk(
     season = _seasonality(cal)
 
     # --- who they are -------------------------------------------------------------------------
-    # AUM level: heavy-tailed lognormal (median 28k, sigma 2): ~61% mass, 31% gold, 7% platinum, 0.4% private.
+    # Base AUM: heavy-tailed lognormal (median 28k, sigma 2): ~61% mass, 31% gold, 7% platinum, 0.4% private
+    # before churn; among active customers at the end month about 68 / 26 / 5.5 / 0.3%.
     base_aum = np.minimum(np.exp(np.log(28_000) + 2.0 * rng.standard_normal(n)), 2e8)
     z = (np.log(base_aum) - np.log(28_000)) / 2.0
     # Richer customers lean to wealth products; the young and the modest to loans and cards.

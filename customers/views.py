@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.models import AuditAction
 from audit.services import audit_record
 from churn.models import ChurnScore
+from churn.reasons import render_reasons
 from customers.forms import ContactForm, HandoverForm, LookupForm, SegmentOverrideForm
 from customers.models import (
     ContactChannel,
@@ -155,6 +156,8 @@ def _score_history(customer: Customer) -> tuple[ChurnScore | None, list[ChurnSco
     if latest is not None and (not history or history[0].pk != latest.pk):
         history.insert(0, latest)
     history.reverse()
+    for entry in history:
+        entry.reason_lines = render_reasons(entry.reasons)[:3]
     chart = {
         "dates": [date_format(s.scored_on, "SHORT_DATE_FORMAT") for s in history],
         "values": [round(s.probability * 100, 1) for s in history],

@@ -521,6 +521,9 @@ def prize_draw_run(*, month: dt.date, winners: int, run_by: User | None = None, 
     if PrizeDraw.objects.filter(month=month).exists():
         raise ValidationError(_("The draw for %(month)s has already been run.") % {"month": f"{month:%Y-%m}"})
     eligible = list(prize_eligibility_list(month=month).values_list("customer_id", flat=True))
+    if not eligible:
+        # Recording an empty draw would use up the month: refuse, so it can be run once the data is in.
+        raise ValidationError(_("Nobody is eligible for the %(month)s draw.") % {"month": f"{month:%Y-%m}"})
     seed = seed or secrets.token_hex(16)
     return PrizeDraw.objects.create(
         month=month, seed=seed, winners_count=winners, eligible=sorted(eligible),

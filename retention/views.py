@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.models import AuditAction
 from audit.services import audit_record
 from churn.models import ChurnScore, RiskBand
+from churn.reasons import render_reasons
 from customers.forms import ContactForm
 from customers.models import ContactLog, Customer, Role, Survey
 from customers.selectors import customer_scope
@@ -45,7 +46,7 @@ TREND_MONTHS = 6
 
 def alert_reason_lines(alert: Alert) -> list[str]:
     """The alert's reasons as sentences in the reader's language."""
-    return []
+    return render_reasons(alert.reasons)
 
 
 def alert_due_on(alert: Alert) -> dt.date | None:

@@ -56,3 +56,9 @@ def test_the_command_runs_a_draw_with_a_given_seed(bank, recovered_customers):
     assert draw.winners == prize_draw_winners(eligible=draw.eligible, seed="fixed", winners=3)
     for winner in draw.winners:
         assert winner in out.getvalue()
+
+
+def test_a_month_with_nobody_eligible_is_not_drawn(db):
+    with pytest.raises(ValidationError):
+        prize_draw_run(month=dt.date(2024, 4, 1), winners=1)
+    assert not PrizeDraw.objects.exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 from tqdm import tqdm
 
 from customers.demo_bank import generate_demo_bank
@@ -40,8 +40,11 @@ def _month_before(day: dt.date) -> str:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Write a synthetic bank (branches, staff, customers, balances, products, holdings, surveys, "
-                        "appointments) as interchange CSV files.")
+    @property
+    def help(self) -> str:
+        # Translated when asked for, in the active language; argparse needs a real str, not a lazy one.
+        return _("Write a synthetic bank (branches, staff, customers, balances, products, holdings, surveys, "
+                 "appointments) as interchange CSV files.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--out", required=True, help=_("Directory to write the CSV files into."))
@@ -64,6 +67,8 @@ class Command(BaseCommand):
         bank_name = options["bank_name"] or settings.BANK_NAME
         out = Path(options["out"])
 
+        # The raw stream under Django's OutputWrapper: the wrapper appends a newline to every
+        # write, which would break tqdm's carriage-return redraws.
         with tqdm(total=options["customers"], unit=_("customers"), file=self.stderr._out,
                   disable=options["verbosity"] == 0) as bar:
             counts = generate_demo_bank(
@@ -74,4 +79,5 @@ class Command(BaseCommand):
             "out": out, "months": options["months"], "end": end_month,
         })
         for name, rows in counts.items():
-            self.stdout.write(_("  %(file)s: %(rows)s rows") % {"file": name, "rows": f"{rows:,}"})
+            line = ngettext("  %(file)s: %(rows)s row", "  %(file)s: %(rows)s rows", rows)
+            self.stdout.write(line % {"file": name, "rows": f"{rows:,}"})

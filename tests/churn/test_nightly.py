@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from churn import services
+from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun
+from customers.models import Customer
+from tests.churn.helpers import load_bank, small_bank
+
+RUN_DATE = date(2026, 1, 5)
+
+
+@pytest.fixture
+def bank(db, model_dir, settings):
+    settings.CHURN_SCORE_CHUNK_SIZE = 70
+    settings.CHURN_RISK_BANDS = {"medium": 0.05, "high": 0.3}
+    load_bank(small_bank(customers=300))
+    version = services.model_version_train(force=True)
+    assert version.is_active
+    return version
+
+
+def _snapshot():
+    return sorted(ChurnScore.objects.values_list("customer_id", "scored_on", "model_version_id", "probability",
+                                                 "risk_band", "aum", "expected_aum_at_risk", "reasons",
+                                                 "is_month_end"))
+
+
+def test_run_scores_every_scoreable_active_customer_once_with_reasons_for_the_flagged(bank):
+    run = services.nightly_run(run_date=RUN_DATE)
+    assert run.status == NightlyRun.Status.DONE and run.chunks_total == run.chunks_done >= 4
+    active = Customer.objects.filter(status="active").count()
+    assert run.customers_scored + run.customers_skipped == active
+    scores = ChurnScore.objects.filter(scored_on=RUN_DATE)
+    assert scores.count() == run.customers_scored > 0
+    flagged = scores.exclude(risk_band="low")
+    assert flagged.exists() and not flagged.filter(reasons=[]).exists()
+    assert not scores.filter(is_month_end=True).exists()
+
+
+def test_running_twice_for_the_same_date_leaves_the_same_rows(bank):
+    call_command("run_nightly", "--date", RUN_DATE.isoformat())
+    first = _snapshot()
+    call_command("run_nightly", "--date", RUN_DATE.isoformat())
+    assert _snapshot() == first
+    # Even if every chunk is redone, the upsert leaves the same rows.
+    NightlyRun.objects.filter(run_date=RUN_DATE).update(status=NightlyRun.Status.RUNNING)
+    NightlyChunk.objects.update(status=NightlyChunk.Status.PENDING)
+    services.nightly_run(run_date=RUN_DATE)
+    assert _snapshot() == first
+
+
+def test_a_run_that_died_half_way_is_completed_without_duplicates(bank, monkeypatch):
+    real = services.nightly_chunk_score
+    calls = {"n": 0}
+
+    def dies_after_two(**kwargs):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise SystemExit("worker killed")  # not an Exception: the run stops here, as a dead process would
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "nightly_chunk_score", dies_after_two)
+    with pytest.raises(SystemExit):
+        services.nightly_run(run_date=RUN_DATE)
+    run = NightlyRun.objects.get(run_date=RUN_DATE)
+    assert run.status == NightlyRun.Status.RUNNING
+    assert run.chunks.filter(status=NightlyChunk.Status.DONE).count() == 2
+    half = ChurnScore.objects.filter(scored_on=RUN_DATE).count()
+    monkeypatch.setattr(services, "nightly_chunk_score", real)
+    run = services.nightly_run(run_date=RUN_DATE)
+    assert run.status == NightlyRun.Status.DONE
+    total = ChurnScore.objects.filter(scored_on=RUN_DATE).count()
+    assert total == run.customers_scored > half
+    assert total == ChurnScore.objects.filter(scored_on=RUN_DATE).values("customer_id").distinct().count()
+
+
+def test_a_failing_chunk_is_reported_not_skipped(bank, monkeypatch):
+    real = services.score_frames
+
+    def fails_once(**kwargs):
+        if not getattr(fails_once, "done", False):
+            fails_once.done = True
+            raise ValueError("bad data in chunk")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "score_frames", fails_once)
+    run = services.nightly_run(run_date=RUN_DATE)
+    assert run.status == NightlyRun.Status.FAILED
+    assert len(run.errors) == 1 and "bad data" in run.errors[0]["error"]
+    run = services.nightly_run(run_date=RUN_DATE)  # the next run redoes just that chunk
+    assert run.status == NightlyRun.Status.DONE and run.errors == []
+
+
+def test_daily_scores_are_pruned_after_the_retention_period_month_ends_kept(bank, settings):
+    settings.CHURN_DAILY_SCORE_RETENTION_DAYS = 3
+    for day in (date(2025, 12, 30), date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 4)):
+        with time_machine.travel(day):
+            call_command("run_nightly")
+    days = set(ChurnScore.objects.values_list("scored_on", flat=True))
+    assert days == {date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 4)}
+    assert ChurnScore.objects.filter(scored_on=date(2025, 12, 31), is_month_end=False).count() == 0
+    assert ChurnScore.objects.filter(scored_on=date(2025, 12, 31)).count() > 0
+
+
+def test_reasons_on_demand_are_computed_once_and_kept(bank):
+    services.nightly_run(run_date=RUN_DATE)
+    score = ChurnScore.objects.filter(scored_on=RUN_DATE, risk_band="low").first()
+    assert score is not None and score.reasons == []
+    services.score_reasons_ensure(score=score)
+    score.refresh_from_db()
+    assert 0 < len(score.reasons) <= 3
+    NightlyRun.objects.filter(run_date=RUN_DATE).update(status=NightlyRun.Status.RUNNING)
+    NightlyChunk.objects.update(status=NightlyChunk.Status.PENDING)
+    services.nightly_run(run_date=RUN_DATE)
+    score.refresh_from_db()
+    assert score.reasons  # a re-run with the same model keeps them
+
+
+def test_new_version_is_not_activated_unless_it_beats_the_active_one(bank):
+    again = services.model_version_train()
+    assert not again.is_active and "does not beat" in again.activation_note  # same data, same model: a tie
+    forced = services.model_version_train(force=True)
+    assert forced.is_active
+    assert ModelVersion.objects.filter(is_active=True).count() == 1
+
+
+def test_model_version_report_is_ready_for_charts(bank):
+    from churn.selectors import model_version_report
+
+    report = model_version_report(version=bank)
+    assert {"model", "logistic_regression", "rule_aum_drop_30pct_3m"} <= set(report["headline"])
+    assert len(report["lift_curve"]) == 20 and report["calibration"] and report["feature_importance"]
+    assert report["evaluation_month"] == bank.evaluation_month.isoformat()
