@@ -41,8 +41,9 @@ demo: setup var/secret_key
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py setup_demo --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS)
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
+# DEBUG=1 only lets settings load without a SECRET_KEY; Django's test runner turns DEBUG off.
 test: setup
-	$(BIN)/python -m pytest
+	DEBUG=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -35,11 +35,23 @@ class ApiView(APIView):
         super().permission_denied(request, message=message, code=code)
 
 
+# Largest primary key a database column holds; a larger id in a URL cannot exist (and would
+# overflow SQLite's integer conversion), so it is simply not found.
+MAX_ID = 2**63 - 1
+
+
+def id_in_range(pk) -> bool:
+    try:
+        return 0 < int(pk) <= MAX_ID
+    except (TypeError, ValueError):
+        return False
+
+
 def scoped_get(request, queryset: QuerySet, *, pk, object_type: str) -> Model:
     """The object with ``pk`` if it is in ``queryset`` (already scoped to the caller);
     otherwise a 404 — the same answer whether it does not exist or is not theirs — and
     a ``denied`` audit event, so probing shows up in the trail."""
-    obj = queryset.filter(pk=pk).first()
+    obj = queryset.filter(pk=pk).first() if id_in_range(pk) else None
     if obj is None:
         audit_denied(request, object_type=object_type, object_id=pk, reason="not_in_scope_or_missing")
         raise NotFound()
@@ -49,3 +61,10 @@ def scoped_get(request, queryset: QuerySet, *, pk, object_type: str) -> Model:
 def drf_request_for_audit(request):
     """audit_record wants Django's request (REMOTE_ADDR, path); DRF wraps it."""
     return getattr(request, "_request", request)
+
+
+def IdFilter(**kwargs):  # noqa: N802  (reads as a filter class at the call site)
+    """An integer id filter that refuses (400) what no id can be."""
+    import django_filters
+
+    return django_filters.NumberFilter(min_value=1, max_value=MAX_ID, **kwargs)

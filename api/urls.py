@@ -3,7 +3,7 @@ tests/security/test_permission_matrix.py, or that test fails."""
 
 from django.urls import path
 
-from api.views import alerts, appointments, audit, churn, customers, docs, me, retention
+from api.views import alerts, appointments, audit, churn, customers, docs, imports, me, retention
 
 app_name = "api"
 
@@ -39,6 +39,9 @@ urlpatterns = [
     path("model-versions/", churn.ModelVersionListApi.as_view(), name="model_version_list"),
     path("model-versions/<int:pk>/", churn.ModelVersionDetailApi.as_view(), name="model_version_detail"),
     path("nightly-runs/", churn.NightlyRunListApi.as_view(), name="nightly_run_list"),
+    path("nightly-runs/start/", churn.NightlyRunStartApi.as_view(), name="nightly_run_start"),
+    path("nightly-runs/<str:run_date>/", churn.NightlyRunDetailApi.as_view(), name="nightly_run_detail"),
+    path("imports/", imports.ImportCreateApi.as_view(), name="import_create"),
     # audit trail
     path("audit-events/", audit.AuditEventListApi.as_view(), name="audit_event_list"),
     path("audit-events/export/", audit.AuditEventExportApi.as_view(), name="audit_event_export"),

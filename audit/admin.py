@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from audit.models import AuditEvent
+from audit.models import AuditAction, AuditEvent
+from audit.services import audit_record
 
 
 @admin.register(AuditEvent)
@@ -10,6 +12,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_name", "object_id", "customer__customer_id", "path"]
     date_hierarchy = "at"
     raw_id_fields = ["actor", "customer"]
+    actions = ["export_csv"]
 
     # Viewable, never editable: the trail is evidence.
     def has_add_permission(self, request):
@@ -20,3 +23,13 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description=_("Export selected events as CSV"))
+    def export_csv(self, request, queryset):
+        # Spreadsheet-safe CSV shared with the API's export (api/views/audit.py); the export is itself audited.
+        from api.views.audit import audit_events_csv
+
+        response, count = audit_events_csv(queryset.select_related("customer").order_by("-pk"))
+        audit_record(action=AuditAction.EXPORT, request=request,
+                     detail={"via": "admin", "what": "audit_events", "rows": count})
+        return response

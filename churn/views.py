@@ -1,9 +1,12 @@
 """Analyst pages: model versions with their evaluation (lift and calibration charts),
-starting a nightly run with its progress, and the bank data import."""
+starting a nightly run with its progress, and the bank data import (the import lives
+in the customers app; its page sits with the analyst's other pages)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,14 +14,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from api.uploads import KNOWN_NAMES, upload_problems
 from audit.models import AuditAction
 from audit.services import audit_record
 from churn.models import ModelVersion, NightlyRun
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import nightly_run_task
 from customers.models import Role
+from customers.services import bank_data_import
 
 HEADLINE_LABELS = {
     "model": "GBM",
@@ -112,3 +117,41 @@ def nightly_run_status(request: HttpRequest, run_date: str) -> HttpResponse:
         # 286 tells htmx to stop polling.
         response.status_code = 286
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def data_import(request: HttpRequest) -> HttpResponse:
+    """Upload a set of interchange files and import them, all or nothing.
+
+    The file-level guards (name, size, UTF-8, formulas) run first; then the import
+    engine checks every row before it writes anything, and changes nothing if one row
+    is wrong. Either way the page shows the report: rows per file, or file:line: reason.
+    """
+    _require_analyst(request.user)
+    context = {"known_names": KNOWN_NAMES}
+    if request.method == "POST":
+        uploads = request.FILES.getlist("files")
+        names = [upload.name for upload in uploads]
+        guard_problems = upload_problems(uploads)
+        if guard_problems:
+            context.update(ok=False, problems=[str(p) for p in guard_problems], problem_count=len(guard_problems))
+        else:
+            with tempfile.TemporaryDirectory(prefix="upload-") as directory:
+                for upload in uploads:
+                    with open(Path(directory) / upload.name, "wb") as out:
+                        for chunk in upload.chunks():
+                            out.write(chunk)
+                result = bank_data_import(directory=Path(directory))
+            context.update(ok=result.ok, problems=[str(p) for p in result.problems],
+                           problem_count=result.problem_count, files=result.files,
+                           customers_refreshed=result.customers_refreshed)
+        context["names"] = names
+        if not context["ok"]:
+            # A successful import is audited by the import service itself; a refused one here.
+            audit_record(action=AuditAction.IMPORT, request=request,
+                         detail={"via": "page", "files": names, "ok": False,
+                                 "problem_count": context["problem_count"]})
+        status = 200 if context["ok"] else 422
+        return render(request, "churn/data_import.html", context, status=status)
+    return render(request, "churn/data_import.html", context)

@@ -6,7 +6,8 @@ from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
-from django.forms import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -35,7 +36,8 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
         % {"hours": hours},
     )
     form = AuthenticationForm(request)
-    form.add_error(None, ValidationError(_("Login refused."), code="locked"))
+    # The template shows its one generic line whenever the form has errors.
+    form._errors = ErrorDict({NON_FIELD_ERRORS: form.error_class([_("Login refused.")])})
     status = 429
     if request.path.startswith("/admin/"):
         return render(request, "admin/login.html", {"form": form, "site_header": "", "app_path": request.path},

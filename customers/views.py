@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q
@@ -38,7 +39,7 @@ from customers.models import (
     Role,
     Tier,
 )
-from customers.selectors import customer_scope
+from customers.selectors import customer_scope, personal_data_reveal_allowed
 from retention import selectors as retention_selectors
 from retention import services as retention_services
 from retention.models import OPEN_STATUSES, Playbook
@@ -193,6 +194,7 @@ def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
         "contacts": list(customer.contacts.select_related("staff")[:20]),
         "segment_form": SegmentOverrideForm(instance=customer),
         "can_override_segment": _can_override_segment(request.user),
+        "can_reveal": personal_data_reveal_allowed(user=request.user),
         "contact_form": ContactForm(auto_id=False),
         "today": today,
     }
@@ -215,10 +217,14 @@ REVEALABLE = {"id_number": "id_number", "phone": "phone"}
 @login_required
 @require_POST
 def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    """Show one masked field in full; every reveal is in the audit trail."""
+    """Show one masked field in full, to staff granted ``customers.reveal_personal_data``;
+    every reveal, and every refused one, is in the audit trail."""
     if field not in REVEALABLE:
         raise Http404
     customer = _scoped_customer(request, pk)
+    if not personal_data_reveal_allowed(user=request.user):
+        audit_record(action=AuditAction.DENIED, request=request, obj=customer, detail={"reveal": field})
+        raise PermissionDenied
     audit_record(action=AuditAction.REVEAL, request=request, obj=customer, detail={"field": field})
     return render(request, "customers/_revealed.html", {"value": getattr(customer, REVEALABLE[field])})
 

@@ -114,8 +114,12 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 def _neutralise(value):
     """Spreadsheet formula injection: a text cell starting with = + - @ (or a tab or
-    carriage return) is prefixed with ' so Excel shows it as text instead of running it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    carriage return) is prefixed with ' so Excel shows it as text instead of running it.
+    Numbers stay numbers; anything else (lazy translations included) becomes text."""
+    if isinstance(value, int | float):
+        return value
+    value = str(value)
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
@@ -342,7 +346,8 @@ def _aum_at_risk_by_band(user) -> list[dict]:
     if latest is None:
         return []
     totals = dict(
-        ChurnScore.objects.filter(scored_on=latest, customer__in=customer_scope(user=user).values("pk"))
+        ChurnScore.objects.filter(scored_on=latest,
+                                  customer__in=customer_scope(user=user, aggregate=True).values("pk"))
         .values_list("risk_band")
         .annotate(total=Sum("expected_aum_at_risk"))
         .order_by()
@@ -353,7 +358,8 @@ def _aum_at_risk_by_band(user) -> list[dict]:
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if request.user.role in (Role.RM, Role.LOBBY) and not request.user.is_superuser:
+    # Figures summed over customers: branch heads (their branch), analysts and administrators.
+    if not (request.user.is_superuser or request.user.role in (Role.HEAD, Role.ANALYST, Role.ADMIN)):
         raise Http404
     form = MonthForm(request.GET or None)
     this_month = timezone.localdate().replace(day=1)
@@ -368,7 +374,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ]
     bands = _aum_at_risk_by_band(request.user)
     # Control-group comparison: all measured alerts on the user's customers, shown or held out.
-    measured = Alert.objects.filter(customer__in=customer_scope(user=request.user).values("pk"),
+    measured = Alert.objects.filter(customer__in=customer_scope(user=request.user, aggregate=True).values("pk"),
                                     outcome__in=Outcome.values)
     report_by_playbook = retention_report(group_by="playbook", alerts=measured)
     report_by_branch = retention_report(group_by="branch", alerts=measured)

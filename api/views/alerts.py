@@ -15,11 +15,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from api.base import ApiView, audit_denied, drf_request_for_audit
+from api.base import ApiView, IdFilter, audit_denied, drf_request_for_audit, id_in_range
 from api.pagination import ApiCursorPagination
 from api.serializers import CustomerSummarySerializer, StaffSerializer
 from audit.models import AuditAction
 from audit.services import audit_record
+from churn.reasons import render_reasons
 from customers.models import ContactChannel, ContactResult
 from retention import selectors, services
 from retention.models import Alert, AlertKind, AlertStatus, AlertStep, Outcome
@@ -64,8 +65,12 @@ class AlertSerializer(serializers.Serializer):
     snoozed_until = serializers.DateField(allow_null=True)
     next_step_on = serializers.DateField(allow_null=True)
     reasons = serializers.JSONField()
+    reason_texts = serializers.SerializerMethodField(help_text="The reasons in plain words, in the request's language.")
     details = serializers.JSONField()
     steps = AlertStepSerializer(many=True)
+
+    def get_reason_texts(self, alert) -> list[str]:
+        return render_reasons(alert.reasons)
 
 
 class AlertEventSerializer(serializers.Serializer):
@@ -89,8 +94,8 @@ class AlertFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=AlertStatus.choices, method="noop")
     kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
     in_budget = django_filters.BooleanFilter()
-    customer = django_filters.NumberFilter(field_name="customer_id")
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    customer = IdFilter(field_name="customer_id")
+    owner = IdFilter(field_name="owner_id")
     branch = django_filters.CharFilter(field_name="branch__code")
 
     class Meta:
@@ -131,6 +136,8 @@ class AlertListApi(ApiView):
 
 def _alert(request, pk: int) -> Alert:
     try:
+        if not id_in_range(pk):
+            raise Http404
         return selectors.alert_get_for_user(user=request.user, alert_id=pk)
     except Http404:
         audit_denied(request, object_type="retention.alert", object_id=pk, reason="not_in_scope_or_missing")
@@ -276,7 +283,8 @@ class AlertStepTickApi(_AlertActionApi):
         done = serializers.BooleanField(default=True)
 
     def perform(self, request, alert, data):
-        step = AlertStep.objects.filter(pk=self.kwargs["step_id"], alert=alert).first()
+        step_id = self.kwargs["step_id"]
+        step = AlertStep.objects.filter(pk=step_id, alert=alert).first() if id_in_range(step_id) else None
         if step is None:
             audit_denied(request, object_type="retention.alertstep", object_id=self.kwargs["step_id"],
                          reason="not_in_scope_or_missing")
@@ -301,7 +309,8 @@ class InterceptionListApi(ApiView, _DailyListMixin):
     @extend_schema(tags=TAGS, responses=AlertSerializer(many=True), operation_id="interceptions_list")
     def get(self, request):
         alerts = list(selectors.interception_list(user=request.user, today=timezone.localdate())
-                      .select_related("playbook", "customer__branch", "customer__rm").prefetch_related("steps__owner")[: self.LIMIT])
+                      .select_related("playbook", "customer__branch", "customer__rm")
+                      .prefetch_related("steps__owner")[: self.LIMIT])
         audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
                      detail={"via": "api", "list": "interceptions",
                              "customer_ids": [a.customer.customer_id for a in alerts]})
@@ -316,5 +325,6 @@ class CallbackListApi(ApiView, _DailyListMixin):
         alerts = list(selectors.callback_queue(user=request.user)
                       .select_related("playbook", "customer__branch", "customer__rm")[: self.LIMIT])
         audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
-                     detail={"via": "api", "list": "callbacks", "customer_ids": [a.customer.customer_id for a in alerts]})
+                     detail={"via": "api", "list": "callbacks",
+                             "customer_ids": [a.customer.customer_id for a in alerts]})
         return Response(AlertSerializer(alerts, many=True).data)

@@ -20,7 +20,7 @@ class AppointmentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=AppointmentKind.choices)
     scheduled_from = django_filters.DateFilter(field_name="scheduled_on", lookup_expr="gte")
     scheduled_to = django_filters.DateFilter(field_name="scheduled_on", lookup_expr="lte")
-    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
+    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", min_value=0, max_value=10**15)
 
     class Meta:
         model = Appointment

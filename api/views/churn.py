@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from api.base import ApiView, scoped_get
+from api.base import ApiView, drf_request_for_audit, scoped_get
 from api.pagination import ApiCursorPagination
 from api.permissions import IsAnalystOrAdmin
+from audit.models import AuditAction
+from audit.services import audit_record
 from churn.models import ModelVersion, NightlyRun
+from churn.selectors import model_version_report, nightly_run_get
+from churn.tasks import nightly_run_task
 
 TAGS = ["models"]
 
@@ -44,15 +52,21 @@ class ModelVersionListApi(ApiView):
 
 
 class ModelVersionDetailApi(ApiView):
-    """One model version with its evaluation."""
+    """One model version with its evaluation: headline metrics beside the baselines, lift
+    curve, calibration and feature importance (``churn.selectors.model_version_report``)."""
 
     permission_classes = [IsAnalystOrAdmin]
 
-    @extend_schema(tags=TAGS, responses={200: ModelVersionSerializer, 404: OpenApiResponse(description="Not found")},
+    class ModelVersionDetailSerializer(ModelVersionSerializer):
+        report = serializers.JSONField()
+
+    @extend_schema(tags=TAGS,
+                   responses={200: ModelVersionDetailSerializer, 404: OpenApiResponse(description="Not found")},
                    operation_id="model_versions_retrieve")
     def get(self, request, pk: int):
         version = scoped_get(request, ModelVersion.objects.all(), pk=pk, object_type="churn.modelversion")
-        return Response(ModelVersionSerializer(version).data)
+        version.report = model_version_report(version=version)
+        return Response(self.ModelVersionDetailSerializer(version).data)
 
 
 class NightlyRunSerializer(serializers.Serializer):
@@ -79,3 +93,39 @@ class NightlyRunListApi(ApiView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(NightlyRun.objects.all(), request, view=self)
         return paginator.get_paginated_response(NightlyRunSerializer(page, many=True).data)
+
+
+class NightlyRunStartApi(ApiView):
+    """Start the nightly run for today now (a Celery task); poll ``nightly-runs/{run_date}/``."""
+
+    permission_classes = [IsAnalystOrAdmin]
+
+    class NightlyRunStartedSerializer(serializers.Serializer):
+        run_date = serializers.DateField()
+
+    @extend_schema(tags=TAGS, request=None, responses={202: NightlyRunStartedSerializer},
+                   operation_id="nightly_runs_start")
+    def post(self, request):
+        today = timezone.localdate()
+        nightly_run_task.delay(run_date=today.isoformat())
+        audit_record(action=AuditAction.CHANGE, request=drf_request_for_audit(request),
+                     detail={"via": "api", "action": "nightly_run_start", "run_date": today.isoformat()})
+        return Response({"run_date": today.isoformat()}, status=status.HTTP_202_ACCEPTED)
+
+
+class NightlyRunDetailApi(ApiView):
+    """One run's progress, by date (YYYY-MM-DD)."""
+
+    permission_classes = [IsAnalystOrAdmin]
+
+    @extend_schema(tags=TAGS, responses={200: NightlyRunSerializer, 404: OpenApiResponse(description="No run")},
+                   operation_id="nightly_runs_retrieve")
+    def get(self, request, run_date: str):
+        try:
+            day = dt.date.fromisoformat(run_date)
+        except ValueError:
+            raise NotFound() from None
+        run = nightly_run_get(run_date=day)
+        if run is None:
+            raise NotFound()
+        return Response(NightlyRunSerializer(run).data)

@@ -17,12 +17,13 @@ from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from api.base import ApiView, audit_denied, drf_request_for_audit, scoped_get
+from api.base import ApiView, IdFilter, audit_denied, drf_request_for_audit, scoped_get
 from api.exports import csv_response
 from api.pagination import ApiCursorPagination
 from api.serializers import CustomerSummarySerializer, MaskedField, StaffSerializer
 from audit.models import AuditAction
 from audit.services import audit_record
+from churn.reasons import render_reasons
 from customers.models import Customer, CustomerStatus, Segment, Tier
 from customers.selectors import customer_scope, personal_data_reveal_allowed
 from customers.views import walkin_matches
@@ -53,9 +54,10 @@ class CustomerFilter(django_filters.FilterSet):
     tier = django_filters.ChoiceFilter(choices=Tier.choices)
     status = django_filters.ChoiceFilter(choices=CustomerStatus.choices)
     branch = django_filters.CharFilter(field_name="branch__code", label="branch code")
-    rm = django_filters.NumberFilter(field_name="rm_id", label="RM user id")
+    rm = IdFilter(field_name="rm_id", label="RM user id")
     customer_id = django_filters.CharFilter(field_name="customer_id")
-    min_aum = django_filters.NumberFilter(field_name="latest_aum", lookup_expr="gte")
+    min_aum = django_filters.NumberFilter(field_name="latest_aum", lookup_expr="gte", min_value=0,
+                                          max_value=10**15)
 
     class Meta:
         model = Customer
@@ -146,7 +148,8 @@ class CustomerDetailApi(ApiView):
             score = customer.churn_scores.order_by("-scored_on").first()
             return LatestScoreSerializer(score).data if score else None
 
-    @extend_schema(tags=TAGS, responses={200: CustomerDetailOutputSerializer, 404: OpenApiResponse(description="Not in scope")},
+    @extend_schema(tags=TAGS,
+                   responses={200: CustomerDetailOutputSerializer, 404: OpenApiResponse(description="Not in scope")},
                    operation_id="customers_retrieve")
     def get(self, request, pk: int):
         customer = _customer(request, pk)
@@ -259,7 +262,12 @@ class CustomerScoreListApi(ApiView):
         expected_aum_at_risk = serializers.DecimalField(max_digits=18, decimal_places=2)
         is_month_end = serializers.BooleanField()
         model_version = serializers.IntegerField(source="model_version_id")
-        reasons = serializers.JSONField()
+        reasons = serializers.JSONField(help_text="The stored reasons: feature, contribution, params.")
+        reason_texts = serializers.SerializerMethodField(
+            help_text="The reasons in plain words, in the request's language.")
+
+        def get_reason_texts(self, score) -> list[str]:
+            return render_reasons(score.reasons)
 
     @extend_schema(tags=TAGS, responses=ScoreOutputSerializer(many=True), operation_id="customers_scores_list")
     def get(self, request, pk: int):

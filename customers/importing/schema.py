@@ -9,11 +9,12 @@ validation always fits its database column.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import models
 
 from customers.models import (
+    Appointment,
     AppointmentKind,
     Branch,
     Customer,
@@ -259,7 +260,7 @@ APPOINTMENTS = FileSpec(
     columns=(
         code("customer_id", Ref.CUSTOMER),
         choice("kind", AppointmentKind),
-        decimal("amount", MonthlyBalance, "aum"),
+        decimal("amount", Appointment, "amount"),
         date("scheduled_on"),
     ),
     key=("customer_id", "kind", "scheduled_on"),
@@ -277,15 +278,3 @@ FILES: tuple[FileSpec, ...] = (
     SURVEYS,
     APPOINTMENTS,
 )
-
-# A file at least this long gets a progress bar.
-PROGRESS_MIN_ROWS = 100_000
-
-
-@dataclass
-class KnownCodes:
-    """Codes a row may refer to: the database's plus those of the files read so far."""
-
-    branches: set[str] = field(default_factory=set)
-    customers: set[str] = field(default_factory=set)
-    products: set[str] = field(default_factory=set)

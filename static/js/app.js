@@ -46,19 +46,20 @@
       var datasets = [
         { type: "bar", label: data.labels_text.deposits, data: data.deposits, backgroundColor: PALETTE.deposits, stack: "aum", order: 3 },
         { type: "bar", label: data.labels_text.wealth, data: data.wealth, backgroundColor: PALETTE.wealth, stack: "aum", order: 3 },
-        { type: "line", label: data.labels_text.aum, data: data.aum, borderColor: PALETTE.aum, backgroundColor: PALETTE.aum, tension: 0.2, pointRadius: 2, order: 1 },
-        { type: "line", label: data.labels_text.loans, data: data.loans, borderColor: PALETTE.loans, borderDash: [6, 4], pointRadius: 0, order: 2 }
+        // Lines get stacks of their own, so the stacked y axis sums only the bars.
+        { type: "line", label: data.labels_text.aum, data: data.aum, borderColor: PALETTE.aum, backgroundColor: PALETTE.aum, tension: 0.2, pointRadius: 2, order: 1, stack: "line-aum" },
+        { type: "line", label: data.labels_text.loans, data: data.loans, borderColor: PALETTE.loans, borderDash: [6, 4], pointRadius: 0, order: 2, stack: "line-loans" }
       ];
-      (data.floors || []).forEach(function (floor) {
+      (data.floors || []).forEach(function (floor, i) {
         datasets.push({
-          type: "line", label: floor.label, data: data.months.map(function () { return floor.value; }),
+          type: "line", label: floor.label, data: data.months.map(function () { return floor.value; }), stack: "floor-" + i,
           borderColor: PALETTE.floor, borderWidth: 1, borderDash: [2, 3], pointRadius: 0, order: 0
         });
       });
       return {
         data: { labels: data.months, datasets: datasets },
         options: {
-          scales: { x: { stacked: true }, y: Object.assign(moneyAxis(data.labels_text.axis), { stacked: false }) },
+          scales: { x: { stacked: true }, y: Object.assign(moneyAxis(data.labels_text.axis), { stacked: true }) },
           plugins: { tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + cny(ctx.parsed.y); } } } }
         }
       };

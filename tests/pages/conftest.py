@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from customers.models import Branch, Customer, Role, User
 from retention.models import Alert
-from retention.services import alerts_rank_for_date, alerts_raise_for_date
+from retention.services import alerts_raise_for_date, alerts_rank_for_date
 from tests.retention.factories import (
     BranchFactory,
     ChurnScoreFactory,

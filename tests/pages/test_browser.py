@@ -132,6 +132,9 @@ def test_lobby_manager_looks_up_a_walk_in_and_hands_over(page, e2e_bank):
     assert e2e_bank.customer.name in page.locator("#lookup-results").inner_text()
     page.fill("input[name=q]", "")
     page.type("input[name=q]", "王小", delay=50)
+    # Let the last keystroke's answer arrive before typing into the result (it replaces the list).
+    page.wait_for_timeout(400)
+    page.wait_for_load_state("networkidle")
     match = page.locator("#lookup-results .match", has_text="王小明").first
     match.wait_for()
     assert "王小明" in match.inner_text()

@@ -1,0 +1,306 @@
+"""Time ``import_bank_data`` end to end on PostgreSQL.
+
+    .venv/bin/python benchmarks/import_bench.py --customers 1000000 --months 24
+
+Generates the interchange files for N customers x M months (vectorised numpy,
+written in chunks by pyarrow's CSV writer, in a child process so its memory
+does not count against the import), drops and re-creates the benchmark
+database, migrates it, imports, and prints monthly rows per second, the total
+time, the time of each phase and the peak memory. ``--data DIR`` times files
+you already have (e.g. from ``manage.py make_demo_bank``); ``--reimport``
+also times importing the same files a second time (every row unchanged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_import"
+# Never dropped, whatever --database-url says.
+PROTECTED_DATABASES = {"postgres", "template0", "template1", "test", "root"}
+CHUNK_CUSTOMERS = 50_000
+BANK_NAME = "Demo Bank"
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def _money(cents: np.ndarray) -> pa.Array:
+    return pa.array(cents / 100.0).cast(pa.decimal128(18, 2), safe=False)
+
+
+def _dates(days: np.ndarray) -> pa.Array:
+    return pa.array(days.astype("datetime64[D]"))
+
+
+def _write(path: Path, table: pa.Table, writer: pacsv.CSVWriter | None) -> pacsv.CSVWriter:
+    if writer is None:
+        writer = pacsv.CSVWriter(str(path), table.schema, write_options=pacsv.WriteOptions(quoting_style="none"))
+    writer.write_table(table)
+    return writer
+
+
+def generate(out: Path, *, customers: int, months: int, order: str, seed: int = 1) -> dict[str, int]:
+    """Write a plausible bank of ``customers`` x ``months`` into ``out``; return rows per file."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    branch_count = max(5, customers // 20_000)
+    branches = [f"BR{i:04d}" for i in range(branch_count)]
+    pacsv.write_csv(pa.table({"branch_code": branches, "name": [f"Branch {b}" for b in branches],
+                              "city": ["Hangzhou"] * branch_count}), out / "branches.csv")
+    counts["branches.csv"] = branch_count
+
+    rm_count = max(branch_count, customers // 400)
+    rms = [f"RM{i:06d}" for i in range(rm_count)]
+    others = [(f"H{i:04d}", "head") for i in range(branch_count)] + [(f"L{i:04d}", "lobby") for i in range(branch_count)]
+    staff_codes = rms + [code for code, _ in others]
+    roles = ["rm"] * rm_count + [role for _, role in others]
+    staff_branches = [branches[i % branch_count] for i in range(rm_count)] + [branches[i % branch_count]
+                                                                              for i in range(len(others))]
+    pacsv.write_csv(pa.table({"staff_code": staff_codes, "name": staff_codes, "branch_code": staff_branches,
+                              "role": roles, "email": [f"{c.lower()}@bank.example.com" for c in staff_codes]}),
+                    out / "staff.csv")
+    counts["staff.csv"] = len(staff_codes)
+
+    kinds = ["deposit", "wealth", "fund", "insurance", "loan", "card"]
+    products = [(f"OUR{i:03d}", BANK_NAME, kinds[i % 6]) for i in range(24)]
+    products += [(f"CMP{i:03d}", f"Competitor {i % 4}", kinds[i % 2]) for i in range(40)]
+    codes = [p[0] for p in products]
+    pacsv.write_csv(pa.table({
+        "product_code": codes, "provider": [p[1] for p in products], "name": [f"Product {c}" for c in codes],
+        "kind": [p[2] for p in products], "yield_pct": [f"{rng.uniform(0.5, 4):.3f}" for _ in products],
+        "term_days": ["180" if p[2] in ("deposit", "wealth") else "" for p in products],
+    }), out / "products.csv")
+    counts["products.csv"] = len(products)
+
+    first_month = np.datetime64("2023-01", "M")
+    month_labels = [str(first_month + k) for k in range(months)]
+    competitors = [c for c in codes if c.startswith("CMP")]
+    pacsv.write_csv(pa.table({
+        "product_code": [c for c in competitors for _ in month_labels],
+        "month": month_labels * len(competitors),
+        "yield_pct": [f"{v:.3f}" for v in rng.uniform(1, 4, len(competitors) * months)],
+    }), out / "product_yields.csv")
+    counts["product_yields.csv"] = len(competitors) * months
+
+    writers: dict[str, pacsv.CSVWriter] = {}
+    for name in ("customers.csv", "monthly.csv", "holdings.csv", "surveys.csv", "appointments.csv"):
+        counts[name] = 0
+    # Month-major files are written a month at a time, so every customer's
+    # level is drawn once up front.
+    level = rng.lognormal(10, 1.6, customers)
+    try:
+        for first in range(0, customers, CHUNK_CUSTOMERS):
+            n = min(CHUNK_CUSTOMERS, customers - first)
+            numbers = np.arange(first + 1, first + n + 1)
+            ids = pa.array(np.char.add("C", np.char.zfill(numbers.astype(str), 9)))
+            phone = np.char.add("139", np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8))
+            birth = rng.integers(-10_000, 12_000, n)
+            table = pa.table({
+                "customer_id": ids,
+                "name": pa.array(np.char.add("Customer ", numbers.astype(str))),
+                "gender": pa.array(np.where(rng.random(n) < 0.5, "M", "F")),
+                "birth_date": _dates(birth),
+                "id_number": pa.array(np.char.add("3301", np.char.zfill(numbers.astype(str), 14))),
+                "phone": pa.array(phone),
+                "branch_code": pa.array(np.array(branches)[numbers % branch_count]),
+                "rm_code": pa.array(np.array(rms)[numbers % rm_count]),
+                "opened_on": _dates(rng.integers(10_000, 19_000, n)),
+                "region": pa.array(np.where(rng.random(n) < 0.8, "Hangzhou", "")),
+                "annual_income": _money(rng.integers(0, 10**8, n)),
+                "credit_score": pa.array(rng.integers(300, 900, n)),
+            })
+            writers["customers.csv"] = _write(out / "customers.csv", table, writers.get("customers.csv"))
+            counts["customers.csv"] += n
+            if order == "customer":
+                table = _monthly(rng, ids, level[first:first + n], month_labels, customer_major=True)
+                writers["monthly.csv"] = _write(out / "monthly.csv", table, writers.get("monthly.csv"))
+                counts["monthly.csv"] += table.num_rows
+            holdings = rng.integers(0, 3, n)
+            cust = np.repeat(np.arange(n), holdings)
+            product = rng.integers(0, len(codes), len(cust))
+            start = rng.integers(18_000, 19_800, len(cust))
+            # One holding per customer, product and start date.
+            _, unique = np.unique(cust * 10**8 + product * 10**5 + start, return_index=True)
+            cust, product, start = cust[unique], product[unique], start[unique]
+            table = pa.table({
+                "customer_id": ids.take(pa.array(cust)),
+                "product_code": pa.array(np.array(codes)[product]),
+                "amount": _money(rng.integers(100_000, 10**9, len(cust))),
+                "start_on": _dates(start),
+                "maturity_on": pa.array((start + 180).astype("datetime64[D]"), mask=rng.random(len(cust)) < 0.5),
+            })
+            writers["holdings.csv"] = _write(out / "holdings.csv", table, writers.get("holdings.csv"))
+            counts["holdings.csv"] += table.num_rows
+            surveyed = np.flatnonzero(rng.random(n) < 0.3)
+            table = pa.table({
+                "customer_id": ids.take(pa.array(surveyed)),
+                "surveyed_on": _dates(rng.integers(19_400, 19_900, len(surveyed))),
+                "score": pa.array(rng.integers(0, 11, len(surveyed))),
+                "channel": pa.array(np.where(rng.random(len(surveyed)) < 0.5, "app", "branch")),
+                "comment": pa.array(np.where(rng.random(len(surveyed)) < 0.2, "waited too long", "")),
+            })
+            writers["surveys.csv"] = _write(out / "surveys.csv", table, writers.get("surveys.csv"))
+            counts["surveys.csv"] += table.num_rows
+            booked = np.flatnonzero(rng.random(n) < 0.02)
+            table = pa.table({
+                "customer_id": ids.take(pa.array(booked)),
+                "kind": pa.array(np.where(rng.random(len(booked)) < 0.5, "cash_withdrawal", "transfer")),
+                "amount": _money(rng.integers(5 * 10**6, 10**8, len(booked))),
+                "scheduled_on": _dates(rng.integers(19_900, 19_910, len(booked))),
+            })
+            writers["appointments.csv"] = _write(out / "appointments.csv", table, writers.get("appointments.csv"))
+            counts["appointments.csv"] += table.num_rows
+        if order == "month":
+            all_ids = np.char.add("C", np.char.zfill(np.arange(1, customers + 1).astype(str), 9))
+            for k, label in enumerate(month_labels):
+                for first in range(0, customers, 1_000_000):
+                    ids = pa.array(all_ids[first:first + 1_000_000])
+                    table = _monthly(rng, ids, level[first:first + 1_000_000], [label], customer_major=True,
+                                     month_index=k)
+                    writers["monthly.csv"] = _write(out / "monthly.csv", table, writers.get("monthly.csv"))
+                    counts["monthly.csv"] += table.num_rows
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return counts
+
+
+def _monthly(rng: np.random.Generator, ids: pa.Array, level: np.ndarray, months: list[str], *,
+             customer_major: bool, month_index: int = 0) -> pa.Table:
+    n, m = len(ids), len(months)
+    drift = np.cumsum(rng.normal(0, 0.05, (n, m)), axis=1) + 0.01 * month_index
+    aum = np.round(level[:, None] * np.exp(drift) * 100).astype(np.int64).ravel()
+    deposit = aum * rng.integers(20, 90, n * m) // 100
+    wealth = (aum - deposit) * rng.integers(0, 100, n * m) // 100
+    status = np.where(rng.random(n * m) < 0.002, "closed", "active")
+    return pa.table({
+        "customer_id": ids.take(pa.array(np.repeat(np.arange(n), m))),
+        "month": pa.array(np.tile(np.array(months), n)),
+        "aum": _money(aum),
+        "deposit_balance": _money(deposit),
+        "wealth_balance": _money(wealth),
+        "loan_balance": _money(rng.integers(0, 5 * 10**7, n * m) * (rng.random(n * m) < 0.2)),
+        "card_spend": _money(rng.integers(0, 2 * 10**6, n * m)),
+        "txn_count": pa.array(rng.integers(0, 120, n * m)),
+        "digital_logins": pa.array(rng.integers(0, 40, n * m)),
+        "products_held": pa.array(rng.integers(1, 9, n * m)),
+        "status": pa.array(status),
+    })
+
+
+def _generate_in_child(out: Path, customers: int, months: int, order: str, queue: multiprocessing.Queue) -> None:
+    started = time.perf_counter()
+    counts = generate(out, customers=customers, months=months, order=order)
+    queue.put((counts, time.perf_counter() - started))
+
+
+# --- database ----------------------------------------------------------------------------------
+
+
+def recreate_database(url: str) -> None:
+    import dj_database_url
+    import psycopg2
+
+    settings = dj_database_url.parse(url)
+    name = settings["NAME"]
+    if name in PROTECTED_DATABASES:
+        sys.exit(f"refusing to drop the database {name!r}; choose another with --database-url")
+    maintenance = psycopg2.connect(dbname="postgres", user=settings["USER"], password=settings["PASSWORD"] or None,
+                                   host=settings["HOST"] or None, port=settings["PORT"] or None)
+    maintenance.autocommit = True
+    with maintenance.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    maintenance.close()
+
+
+def _peak_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--order", choices=["customer", "month"], default="customer",
+                        help="row order of monthly.csv: by customer then month (default), or month by month")
+    parser.add_argument("--data", type=Path, help="import these files instead of generating them")
+    parser.add_argument("--keep-data", action="store_true", help="keep the generated files")
+    parser.add_argument("--reimport", action="store_true", help="also time a second import of the same files")
+    args = parser.parse_args()
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DEBUG", "1")  # settings want a SECRET_KEY otherwise
+    sys.path.insert(0, str(ROOT))
+
+    data = args.data
+    workdir = None
+    if data is None:
+        workdir = Path(tempfile.mkdtemp(prefix="import_bench_"))
+        data = workdir / "data"
+        queue: multiprocessing.Queue = multiprocessing.Queue()
+        child = multiprocessing.get_context("fork").Process(
+            target=_generate_in_child, args=(data, args.customers, args.months, args.order, queue))
+        child.start()
+        counts, seconds = queue.get()
+        child.join()
+        size = sum(f.stat().st_size for f in data.iterdir()) / 1e9
+        print(f"generated {counts['customers.csv']:,} customers, {counts['monthly.csv']:,} monthly rows "
+              f"({args.order} order), {size:.2f} GB in {seconds:.1f} s")
+
+    import django
+
+    recreate_database(args.database_url)
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from customers.services import bank_data_import
+
+    call_command("migrate", verbosity=0)
+    connection.close()
+
+    try:
+        for label in ["import", "re-import"] if args.reimport else ["import"]:
+            started = time.perf_counter()
+            result = bank_data_import(directory=data, progress=sys.stderr.isatty())
+            total = time.perf_counter() - started
+            if not result.ok:
+                for problem in result.problems:
+                    print(problem)
+                sys.exit(f"{label} failed with {result.problem_count} problems")
+            monthly = next((f for f in result.files if f.name == "monthly.csv"), None)
+            print(f"\n{label}: {total:.1f} s total")
+            if monthly is not None:
+                print(f"  monthly rows: {monthly.rows:,} ({monthly.inserted:,} inserted, {monthly.updated:,} updated)"
+                      f" -> {monthly.rows / total:,.0f} rows/s end to end")
+            for phase, seconds in result.timings.items():
+                print(f"  {phase:<45} {seconds:8.1f} s")
+        print(f"\npeak memory: import process {_peak_mb(resource.RUSAGE_SELF):,.0f} MB, "
+              f"generator child {_peak_mb(resource.RUSAGE_CHILDREN):,.0f} MB")
+    finally:
+        if workdir is not None and not args.keep_data:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif workdir is not None:
+            print(f"data kept in {data}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,817 @@
+"""Validation of interchange files: one implementation for every database.
+
+Each file is read in large blocks by pyarrow's CSV reader (C++, multi-threaded,
+every column as text) and every value is checked with vectorised
+``pyarrow.compute`` and numpy, so a 24-million-row monthly.csv is never held in
+memory at once and no Python code runs per row, except to word a problem.
+Problems are reported as ``file:row:column: reason`` with ``row`` the line in
+the file (the header is line 1).
+
+What is checked, per file: required columns present; every value parses
+(dates ``YYYY-MM-DD``, months ``YYYY-MM``, plain decimal numbers, integers,
+choices) and fits its database column; references resolve against the
+database plus the files read before; natural keys are unique within the file.
+
+The output of a clean block is a typed ``pyarrow.Table`` (see ``clean_table``)
+that a writer can stage without further checks.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.utils.translation import gettext
+
+from customers.importing.schema import Column, FileSpec, Kind, Ref
+
+# Bytes per block handed to the CSV reader: about 700,000 monthly rows. Large
+# blocks matter: each block costs one hash table over the known customer ids.
+BLOCK_SIZE = 64 << 20
+# Rows per block when the careful (pure Python) reader takes over.
+CAREFUL_BATCH_ROWS = 65_536
+# Dates outside this range are typing mistakes (0001-01-01 placeholders, 2204 for 2024).
+FIRST_DATE, LAST_DATE = "1900-01-01", "2199-12-31"
+_EPOCH_OFFSET = -pa.scalar(FIRST_DATE).cast(pa.date32()).cast(pa.int32()).as_py()  # makes day codes >= 0
+_SHOWN_VALUE_LENGTH = 40
+
+
+# --- problems ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a file. ``line`` is None when it concerns the whole file."""
+
+    file: str
+    line: int | None
+    columns: str
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(str(self.line))
+        if self.columns:
+            where.append(self.columns)
+        return f"{':'.join(where)}: {self.message}"
+
+
+@dataclass
+class _Pending:
+    """A problem whose line is not known yet: rows are counted as data records
+    while reading and turned into line numbers at the end (see record_lines)."""
+
+    record: int | None
+    line: int | None
+    column_order: int
+    columns: str
+    message: str
+
+    def sort_key(self) -> tuple[int, int]:
+        return (self.line if self.line is not None else self.record + 2, self.column_order)
+
+
+class ProblemLog:
+    """The problems of one file: an exact count, and the first ``keep`` by position.
+
+    A column that is wrong in every row of a 24-million-row file must not
+    create 24 million Python objects, so each check words only its first
+    ``keep`` failing rows and the log is pruned as it grows.
+    """
+
+    def __init__(self, spec: FileSpec, keep: int) -> None:
+        self.spec = spec
+        self.keep = keep
+        self.count = 0
+        self._pending: list[_Pending] = []
+        self._order = {name: i for i, name in enumerate(spec.column_names)}
+
+    def add_line(self, line: int | None, message: str, columns: str = "") -> None:
+        self.count += 1
+        self._pending.append(_Pending(None, line, self._column_order(columns), columns, message))
+
+    def add_rows(self, records: np.ndarray, columns: str, words: Callable[[int], str], total: int | None = None) -> None:
+        """Record problems at ``records`` (sorted); ``words(i)`` words the i-th."""
+        self.count += len(records) if total is None else total
+        order = self._column_order(columns)
+        for i, record in enumerate(records[: self.keep]):
+            self._pending.append(_Pending(int(record), None, order, columns, words(i)))
+        if len(self._pending) > 4 * self.keep:
+            self._prune()
+
+    def _column_order(self, columns: str) -> int:
+        return self._order.get(columns.split(",")[0], -1)
+
+    def _prune(self) -> None:
+        # Lines are unknown here, but records and lines rise together, and
+        # line-only problems (structure, encoding) sort by their line.
+        self._pending.sort(key=_Pending.sort_key)
+        del self._pending[self.keep :]
+
+    def reset(self) -> None:
+        self.count = 0
+        self._pending.clear()
+
+    def problems(self, path: Path) -> list[Problem]:
+        self._prune()
+        lines = record_lines(path, [p.record for p in self._pending if p.record is not None])
+        resolved = [
+            (p.line if p.record is None else lines.get(p.record), p.column_order, p.columns, p.message)
+            for p in self._pending
+        ]
+        resolved.sort(key=lambda item: (item[0] or 0, item[1]))
+        return [Problem(self.spec.name, line, columns, message) for line, _, columns, message in resolved]
+
+
+def show(value: str | None) -> str:
+    """A value as quoted in a message: one line, not too long."""
+    text = (value or "").replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= _SHOWN_VALUE_LENGTH else text[: _SHOWN_VALUE_LENGTH - 1] + "…"
+
+
+# --- what rows may refer to ----------------------------------------------------------------------
+
+
+@dataclass
+class References:
+    """Codes a row may refer to: the database's, plus those of the files read so far.
+
+    Codes are kept as pyarrow arrays because ``pc.index_in`` looks a block of
+    rows up in them without a Python loop; ``index_in`` positions double as
+    integer codes for the duplicate-key check.
+    """
+
+    branches: pa.Array
+    customers: pa.Array
+    products: pa.Array
+    staff_roles: dict[str, str]  # staff_code -> role, staff.csv overriding the database
+    # User names held by users whose staff code differs: a new staff member cannot take them.
+    foreign_usernames: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    _rms: pa.Array | None = None
+
+    def codes(self, ref: Ref) -> pa.Array:
+        if ref is Ref.RM:
+            if self._rms is None:
+                self._rms = pa.array(sorted(code for code, role in self.staff_roles.items() if role == "rm"), pa.string())
+            return self._rms
+        return {Ref.BRANCH: self.branches, Ref.CUSTOMER: self.customers, Ref.PRODUCT: self.products}[ref]
+
+    def add(self, ref: Ref, codes: pa.Array) -> None:
+        merged = pc.unique(pa.concat_arrays([self.codes(ref), codes.cast(pa.string())]))
+        if ref is Ref.BRANCH:
+            self.branches = merged
+        elif ref is Ref.CUSTOMER:
+            self.customers = merged
+        elif ref is Ref.PRODUCT:
+            self.products = merged
+
+    def add_staff(self, roles: dict[str, str]) -> None:
+        self.staff_roles.update(roles)
+        self._rms = None
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """A block of rows: the needed columns as text, and each row's data record number."""
+
+    columns: dict[str, pa.Array]
+    records: np.ndarray
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.records)
+
+
+class _Unreadable(Exception):
+    """The fast reader cannot go on; the careful reader will say why, with a line."""
+
+
+class _Stop(Exception):
+    def __init__(self, line: int | None, message: str) -> None:
+        self.line = line
+        self.message = message
+
+
+def read_header(path: Path) -> list[str]:
+    """The header row's column names, stripped. Raises _Stop when there is none."""
+    with path.open("rb") as f:
+        first = f.readline()
+        if not first.strip():
+            raise _Stop(1, gettext("the file is empty; expected a header row"))
+        try:
+            text = first.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _Stop(1, _encoding_message(exc)) from None
+    return [name.strip() for name in next(csv.reader([text]))]
+
+
+def _encoding_message(exc: UnicodeDecodeError) -> str:
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return gettext(
+        "the file is not valid UTF-8 (byte 0x%(byte)s at character %(position)d of this line); save it as UTF-8"
+    ) % {"byte": byte, "position": exc.start + 1}
+
+
+def fast_batches(path: Path, header: list[str], wanted: list[str], *, multiline: bool,
+                 on_progress: Callable[[int, int], None] | None = None) -> Iterator[Batch]:
+    """Blocks from pyarrow's reader. Any parse problem raises _Unreadable."""
+    positions = {name: header.index(name) for name in wanted}
+    generated = [f"c{i}" for i in range(len(header))]
+    read_options = pacsv.ReadOptions(column_names=generated, skip_rows=1, block_size=BLOCK_SIZE, use_threads=True)
+    parse_options = pacsv.ParseOptions(newlines_in_values=multiline)
+    convert_options = pacsv.ConvertOptions(
+        column_types={generated[p]: pa.string() for p in positions.values()},
+        include_columns=[generated[p] for p in positions.values()],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    records = 0
+    with pa.OSFile(str(path)) as source:
+        try:
+            reader = pacsv.open_csv(source, read_options=read_options, parse_options=parse_options,
+                                    convert_options=convert_options)
+            for block in reader:
+                n = block.num_rows
+                columns = {name: block.column(generated[p]) for name, p in positions.items()}
+                yield Batch(columns, np.arange(records, records + n, dtype=np.int64))
+                records += n
+                if on_progress is not None:
+                    on_progress(records, source.tell())
+        except pa.ArrowInvalid as exc:
+            raise _Unreadable(str(exc)) from exc
+
+
+def careful_batches(path: Path, header: list[str], wanted: list[str], log: ProblemLog) -> Iterator[Batch]:
+    """Blocks from Python's csv module, line by line: slow, but it knows lines.
+
+    Used when pyarrow gave up on a file (a row with the wrong number of fields,
+    bytes that are not UTF-8, a broken quote), to report each such row by line
+    and still check every other row. Rows are counted exactly as pyarrow
+    counts them: blank lines are not rows.
+    """
+    csv.field_size_limit(1 << 26)
+    positions = {name: header.index(name) for name in wanted}
+    width = len(header)
+    line_source = _decoded_lines(path)
+    reader = csv.reader(line_source, strict=True)
+    pending: list[list[str]] = []
+    pending_records: list[int] = []
+    record = 0
+
+    def flush() -> Batch:
+        columns = {name: pa.array([row[p] for row in pending], pa.string()) for name, p in positions.items()}
+        batch = Batch(columns, np.array(pending_records, dtype=np.int64))
+        pending.clear()
+        pending_records.clear()
+        return batch
+
+    try:
+        next(reader)  # the header
+        previous_line = reader.line_num
+        for row in reader:
+            line, previous_line = previous_line + 1, reader.line_num
+            if not row:
+                continue
+            if len(row) != width:
+                log.add_line(line, gettext("expected %(expected)d fields, found %(found)d")
+                             % {"expected": width, "found": len(row)})
+            else:
+                pending.append(row)
+                pending_records.append(record)
+            record += 1
+            if len(pending) >= CAREFUL_BATCH_ROWS:
+                yield flush()
+    except _Stop as stop:
+        log.add_line(stop.line, stop.message)
+    except csv.Error as exc:
+        log.add_line(reader.line_num, gettext("malformed CSV: %(reason)s") % {"reason": exc})
+    if pending:
+        yield flush()
+
+
+def _decoded_lines(path: Path) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                yield decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                raise _Stop(number, _encoding_message(exc)) from None
+
+
+def record_lines(path: Path, records: Iterable[int]) -> dict[int, int]:
+    """The line on which each data record (0 = first row after the header) starts."""
+    wanted = set(records)
+    if not wanted:
+        return {}
+    if _one_line_per_record(path):
+        return {record: record + 2 for record in wanted}
+    csv.field_size_limit(1 << 26)
+    found: dict[int, int] = {}
+    last = max(wanted)
+    with path.open("rb") as f:
+        lines = (raw.decode("utf-8-sig" if n == 0 else "utf-8", errors="replace") for n, raw in enumerate(f))
+        reader = csv.reader(lines)
+        try:
+            next(reader)
+            previous_line = reader.line_num
+            record = 0
+            for row in reader:
+                line, previous_line = previous_line + 1, reader.line_num
+                if not row:
+                    continue
+                if record in wanted:
+                    found[record] = line
+                if record >= last:
+                    break
+                record += 1
+        except csv.Error:
+            pass
+    return found
+
+
+def _one_line_per_record(path: Path) -> bool:
+    """True when rows and lines coincide: no quotes (so no line breaks inside
+    values) and no blank lines. A cheap byte scan, run only for files with problems."""
+    tail = b""
+    with path.open("rb") as f:
+        while chunk := f.read(16 << 20):
+            window = tail + chunk
+            if b'"' in window or b"\n\n" in window or b"\n\r\n" in window or b"\r\r" in window:
+                return False
+            tail = window[-2:]
+    return True
+
+
+# --- checking values ----------------------------------------------------------------------------
+
+
+def _np(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+@dataclass
+class Parsed:
+    """A column after checking: typed values (null where empty) and the rows with a problem."""
+
+    values: pa.Array
+    bad: np.ndarray
+    empty: np.ndarray
+    codes: np.ndarray | None = None  # integer codes for the key check, where the kind has them
+
+
+_AMOUNT = r"^[0-9]+(\.[0-9]+)?$"
+_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+class BatchChecker:
+    """Checks one batch of one file and words its problems into the file's log."""
+
+    def __init__(self, spec: FileSpec, batch: Batch, log: ProblemLog, references: References) -> None:
+        self.spec = spec
+        self.log = log
+        self.references = references
+        self.records = batch.records
+        self.n = batch.num_rows
+        self.raw = {name: pc.utf8_trim_whitespace(values) for name, values in batch.columns.items()}
+
+    def fail(self, mask: np.ndarray, column: str, template: str, *, value_of: str | None = None,
+             extra: Callable[[int], dict] | None = None, **params: object) -> None:
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            return
+        shown = rows[: self.log.keep]
+        values = self.raw[value_of or column].take(pa.array(shown)).to_pylist()
+
+        def words(i: int) -> str:
+            more = extra(int(shown[i])) if extra is not None else {}
+            return template % {"value": show(values[i]), **params, **more}
+
+        self.log.add_rows(self.records[shown], column, words, total=len(rows))
+
+    # Each parser checks one column and returns its typed values.
+
+    def parse(self, column: Column) -> Parsed:
+        raw = self.raw[column.name]
+        empty = _np(pc.equal(raw, ""))
+        if column.required:
+            self.fail(empty, column.name, gettext("required value is missing"))
+        parser = {
+            Kind.TEXT: self._text,
+            Kind.EMAIL: self._email,
+            Kind.CHOICE: self._choice,
+            Kind.DATE: self._date,
+            Kind.MONTH: self._month,
+            Kind.AMOUNT: self._decimal,
+            Kind.NUMBER: self._decimal,
+            Kind.COUNT: self._count,
+        }[column.kind]
+        parsed = parser(column, raw, empty)
+        parsed.bad |= empty & column.required
+        return parsed
+
+    def _text(self, column: Column, raw: pa.Array, empty: np.ndarray) -> Parsed:
+        bad = np.zeros(self.n, dtype=bool)
+        if column.max_length:
+            bad = _np(pc.greater(pc.utf8_length(raw), column.max_length))
+            self.fail(bad, column.name, gettext("must be at most %(max)d characters, got '%(value)s'"),
+                      max=column.max_length)
+        return Parsed(raw, bad, empty)
+
+    def _email(self, column: Column, raw: pa.Array, empty: np.ndarray) -> Parsed:
+        parsed = self._text(column, raw, empty)
+        wrong = ~empty & ~parsed.bad & ~_np(pc.match_substring_regex(raw, r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))
+        self.fail(wrong, column.name, gettext("must be an email address, got '%(value)s'"))
+        parsed.bad |= wrong
+        return parsed
+
+    def _choice(self, column: Column, raw: pa.Array, empty: np.ndarray) -> Parsed:
+        index = pc.index_in(raw, value_set=pa.array(column.choices, pa.string()))
+        bad = ~empty & _np(pc.is_null(index))
+        self.fail(bad, column.name, gettext("must be one of %(choices)s, got '%(value)s'"),
+                  choices=", ".join(column.choices))
+        codes = np.asarray(pc.fill_null(index, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return Parsed(pc.if_else(pa.array(empty), None, raw), bad, empty, codes)
+
+    def _date(self, column: Column, raw: pa.Array, empty: np.ndarray) -> Parsed:
+        days, bad = _parse_dates(raw, empty)
+        self.fail(bad, column.name, gettext("must be a date in YYYY-MM-DD format, got '%(value)s'"))
+        return self._in_date_range(column, days, bad, empty, gettext(
+            "must be a date between %(first)s and %(last)s, got '%(value)s'"))
+
+    def _month(self, column: Column, raw: pa.Array, empty: np.ndarray) -> Parsed:
+        bad = ~empty & ~_np(pc.match_substring_regex(raw, r"^[0-9]{4}-(0[1-9]|1[0-2])$"))
+        self.fail(bad, column.name, gettext("must be a month in YYYY-MM format, got '%(value)s'"))
+        first_days = pc.binary_join_element_wise(pc.if_else(pa.array(bad | empty), "2000-01", raw), "01", "-")
+        return self._in_date_range(column, pc.cast(first_days, pa.date32()), bad, empty, gettext(
+            "must be a month between %(first)s and %(last)s, got '%(value)s'"))
+
+    def _in_date_range(self, column: Column, days: pa.Array, bad: np.ndarray, empty: np.ndarray,
+                       template: str) -> Parsed:
+        codes = days.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64) + _EPOCH_OFFSET
+        last = pa.scalar(LAST_DATE).cast(pa.date32()).cast(pa.int32()).as_py() + _EPOCH_OFFSET
+        outside = ~bad & ~empty & ((codes < 0) | (codes > last))
+        first, last_shown = (FIRST_DATE[:7], LAST_DATE[:7]) if column.kind is Kind.MONTH else (FIRST_DATE, LAST_DATE)
+        self.fail(outside, column.name, template, first=first, last=last_shown)
+        bad = bad | outside
+        return Parsed(pc.if_else(pa.array(bad | empty), None, days), bad, empty, codes)
+
+    def _decimal(self, column: Column, raw: pa.Array, empty: np.ndarray) -> Parsed:
+        whole_digits = column.max_digits - column.decimal_places
+        signed = column.kind is Kind.NUMBER
+        # One pattern says "fits": optional sign, at most whole_digits digits
+        # before the point (leading zeros aside), at most decimal_places after
+        # it (trailing zeros aside). Only failures are looked at more closely.
+        fits = (rf"^{'-?' if signed else ''}[0-9]{{1,{whole_digits}}}"
+                rf"(\.[0-9]{{0,{column.decimal_places}}}0{{0,12}})?$")
+        bad = ~empty & ~_np(pc.match_substring_regex(raw, fits))
+        if bad.any():
+            rows = pa.array(np.flatnonzero(bad))
+            subset = raw.take(rows)
+            is_number = _np(pc.match_substring_regex(subset, _NUMBER if signed else _AMOUNT))
+            decimals = _np(pc.match_substring_regex(
+                subset, rf"\.[0-9]{{{column.decimal_places}}}0*[1-9]"))
+            not_number = np.zeros(self.n, dtype=bool)
+            not_number[rows.to_numpy()] = ~is_number
+            too_precise = np.zeros(self.n, dtype=bool)
+            too_precise[rows.to_numpy()] = is_number & decimals
+            too_large = bad & ~not_number & ~too_precise
+            self.fail(not_number, column.name, gettext("must be a number, got '%(value)s'") if signed
+                      else gettext("must be a non-negative number, got '%(value)s'"))
+            self.fail(too_precise, column.name,
+                      gettext("must have at most %(places)d decimal places, got '%(value)s'"),
+                      places=column.decimal_places)
+            self.fail(too_large, column.name, gettext("must be less than %(limit)s, got '%(value)s'"),
+                      limit=f"{10**whole_digits:,}")
+        filled = pc.if_else(pa.array(bad | empty), "0", raw)
+        values = pc.cast(filled, pa.decimal128(column.max_digits, column.decimal_places))
+        return Parsed(pc.if_else(pa.array(bad | empty), None, values), bad, empty)
+
+    def _count(self, column: Column, raw: pa.Array, empty: np.ndarray) -> Parsed:
+        digits = len(str(column.max_value))
+        bad = ~empty & ~_np(pc.match_substring_regex(raw, rf"^[0-9]{{1,{digits}}}$"))
+        filled = pc.if_else(pa.array(bad | empty), "0", raw)
+        values = pc.cast(filled, pa.int64())
+        bad |= _np(pc.greater(values, column.max_value))
+        if column.max_value < 2**31 - 1:
+            self.fail(bad, column.name, gettext("must be an integer from 0 to %(max)d, got '%(value)s'"),
+                      max=column.max_value)
+        else:
+            self.fail(bad, column.name, gettext("must be a non-negative integer, got '%(value)s'"))
+        return Parsed(pc.if_else(pa.array(bad | empty), None, values), bad, empty)
+
+    # References.
+
+    def resolve(self, column: Column, parsed: Parsed) -> None:
+        """Look a code column up in the known codes; unknown codes are problems."""
+        known = self.references.codes(column.ref)
+        index = pc.index_in(parsed.values, value_set=known)
+        unknown = ~parsed.bad & ~parsed.empty & _np(pc.is_null(index))
+        if column.ref is Ref.RM:
+            roles = self.references.staff_roles
+            other_role = np.zeros(self.n, dtype=bool)
+            if unknown.any():
+                rows = np.flatnonzero(unknown)
+                values = parsed.values.take(pa.array(rows)).to_pylist()
+                other_role[rows[[value in roles for value in values]]] = True
+            self.fail(unknown & ~other_role, column.name, gettext("unknown relationship manager '%(value)s'"))
+            self.fail(other_role, column.name,
+                      gettext("staff member '%(value)s' is not a relationship manager (role: %(role)s)"),
+                      extra=lambda row: {"role": roles.get(parsed.values[row].as_py(), "")})
+        else:
+            template = {
+                Ref.BRANCH: gettext("unknown branch '%(value)s'"),
+                Ref.CUSTOMER: gettext("unknown customer '%(value)s'"),
+                Ref.PRODUCT: gettext("unknown product '%(value)s'"),
+            }[column.ref]
+            self.fail(unknown, column.name, template)
+        parsed.bad |= unknown
+        parsed.codes = np.asarray(pc.fill_null(index, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _parse_dates(raw: pa.Array, empty: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Days of ``YYYY-MM-DD`` strings, and which ones are not such a date.
+
+    Arrow's cast is strict (no 2023-02-29, no 2024-1-5) and fast, but fails the
+    whole block on one bad value; only then are the bad ones looked for, with a
+    format check and a parse/print round trip (strptime alone rolls 02-30 over
+    to 03-01).
+    """
+    filled = pc.if_else(pa.array(empty), "2000-01-01", raw)
+    try:
+        return pc.cast(filled, pa.date32()), np.zeros(len(raw), dtype=bool)
+    except pa.ArrowInvalid:
+        pass
+    shaped = _np(pc.match_substring_regex(filled, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+    parsed = pc.strptime(pc.if_else(pa.array(shaped), filled, "2000-01-01"), format="%Y-%m-%d", unit="s",
+                         error_is_null=True)
+    round_trip = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), filled)
+    bad = ~empty & ~(shaped & _np(round_trip))
+    return pc.cast(pc.if_else(pa.array(bad), "2000-01-01", filled), pa.date32()), bad
+
+
+# --- a whole file -------------------------------------------------------------------------------
+
+
+class KeyTracker:
+    """Finds rows whose natural key repeats an earlier row, across all blocks.
+
+    Each key column becomes an integer code per row (a position among the
+    known codes, days since 1900, a choice's index, or for free text a
+    dictionary code assigned at the end); the codes are packed into int64
+    words with the record number in the low bits, so one numpy sort over
+    24 million int64 values puts equal keys next to each other, first
+    occurrence first.
+    """
+
+    def __init__(self, spec: FileSpec) -> None:
+        self.spec = spec
+        self._codes: list[list[np.ndarray | pa.Array]] = [[] for _ in spec.key]
+        self._records: list[np.ndarray] = []
+
+    def add(self, parsed: dict[str, Parsed], records: np.ndarray) -> None:
+        ok = np.ones(len(records), dtype=bool)
+        for name in self.spec.key:
+            ok &= ~parsed[name].bad & ~parsed[name].empty
+        rows = np.flatnonzero(ok) if not ok.all() else None
+        for i, name in enumerate(self.spec.key):
+            column = parsed[name]
+            if column.codes is not None:
+                codes = column.codes if rows is None else column.codes[rows]
+                self._codes[i].append(codes.astype(np.int32))
+            else:
+                self._codes[i].append(column.values if rows is None else column.values.take(pa.array(rows)))
+        self._records.append((records if rows is None else records[rows]).astype(np.int64))
+
+    def duplicates(self, keep: int) -> tuple[int, list[tuple[int, int, tuple[str, ...]]]]:
+        """How many rows repeat a key, and the first ``keep`` as (record, first record, key values)."""
+        if not self._records:
+            return 0, []
+        records = np.concatenate(self._records)
+        self._records.clear()
+        codes: list[np.ndarray] = []
+        decoders: list[Callable[[int], str]] = []
+        for i, name in enumerate(self.spec.key):
+            parts = self._codes[i]
+            if parts and isinstance(parts[0], np.ndarray):
+                codes.append(np.concatenate(parts).astype(np.int64))
+                decoders.append(self._decoder(name))
+            else:
+                encoded = pa.chunked_array(parts, pa.string()).combine_chunks().dictionary_encode()
+                codes.append(np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
+                dictionary = encoded.dictionary
+                decoders.append(lambda code, d=dictionary: d[code].as_py())
+            self._codes[i] = []
+        order = _sort_keys(codes, records)
+        words = [c[order] for c in codes]
+        same = np.ones(len(order) - 1, dtype=bool) if len(order) > 1 else np.zeros(0, dtype=bool)
+        for word in words:
+            same &= word[1:] == word[:-1]
+        repeat = np.concatenate([[False], same])
+        if not repeat.any():
+            return 0, []
+        group_start = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
+        sorted_records = records[order]
+        dup_positions = np.flatnonzero(repeat)
+        dup_records = sorted_records[dup_positions]
+        first_records = sorted_records[group_start[dup_positions]]
+        shown = np.argsort(dup_records, kind="stable")[:keep]
+        found = []
+        for position in shown:
+            at = order[dup_positions[position]]
+            key = tuple(decode(int(codes[i][at])) for i, decode in enumerate(decoders))
+            found.append((int(dup_records[position]), int(first_records[position]), key))
+        return len(dup_positions), found
+
+    def _decoder(self, name: str) -> Callable[[int], str]:
+        column = self.spec.column(name)
+        if column.kind in (Kind.DATE, Kind.MONTH):
+            def decode(code: int) -> str:
+                day = pa.scalar(code - _EPOCH_OFFSET, pa.int32()).cast(pa.date32()).as_py()
+                return day.strftime("%Y-%m" if column.kind is Kind.MONTH else "%Y-%m-%d")
+            return decode
+        if column.kind is Kind.CHOICE:
+            return lambda code: column.choices[code]
+        return lambda code: self._known[column.ref][code].as_py()
+
+    def remember(self, references: References) -> None:
+        """The known codes that reference columns' codes index into."""
+        self._known = {ref: references.codes(ref) for ref in Ref}
+
+
+def _sort_keys(codes: list[np.ndarray], records: np.ndarray) -> np.ndarray:
+    """Row positions in key order; rows with equal keys in file order."""
+    bits = [max(int(c.max()).bit_length(), 1) for c in codes]
+    position_bits = max(len(records) - 1, 1).bit_length()
+    if sum(bits) + position_bits <= 63:
+        # The common case (monthly.csv: 20 bits of customer, 17 of month, 25 of
+        # position): one int64 per row and one in-place sort, instead of an
+        # argsort over several arrays. Positions rise with records, so the
+        # first row of a run of equal keys is the one seen first.
+        packed = np.zeros(len(records), dtype=np.int64)
+        for c, b in zip(codes, bits, strict=True):
+            packed <<= b
+            packed |= c
+        packed <<= position_bits
+        packed |= np.arange(len(records), dtype=np.int64)
+        packed.sort()
+        packed &= (1 << position_bits) - 1
+        return packed
+    return np.lexsort([records, *reversed(codes)])
+
+
+@dataclass
+class FileResult:
+    rows: int = 0
+    problem_count: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str) -> pa.Table:
+    """The typed rows of a clean batch, named after the file's columns, plus
+    derived columns (``phone_tail``, ``id_tail``, ``is_ours``)."""
+    columns: dict[str, pa.Array] = {}
+    for column in spec.columns:
+        values = parsed[column.name].values if column.name in parsed else None
+        if values is None:
+            continue
+        if column.kind in (Kind.TEXT, Kind.EMAIL) and not column.required:
+            values = pc.fill_null(values, "")  # blank text columns are NOT NULL
+        columns[column.name] = values
+    if spec.kind == "customers":
+        # Bulk writes skip Customer.save(), which keeps these for the walk-in lookup.
+        columns["phone_tail"] = pc.utf8_slice_codeunits(columns["phone"], -4)
+        columns["id_tail"] = pc.utf8_slice_codeunits(columns["id_number"], -4)
+    if spec.kind == "products":
+        columns["is_ours"] = pc.equal(columns["provider"], bank_name)
+    return pa.table(columns)
+
+
+def validate_file(
+    path: Path,
+    spec: FileSpec,
+    references: References,
+    *,
+    keep: int,
+    bank_name: str,
+    on_clean: Callable[[pa.Table], None],
+    on_restart: Callable[[], None],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> FileResult:
+    """Check every row of one file; hand each clean block to ``on_clean``.
+
+    Blocks stop going to ``on_clean`` at the file's first problem, but a
+    duplicate key is only found at the end, so the caller must still look at
+    the result before using what it received. If pyarrow cannot parse the
+    file, the careful reader starts again from the top, after ``on_restart``.
+    Afterwards ``references`` include this file's codes.
+    """
+    log = ProblemLog(spec, keep)
+    try:
+        header = read_header(path)
+    except _Stop as stop:
+        log.add_line(stop.line, stop.message)
+        return FileResult(0, log.count, log.problems(path))
+    missing = [name for name in spec.column_names if name not in header]
+    for name in missing:
+        log.add_line(1, gettext("missing required column"), columns=name)
+    wanted = [name for name in spec.column_names if name in header]
+
+    def run(batches: Iterator[Batch]) -> tuple[int, KeyTracker | None, list[pa.Array], dict[str, str]]:
+        rows = 0
+        tracker = KeyTracker(spec) if all(name in wanted for name in spec.key) else None
+        if tracker is not None:
+            tracker.remember(references)
+        defined: list[pa.Array] = []
+        staff: dict[str, str] = {}
+        for batch in batches:
+            rows += batch.num_rows
+            checker = BatchChecker(spec, batch, log, references)
+            parsed = {name: checker.parse(spec.column(name)) for name in wanted}
+            for name in wanted:
+                column = spec.column(name)
+                if column.ref is not None and column.ref is not spec.defines:
+                    checker.resolve(column, parsed[name])
+            _cross_checks(spec, checker, parsed, references)
+            if tracker is not None:
+                tracker.add(parsed, batch.records)
+            _collect_definitions(spec, parsed, defined, staff)
+            if not missing and not log.count:
+                on_clean(clean_table(spec, parsed, bank_name=bank_name))
+        return rows, tracker, defined, staff
+
+    try:
+        rows, tracker, defined, staff = run(fast_batches(path, header, wanted, multiline=spec.multiline,
+                                                         on_progress=on_progress))
+    except _Unreadable:
+        log.reset()
+        for name in missing:
+            log.add_line(1, gettext("missing required column"), columns=name)
+        on_restart()
+        rows, tracker, defined, staff = run(careful_batches(path, header, wanted, log))
+
+    if tracker is not None:
+        total, found = tracker.duplicates(keep)
+        columns = ",".join(spec.key)
+        if found:
+            lines = record_lines(path, [first for _, first, _ in found])
+            records = np.array([record for record, _, _ in found], dtype=np.int64)
+            log.add_rows(records, columns, lambda i: gettext("duplicate key (%(key)s), first seen at row %(row)s") % {
+                "key": ", ".join(found[i][2]), "row": lines.get(found[i][1], "?")}, total=total)
+    if spec.defines is not None and defined:
+        references.add(spec.defines, pa.concat_arrays(defined))
+    if staff:
+        references.add_staff(staff)
+    return FileResult(rows, log.count, log.problems(path))
+
+
+def _cross_checks(spec: FileSpec, checker: BatchChecker, parsed: dict[str, Parsed], references: References) -> None:
+    """Checks that involve more than one column, or the database's users."""
+    if spec.kind == "holdings" and "start_on" in parsed and "maturity_on" in parsed:
+        start, maturity = parsed["start_on"], parsed["maturity_on"]
+        comparable = ~start.bad & ~start.empty & ~maturity.bad & ~maturity.empty
+        before = comparable & _np(pc.less(maturity.values, start.values))
+        checker.fail(before, "maturity_on", gettext("must not be before start_on (%(start)s), got '%(value)s'"),
+                     extra=lambda row: {"start": checker.raw["start_on"][row].as_py()})
+        maturity.bad |= before
+    if spec.kind == "staff" and "staff_code" in parsed and len(references.foreign_usernames):
+        code = parsed["staff_code"]
+        taken = ~code.bad & ~code.empty & _np(pc.is_in(code.values, value_set=references.foreign_usernames))
+        checker.fail(taken, "staff_code", gettext("user name '%(value)s' already belongs to another user"))
+        code.bad |= taken
+
+
+def _collect_definitions(spec: FileSpec, parsed: dict[str, Parsed], defined: list[pa.Array],
+                         staff: dict[str, str]) -> None:
+    """Codes this file brings, for later files to refer to. A row with a
+    problem elsewhere still defines its code, so one bad customer row is one
+    problem, not one more per monthly row of that customer."""
+    if spec.defines is not None:
+        key = parsed.get(spec.key[0])
+        if key is not None:
+            usable = ~key.bad & ~key.empty
+            defined.append(key.values.filter(pa.array(usable)))
+    if spec.kind == "staff" and "staff_code" in parsed and "role" in parsed:
+        code, role = parsed["staff_code"], parsed["role"]
+        usable = pa.array(~code.bad & ~code.empty & ~role.bad & ~role.empty)
+        staff.update(zip(code.values.filter(usable).to_pylist(), role.values.filter(usable).to_pylist(), strict=True))
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """A table as CSV without a header, in the form PostgreSQL's COPY reads:
+    text quoted, null as an empty unquoted field."""
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
+    return sink.getvalue()

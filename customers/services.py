@@ -1,0 +1,252 @@
+"""Writes of the bank's data."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils.translation import gettext
+from tqdm import tqdm
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from customers.importing.schema import FILES, FileSpec
+from customers.importing.validation import Problem, References, validate_file
+from customers.importing.writers import StageSink, Writer, writer_for
+from customers.models import Branch, Customer, Product, User
+
+# A file with more rows than this gets a progress bar (when asked for).
+PROGRESS_MIN_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    name: str
+    rows: int
+    inserted: int = 0
+    updated: int = 0
+
+    @property
+    def unchanged(self) -> int:
+        return self.rows - self.inserted - self.updated
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did, or why it changed nothing.
+
+    ``problems`` holds the first ``settings.IMPORT_MAX_ERRORS_SHOWN`` problems
+    in file order, then line order; ``problem_count`` counts them all.
+    ``timings`` maps each phase to seconds, for the benchmark and the logs.
+    """
+
+    files: tuple[FileSummary, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    problem_count: int = 0
+    customers_refreshed: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+
+class _Rollback(Exception):
+    """Raised inside the import's transaction to undo everything after a problem."""
+
+
+def bank_data_import(*, directory: Path, progress: bool = False) -> ImportResult:
+    """Import the interchange files found in ``directory``, all or nothing.
+
+    Files are read in dependency order (branches, products, product yields,
+    staff, customers, monthly balances, holdings, surveys, appointments);
+    absent files are skipped, and their codes must then already be in the
+    database. Every row of every file is checked; if anything is wrong the
+    transaction is rolled back and the result lists the problems. Otherwise
+    rows are upserted by natural key (unchanged rows are left alone), the
+    customers in monthly.csv get their latest AUM, month, status and tier, and
+    the import is written to the audit trail.
+    """
+    directory = Path(directory)
+    present = [spec for spec in FILES if (directory / spec.name).is_file()]
+    if not present:
+        message = gettext("no interchange files found; expected one or more of %(names)s") % {
+            "names": ", ".join(spec.name for spec in FILES)
+        }
+        return ImportResult(problems=(Problem(str(directory), None, "", message),), problem_count=1)
+
+    run = _ImportRun(directory=directory, progress=progress)
+    try:
+        with transaction.atomic():
+            run.run(present)
+            if run.problem_count:
+                raise _Rollback
+            committing = time.perf_counter()
+        run.timings["commit"] = time.perf_counter() - committing
+    except _Rollback:
+        pass
+    limit = settings.IMPORT_MAX_ERRORS_SHOWN
+    return ImportResult(
+        files=tuple(run.summaries),
+        problems=tuple(run.problems[:limit]),
+        problem_count=run.problem_count,
+        customers_refreshed=run.customers_refreshed,
+        timings=run.timings,
+    )
+
+
+class _ImportRun:
+    """One import: the state that passes from file to file."""
+
+    def __init__(self, *, directory: Path, progress: bool) -> None:
+        self.directory = directory
+        self.progress = progress
+        self.problems: list[Problem] = []
+        self.problem_count = 0
+        self.summaries: list[FileSummary] = []
+        self.customers_refreshed = 0
+        self.timings: dict[str, float] = {}
+
+    def timed(self, phase: str) -> _Timer:
+        return _Timer(self.timings, phase)
+
+    def run(self, present: list[FileSpec]) -> None:
+        writer = writer_for(connection)
+        writer.begin()
+        with self.timed("load references"):
+            references = _references_from_database()
+        for spec in present:
+            self._import_file(spec, writer, references)
+        if self.problem_count:
+            return
+        if any(spec.kind == "monthly" for spec in present):
+            with self.timed("refresh customers"):
+                self.customers_refreshed = writer.refresh_customers(tier_floors=settings.AUM_TIER_FLOORS)
+        writer.drop_stages()
+        audit_record(
+            action=AuditAction.IMPORT,
+            actor_name="import_bank_data",
+            detail={
+                "directory": str(self.directory),
+                "files": {s.name: {"rows": s.rows, "inserted": s.inserted, "updated": s.updated}
+                          for s in self.summaries},
+            },
+        )
+
+    def _import_file(self, spec: FileSpec, writer: Writer, references: References) -> None:
+        path = self.directory / spec.name
+        # Once anything is wrong nothing will be written, so later files are
+        # only checked: staging them would be wasted work.
+        writing = not self.problem_count
+        stage = _Stage(writer, spec) if writing else None
+        bar = _ProgressBar(spec.name, path) if self.progress else None
+        try:
+            with self.timed(f"read, check, stage: {spec.name}"):
+                result = validate_file(
+                    path,
+                    spec,
+                    references,
+                    keep=settings.IMPORT_MAX_ERRORS_SHOWN,
+                    bank_name=settings.BANK_NAME,
+                    on_clean=stage.write if stage is not None else _ignore,
+                    on_restart=stage.restart if stage is not None else _nothing,
+                    on_progress=bar.update if bar is not None else None,
+                )
+                if stage is not None:
+                    stage.close()
+        finally:
+            if bar is not None:
+                bar.close()
+            if stage is not None:
+                stage.close()
+        self.problem_count += result.problem_count
+        self.problems.extend(result.problems)
+        if self.problem_count or not writing:
+            self.summaries.append(FileSummary(spec.name, result.rows))
+            return
+        with self.timed(f"upsert: {spec.name}"):
+            inserted, updated = writer.upsert(spec)
+        self.summaries.append(FileSummary(spec.name, result.rows, inserted, updated))
+
+
+class _Stage:
+    """A file's staging table, restartable when the careful reader starts over."""
+
+    def __init__(self, writer: Writer, spec: FileSpec) -> None:
+        self.writer = writer
+        self.spec = spec
+        self.sink: StageSink | None = writer.open_stage(spec)
+
+    def write(self, table: pa.Table) -> None:
+        if self.sink is not None:
+            self.sink.write(table)
+
+    def restart(self) -> None:
+        self.close()
+        self.sink = self.writer.open_stage(self.spec)
+
+    def close(self) -> None:
+        if self.sink is not None:
+            sink, self.sink = self.sink, None
+            sink.close()
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr, shown only once a file passes PROGRESS_MIN_ROWS rows."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.size = path.stat().st_size
+        self.bar: tqdm | None = None
+
+    def update(self, rows: int, position: int) -> None:
+        if self.bar is None:
+            if rows < PROGRESS_MIN_ROWS:
+                return
+            self.bar = tqdm(total=self.size, desc=self.name, unit="B", unit_scale=True, file=sys.stderr, leave=False)
+        self.bar.update(min(position, self.size) - self.bar.n)
+        self.bar.set_postfix_str(gettext("%(rows)s rows") % {"rows": f"{rows:,}"}, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Timer:
+    def __init__(self, timings: dict[str, float], phase: str) -> None:
+        self.timings = timings
+        self.phase = phase
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.timings[self.phase] = self.timings.get(self.phase, 0.0) + time.perf_counter() - self.started
+
+
+def _ignore(table: pa.Table) -> None:
+    pass
+
+
+def _nothing() -> None:
+    pass
+
+
+def _references_from_database() -> References:
+    def codes(values) -> pa.Array:
+        return pa.array(list(values), pa.string())
+
+    staff_roles = dict(User.objects.exclude(staff_code=None).values_list("staff_code", "role"))
+    return References(
+        branches=codes(Branch.objects.values_list("code", flat=True)),
+        customers=codes(Customer.objects.values_list("customer_id", flat=True).iterator(chunk_size=100_000)),
+        products=codes(Product.objects.values_list("product_code", flat=True)),
+        staff_roles=staff_roles,
+        foreign_usernames=codes(User.objects.exclude(username=F("staff_code")).values_list("username", flat=True)),
+    )
