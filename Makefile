@@ -35,6 +35,8 @@ var/secret_key:
 	mkdir -p var
 	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
 
+# The demo runs with DEBUG off (no debug pages) on plain http://127.0.0.1.
+demo: export LOG_LEVEL ?= WARNING
 demo: setup var/secret_key
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py migrate --no-input
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py collectstatic --no-input --verbosity 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import os
 import resource
 import sys
@@ -222,8 +223,9 @@ def main() -> None:
     chunks = services.nightly_run_pending_chunks(run=run)
     connection.close()
     scored, peak_rss = 0, 0
-    with ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init,
-                             initargs=(args.database_url,)) as pool:
+    # spawn, not fork: a process forked after OpenMP started (training) hangs in its first parallel region.
+    with ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init, initargs=(args.database_url,),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_score_chunk, run.pk, first, last) for first, last in chunks]
         for future in as_completed(futures):
             n, rss = future.result()

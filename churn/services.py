@@ -328,8 +328,10 @@ def nightly_run(*, run_date: date, progress: Callable[[Iterable], Iterable] = la
     return run
 
 
-def nightly_run_dispatch(*, run_date: date) -> NightlyRun | None:
-    """Prepare the run and send one Celery task per pending chunk (a group); workers do the rest."""
+def nightly_run_dispatch(*, run_date: date, queue: str | None = None) -> NightlyRun | None:
+    """Prepare the run and send one Celery task per pending chunk (a group); workers do the rest.
+
+    ``queue``: where to send the chunks (default: the default queue)."""
     from celery import group
 
     from churn.tasks import score_chunk_task
@@ -341,7 +343,8 @@ def nightly_run_dispatch(*, run_date: date) -> NightlyRun | None:
     if not chunks:
         nightly_run_finish(run_id=run.pk)
         return run
-    group(score_chunk_task.s(run.pk, first_id, last_id) for first_id, last_id in chunks).apply_async()
+    options = {"queue": queue} if queue else {}
+    group(score_chunk_task.s(run.pk, first_id, last_id) for first_id, last_id in chunks).apply_async(**options)
     return run
 
 

@@ -43,9 +43,11 @@ def score_chunk_task(self, run_id: int, first_id: int, last_id: int) -> int:
     return services.nightly_chunk_score(run_id=run_id, first_id=first_id, last_id=last_id)
 
 
-@shared_task(acks_late=True, soft_time_limit=10 * 60, time_limit=15 * 60)
-def nightly_run_task(run_date: str | None = None) -> int | None:
-    """Beat entry point: prepare tonight's run and fan the chunks out to the workers."""
+@shared_task(bind=True, acks_late=True, soft_time_limit=10 * 60, time_limit=15 * 60)
+def nightly_run_task(self, run_date: str | None = None) -> int | None:
+    """Beat entry point: prepare tonight's run and fan the chunks out to the workers
+    listening on the queue this task came from."""
     day = dt.date.fromisoformat(run_date) if run_date else timezone.localdate()
-    run = services.nightly_run_dispatch(run_date=day)
+    queue = None if self.request.is_eager else (self.request.delivery_info or {}).get("routing_key")
+    run = services.nightly_run_dispatch(run_date=day, queue=queue)
     return run.pk if run else None

@@ -25,11 +25,14 @@ from churn.tasks import nightly_run_task
 from customers.models import Role
 from customers.services import bank_data_import
 
-HEADLINE_LABELS = {
-    "model": "GBM",
-    "logistic_regression": "Logistic regression",
-    "rule": "Rule of thumb",
-}
+def _headline_label(key: str) -> str:
+    if key == "model":
+        return _("This model")
+    if key == "logistic_regression":
+        return _("Baseline: logistic regression")
+    if key.startswith("rule"):
+        return _("Baseline: rule of thumb (%(rule)s)") % {"rule": key.removeprefix("rule_")}
+    return key
 
 
 def _require_analyst(user) -> None:
@@ -61,7 +64,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     calibration = report["calibration"]
     top = max([max(p["predicted"], p["observed"]) for p in calibration] + [0.05])
     headline_rows = [
-        {"name": HEADLINE_LABELS.get(key, key), **(figures or {})} for key, figures in report["headline"].items()
+        {"name": _headline_label(key), **(figures or {})} for key, figures in report["headline"].items()
     ]
     context = {
         "version": version,

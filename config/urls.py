@@ -19,3 +19,7 @@ urlpatterns = [
     path("", include("retention.urls")),
     path("analyst/", include("churn.urls")),
 ]
+
+# JSON for API clients, our own templates (templates/404.html, 500.html) for people.
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

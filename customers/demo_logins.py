@@ -66,3 +66,39 @@ def demo_logins_create() -> list[DemoLogin]:
     admin.save()
     logins.append(DemoLogin(Role.ADMIN, admin.username, _PASSWORDS[Role.ADMIN], ""))
     return logins
+
+
+@transaction.atomic
+def demo_complaints_record(*, max_score: int = 2) -> int:
+    """Stand in for the branch's own complaint log, which no bank export carries:
+    every survey scored ``max_score`` or less becomes a complaint that the
+    branch's lobby manager logged that day. Idempotent."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from customers.models import ContactChannel, ContactLog, ContactResult, Survey
+
+    lobby_by_branch = dict(
+        User.objects.filter(role=Role.LOBBY).order_by("branch_id", "staff_code").values_list("branch_id", "pk")
+    )
+    already = set(
+        ContactLog.objects.filter(result=ContactResult.COMPLAINT).values_list("customer_id", "contacted_at")
+    )
+    tz = timezone.get_current_timezone()
+    new = []
+    for customer_id, branch_id, surveyed_on, comment in Survey.objects.filter(score__lte=max_score).values_list(
+        "customer_id", "customer__branch_id", "surveyed_on", "comment"
+    ):
+        staff_id = lobby_by_branch.get(branch_id)
+        contacted_at = dt.datetime.combine(surveyed_on, dt.time(10, 0), tzinfo=tz)
+        if staff_id is None or (customer_id, contacted_at) in already:
+            continue
+        new.append(
+            ContactLog(
+                customer_id=customer_id, staff_id=staff_id, contacted_at=contacted_at,
+                channel=ContactChannel.BRANCH, result=ContactResult.COMPLAINT, note=comment,
+            )
+        )
+    ContactLog.objects.bulk_create(new, batch_size=2000)
+    return len(new)

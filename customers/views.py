@@ -118,8 +118,8 @@ def aum_chart_data(customer: Customer) -> dict:
     tier_names = dict(Tier.choices)
     floors = []
     for tier, floor in sorted(floors_by_tier.items(), key=lambda item: item[1]):
-        # A floor far above the customer would flatten the bars into a line; the own tier's floor always shows.
-        if floor <= max(peak * 1.6, 1) or tier == customer.tier:
+        # Floors far above or far below the customer would flatten the bars; the own tier's floor always shows.
+        if peak * 0.05 <= floor <= max(peak * 1.6, 1) or tier == customer.tier:
             floors.append({"label": _("%(tier)s floor") % {"tier": tier_names.get(tier, tier)}, "value": float(floor)})
     return {
         "months": [_month_label(r["month"]) for r in rows],
@@ -142,8 +142,11 @@ def _holdings(customer: Customer, today: dt.date) -> list:
     holdings = list(customer.holdings.select_related("product").order_by("maturity_on", "-amount"))
     for holding in holdings:
         holding.days_to_maturity = (holding.maturity_on - today).days if holding.maturity_on else None
-    # Soonest maturity first, open-ended holdings last.
-    holdings.sort(key=lambda h: (h.maturity_on is None, h.maturity_on or today))
+    # What matures next first, then open-ended holdings, then those already matured (latest first).
+    holdings.sort(key=lambda h: (
+        0 if h.days_to_maturity is not None and h.days_to_maturity >= 0 else 1 if h.maturity_on is None else 2,
+        abs(h.days_to_maturity or 0),
+    ))
     return holdings
 
 
@@ -326,6 +329,8 @@ def _walkin_results_context(request: HttpRequest, query: str) -> dict:
             customer.flagged = customer.pk in open_kinds
             customer.flag_text = "; ".join(dict.fromkeys(open_kinds.get(customer.pk, [])))
             customer.talking_points = points.get(customer.effective_segment, [])
+        # At-risk customers first: they are the reason for the lookup.
+        matches.sort(key=lambda customer: not customer.flagged)
     return {
         "matches": matches,
         "more": more,

@@ -128,8 +128,8 @@
         },
         options: {
           scales: {
-            y: { beginAtZero: true, position: "left", title: { display: !!data.y_axis, text: data.y_axis || "" } },
-            y2: { beginAtZero: true, position: "right", display: !!data.y2_axis, grid: { drawOnChartArea: false }, title: { display: !!data.y2_axis, text: data.y2_axis || "" }, ticks: { callback: function (v) { return cny(v); } } }
+            y: { beginAtZero: true, position: "left", title: { display: !!data.y_axis, text: data.y_axis || "" }, ticks: { precision: 0 } },
+            y2: { beginAtZero: true, position: "right", display: !!data.y2_axis, grid: { drawOnChartArea: false }, title: { display: !!data.y2_axis, text: data.y2_axis || "" }, ticks: { precision: 0, callback: function (v) { return cny(v); } } }
           }
         }
       };

@@ -22,6 +22,9 @@ def test_nightly_run_through_a_real_worker(celery_worker_process, settings, tmp_
     run_date = date(2026, 1, 5)
     from churn.tasks import nightly_run_task
 
+    # Chunks are cut here (the worker does not see this test's settings); the worker's
+    # nightly task picks the prepared run up, fans the chunks out and the last one closes it.
+    services.nightly_run_prepare(run_date=run_date)
     nightly_run_task.delay(run_date.isoformat())
     deadline = time.monotonic() + 180
     run = None

@@ -16,7 +16,8 @@ import pytest
 from django.conf import settings
 
 from retention.models import Alert, AlertStatus
-from tests.pages.conftest import PASSWORD, add_history
+from tests.pages.conftest import PASSWORD, TODAY, add_history, raise_alerts
+from tests.retention.factories import ModelVersionFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,17 +153,46 @@ def test_lobby_manager_looks_up_a_walk_in_and_hands_over(page, e2e_bank):
     shot(page, "lobby-lookup-en")
 
 
-def test_branch_head_sees_dashboard_and_callbacks(page, e2e_bank):
+def test_branch_head_records_a_callback_and_sees_the_dashboard(page, e2e_bank):
+    SurveyFactory(customer=e2e_bank.customer, surveyed_on=TODAY.replace(day=1), score=9)
+    SurveyFactory(customer=e2e_bank.customer, surveyed_on=TODAY.replace(day=10), score=3, comment="排队太久")
+    raise_alerts()
+    callback = Alert.objects.get(customer=e2e_bank.customer, kind="satisfaction_drop")
+
     log_in(page, e2e_bank.head)
     assert page.url.endswith("/callbacks/")
+    card = page.locator(f"#callback-{callback.pk}")
+    assert "排队太久" in card.inner_text()
+    shot(page, "head-callbacks-zh")
+    card.locator("select[name=result]").select_option("reached")
+    card.locator("select[name=close_as]").select_option("retained")
+    card.locator("textarea[name=note]").fill("已致歉，客户满意")
+    card.get_by_role("button", name=re.compile("保存回访|Save call")).click()
+    card.locator(".flash").wait_for()
+    assert Alert.objects.get(pk=callback.pk).status == AlertStatus.CLOSED_RETAINED
+
     page.goto(page.base_url + "/dashboard/")
     page.locator("canvas[data-chart=trend][data-drawn='1']").wait_for()
     shot(page, "head-dashboard-zh")
     switch_language(page, "en")
+    assert page.get_by_text("Branch dashboard").first.is_visible()
     shot(page, "head-dashboard-en")
 
 
-def test_analyst_sees_the_model_page(page, e2e_bank):
+def test_analyst_sees_the_model_page_with_its_charts(page, e2e_bank):
+    version = ModelVersionFactory(
+        is_active=True,
+        metrics={"n": 1000, "base_rate": 0.1, "roc_auc": 0.8, "pr_auc": 0.45, "brier": 0.07, "lift_top10": 4.2,
+                 "lift_curve": [{"share": s / 20, "precision": 0.5, "recall": s / 20, "lift": 5 - s / 5}
+                                for s in range(1, 21)],
+                 "calibration": [{"predicted": p / 10, "observed": p / 11, "count": 100} for p in range(10)]},
+    )
     log_in(page, e2e_bank.analyst)
     assert "/analyst/models/" in page.url
-    shot(page, "analyst-models-zh")
+    page.get_by_role("link", name=f"#{version.pk}").click()
+    page.locator("canvas[data-chart=lift][data-drawn='1']").wait_for()
+    page.locator("canvas[data-chart=calibration][data-drawn='1']").wait_for()
+    shot(page, "analyst-model-zh")
+    switch_language(page, "en")
+    assert page.get_by_text("Calibration").first.is_visible()
+    shot(page, "analyst-model-en")

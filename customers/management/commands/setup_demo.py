@@ -1,0 +1,120 @@
+"""Set up a demo bank end to end, through the same paths as production data:
+generate interchange CSVs, import them, assign segments, train a model,
+replay the nightly job over past months (so that the retention report has
+outcomes to measure), run tonight's job, and print one login per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from tqdm import tqdm
+
+from churn import selectors as churn_selectors
+from churn import services as churn_services
+from customers.demo_bank import generate_demo_bank
+from customers.demo_logins import demo_complaints_record, demo_logins_create
+from customers.models import Customer
+from customers.services import bank_data_import
+from retention import services as retention_services
+
+
+def _first_of_month(day: dt.date, months_back: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+class Command(BaseCommand):
+    help = _("Generate, import, train and score a demo bank, then print the demo logins.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=20_000)
+        parser.add_argument("--months", type=int, default=24)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--history-months", type=int, default=6,
+            help=_("replay the nightly job on the first day of this many past months"),
+        )
+        parser.add_argument("--regenerate", action="store_true", help=_("generate and import again"))
+
+    def _step(self, message: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"==> {message}"))
+
+    def handle(self, *args, customers: int, months: int, seed: int, history_months: int, regenerate: bool, **opts):
+        started = time.monotonic()
+        today = timezone.localdate()
+        out_dir = Path(settings.VAR_DIR) / "demo_bank"
+
+        if regenerate or not Customer.objects.exists():
+            self._step(_("Generating a demo bank of %(customers)s customers x %(months)s months")
+                       % {"customers": f"{customers:,}", "months": months})
+            end_month = _first_of_month(today, 1)
+            bar = tqdm(total=customers, unit="customer", disable=None)
+
+            counts = generate_demo_bank(
+                out_dir, customers=customers, months=months, seed=seed,
+                end_month=f"{end_month:%Y-%m}", today=today, bank_name=settings.BANK_NAME, progress=bar.update,
+            )
+            bar.close()
+            self.stdout.write(", ".join(f"{name}: {rows:,}" for name, rows in counts.items()))
+
+            self._step(_("Importing %(dir)s") % {"dir": out_dir})
+            result = bank_data_import(directory=out_dir, progress=True)
+            if not result.ok:
+                for problem in result.problems:
+                    self.stderr.write(str(problem))
+                raise CommandError(_("the demo bank did not import cleanly"))
+        else:
+            self.stdout.write(_("Customers already imported; use --regenerate to start over."))
+
+        self.stdout.write(
+            _("Complaints logged at the branch (from very low survey scores): %(n)s")
+            % {"n": demo_complaints_record()}
+        )
+
+        self._step(_("Assigning segments"))
+        segments = churn_services.customer_segments_assign(as_of=today)
+        self.stdout.write(", ".join(f"{name}: {count:,}" for name, count in segments.items()))
+
+        if churn_selectors.model_version_active() is None:
+            self._step(_("Training the churn model"))
+            version = churn_services.model_version_train(
+                progress=lambda it: tqdm(it, desc=_("month-ends"), unit="month", disable=None),
+                step=lambda name: self.stdout.write(f"  {name}"),
+            )
+            metrics = version.metrics
+            self.stdout.write(
+                f"model #{version.pk} {version.algorithm}: ROC AUC {metrics.get('roc_auc')}, "
+                f"PR AUC {metrics.get('pr_auc')}, lift@10% {metrics.get('lift_at_10')}; {version.activation_note}"
+            )
+
+        run_dates = [_first_of_month(today, back) for back in range(history_months, 0, -1)] + [today]
+        self._step(_("Running the nightly job for %(n)s dates (past months replayed, then today)")
+                   % {"n": len(run_dates)})
+        for run_date in run_dates:
+            run = churn_services.nightly_run(run_date=run_date)
+            if run is None:
+                raise CommandError(_("no active model"))
+            alerts = run.alerts_result or {}
+            self.stdout.write(
+                "  " + _("%(date)s: %(scored)s customers scored; alerts raised %(raised)s, updated %(updated)s, "
+                         "closed as cleared %(cleared)s, held out %(held_out)s")
+                % {"date": run_date, "scored": f"{run.customers_scored:,}", "raised": alerts.get("raised", 0),
+                   "updated": alerts.get("updated", 0), "cleared": alerts.get("cleared", 0),
+                   "held_out": alerts.get("held_out", 0)}
+            )
+        outcomes = retention_services.alert_outcomes_mark(as_of=today)
+        self.stdout.write(_("Outcomes measured: %(outcomes)s") % {"outcomes": outcomes})
+
+        self._step(_("Demo logins"))
+        for login in demo_logins_create():
+            self.stdout.write(
+                self.style.SUCCESS(f"  {login.role:<8} {login.username:<12} {login.password:<20}") + f" {login.branch}"
+            )
+        self.stdout.write(_("Ready in %(seconds).0f s. Open http://127.0.0.1:8000/ and log in.")
+                          % {"seconds": time.monotonic() - started})
