@@ -48,6 +48,8 @@ CSRF_COOKIE_HTTPONLY = True
 
 # --- HTTPS and cookies ----------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not _DEBUG)
+# The container health check calls http://127.0.0.1:8000/healthz from inside (docker-compose.yml).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 _SECURE_COOKIES = env_bool("SECURE_COOKIES", not _DEBUG)
 SESSION_COOKIE_SECURE = _SECURE_COOKIES
 CSRF_COOKIE_SECURE = _SECURE_COOKIES

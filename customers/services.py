@@ -128,7 +128,7 @@ class _ImportRun:
         if any(spec.kind == "monthly" for spec in present):
             with self.timed("refresh customers"):
                 self.customers_refreshed = writer.refresh_customers(tier_floors=settings.AUM_TIER_FLOORS)
-        writer.drop_stages()
+        writer.finish()
         audit_record(
             action=AuditAction.IMPORT,
             actor_name="import_bank_data",
@@ -144,7 +144,7 @@ class _ImportRun:
         # Once anything is wrong nothing will be written, so later files are
         # only checked: staging them would be wasted work.
         writing = not self.problem_count
-        stage = _Stage(writer, spec) if writing else None
+        stage = _Stage(writer, spec, path) if writing else None
         bar = _ProgressBar(spec.name, path) if self.progress else None
         try:
             with self.timed(f"read, check, stage: {spec.name}"):
@@ -178,10 +178,10 @@ class _ImportRun:
 class _Stage:
     """A file's staging table, restartable when the careful reader starts over."""
 
-    def __init__(self, writer: Writer, spec: FileSpec) -> None:
+    def __init__(self, writer: Writer, spec: FileSpec, path: Path) -> None:
         self.writer = writer
         self.spec = spec
-        self.sink: StageSink | None = writer.open_stage(spec)
+        self.sink: StageSink | None = writer.open_stage(spec, path)
 
     def write(self, table: pa.Table) -> None:
         if self.sink is not None:
@@ -189,7 +189,7 @@ class _Stage:
 
     def restart(self) -> None:
         self.close()
-        self.sink = self.writer.open_stage(self.spec)
+        self.sink = self.writer.reopen_stage(self.spec)
 
     def close(self) -> None:
         if self.sink is not None:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import ContactChannel, ContactLog, ContactResult, MonthlyBalance, Role, User
 from retention import conf
+from retention.bulk import rows_update
 from retention.control import alert_key, control_draw, is_held_out
 from retention.models import (
     OPEN_STATUSES,
@@ -59,10 +60,25 @@ def _clear_reasons() -> dict[str, str]:
     }
 
 
-def _event(alert: Alert, *, action: str, actor: User | None = None, from_status: str = "", to_status: str = "",
-           note: str = "", data: dict | None = None) -> AlertEvent:
-    return AlertEvent(alert=alert, actor=actor, action=action, from_status=from_status, to_status=to_status,
-                      note=note, data=data or {})
+def _event(
+    alert: Alert,
+    *,
+    action: str,
+    actor: User | None = None,
+    from_status: str = "",
+    to_status: str = "",
+    note: str = "",
+    data: dict | None = None,
+) -> AlertEvent:
+    return AlertEvent(
+        alert=alert,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data or {},
+    )
 
 
 def _branch_staff() -> dict[int, dict[str, int]]:
@@ -97,8 +113,17 @@ def alerts_raise_for_date(*, run_date: dt.date) -> dict:
     playbooks = {playbook.key: playbook for playbook in Playbook.objects.prefetch_related("steps")}
     save_rates = playbook_save_rates()
     staff = _branch_staff()
-    counts: dict = {"raised": 0, "held_out": 0, "updated": 0, "unchanged": 0, "suppressed": 0, "cleared": 0,
-                    "woken": 0, "skipped_rules": [], "by_kind": {}}
+    counts: dict = {
+        "raised": 0,
+        "held_out": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "suppressed": 0,
+        "cleared": 0,
+        "woken": 0,
+        "skipped_rules": [],
+        "by_kind": {},
+    }
     counts["woken"] = _alerts_wake(run_date=run_date)
     for kind, rule in RULES.items():
         triggers = rule(ctx)
@@ -125,16 +150,26 @@ def _alerts_wake(*, run_date: dt.date) -> int:
         events = []
         for alert in alerts:
             alert.status = AlertStatus.OPEN
-            events.append(_event(alert, action=AlertEvent.Action.WOKEN, from_status=AlertStatus.SNOOZED,
-                                 to_status=AlertStatus.OPEN))
-        Alert.objects.bulk_update(alerts, ["status", "updated_at"], batch_size=BATCH)
+            events.append(
+                _event(
+                    alert, action=AlertEvent.Action.WOKEN, from_status=AlertStatus.SNOOZED, to_status=AlertStatus.OPEN
+                )
+            )
+        rows_update(alerts, ["status", "updated_at"])
         AlertEvent.objects.bulk_create(events, batch_size=BATCH)
         woken = len(alerts)
     return woken
 
 
-def _triggers_apply(*, kind: str, triggers: list[Trigger], ctx: RuleContext, playbooks: dict[str, Playbook],
-                    save_rates: dict[int, float], staff: dict[int, dict[str, int]]) -> dict[str, int]:
+def _triggers_apply(
+    *,
+    kind: str,
+    triggers: list[Trigger],
+    ctx: RuleContext,
+    playbooks: dict[str, Playbook],
+    save_rates: dict[int, float],
+    staff: dict[int, dict[str, int]],
+) -> dict[str, int]:
     run_date = ctx.run_date
     counts = {"raised": 0, "held_out": 0, "updated": 0, "unchanged": 0, "suppressed": 0, "cleared": 0}
     # Locked so a member of staff acting on an alert meanwhile cannot be overwritten.
@@ -143,8 +178,9 @@ def _triggers_apply(*, kind: str, triggers: list[Trigger], ctx: RuleContext, pla
         for alert in Alert.objects.select_for_update().filter(kind=kind, status__in=OPEN_STATUSES)
     }
     # A dismissed or closed-by-hand alert is not raised again at once: staff decided about it.
-    suppress_since = timezone.make_aware(dt.datetime.combine(run_date - dt.timedelta(days=conf.suppress_days()),
-                                                             dt.time.min))
+    suppress_since = timezone.make_aware(
+        dt.datetime.combine(run_date - dt.timedelta(days=conf.suppress_days()), dt.time.min)
+    )
     suppressed = set(
         Alert.objects.filter(
             kind=kind,
@@ -172,8 +208,12 @@ def _triggers_apply(*, kind: str, triggers: list[Trigger], ctx: RuleContext, pla
         if probability is None:
             probability = score.probability if score is not None else prior_probability
         expected = (Decimal(str(probability)) * trigger.aum_at_risk).quantize(Decimal("0.01"))
-        priority = expected_value(probability=probability, aum_at_risk=float(trigger.aum_at_risk),
-                                  save_rate=save_rates.get(playbook.pk, conf.save_rate_prior()), contact_cost=cost)
+        priority = expected_value(
+            probability=probability,
+            aum_at_risk=float(trigger.aum_at_risk),
+            save_rate=save_rates.get(playbook.pk, conf.save_rate_prior()),
+            contact_cost=cost,
+        )
         owner_id = _owner_for(trigger.owner_role, facts, staff)
         aum = score.aum if score is not None else facts.latest_aum
 
@@ -184,9 +224,15 @@ def _triggers_apply(*, kind: str, triggers: list[Trigger], ctx: RuleContext, pla
                 continue
             what_changed = alert.details != trigger.details or alert.owner_id != owner_id
             if what_changed:
-                events.append(_event(alert, action=AlertEvent.Action.RETRIGGERED, from_status=alert.status,
-                                     to_status=alert.status, data={"before": alert.details, "after": trigger.details,
-                                                                   "owner_before": alert.owner_id}))
+                events.append(
+                    _event(
+                        alert,
+                        action=AlertEvent.Action.RETRIGGERED,
+                        from_status=alert.status,
+                        to_status=alert.status,
+                        data={"before": alert.details, "after": trigger.details, "owner_before": alert.owner_id},
+                    )
+                )
             alert.last_triggered_on = run_date
             alert.trigger_count += 1
             alert.probability = probability
@@ -214,12 +260,27 @@ def _triggers_apply(*, kind: str, triggers: list[Trigger], ctx: RuleContext, pla
         window_start, window_ends_on = window_of(raised_on=run_date)
         new_alerts.append(
             Alert(
-                customer_id=trigger.customer_id, branch_id=facts.branch_id, kind=kind, playbook=playbook,
-                owner_id=owner_id, owner_role=trigger.owner_role, status=AlertStatus.OPEN, raised_on=run_date,
-                last_triggered_on=run_date, event_on=trigger.event_on, probability=probability, aum=aum,
-                aum_at_risk=trigger.aum_at_risk, expected_aum_at_risk=expected, reasons=trigger.reasons,
-                details=trigger.details, priority=priority, is_control=is_held_out(draw=draw, share=share),
-                control_draw=draw, window_start_month=window_start, window_ends_on=window_ends_on,
+                customer_id=trigger.customer_id,
+                branch_id=facts.branch_id,
+                kind=kind,
+                playbook=playbook,
+                owner_id=owner_id,
+                owner_role=trigger.owner_role,
+                status=AlertStatus.OPEN,
+                raised_on=run_date,
+                last_triggered_on=run_date,
+                event_on=trigger.event_on,
+                probability=probability,
+                aum=aum,
+                aum_at_risk=trigger.aum_at_risk,
+                expected_aum_at_risk=expected,
+                reasons=trigger.reasons,
+                details=trigger.details,
+                priority=priority,
+                is_control=is_held_out(draw=draw, share=share),
+                control_draw=draw,
+                window_start_month=window_start,
+                window_ends_on=window_ends_on,
             )
         )
 
@@ -229,8 +290,14 @@ def _triggers_apply(*, kind: str, triggers: list[Trigger], ctx: RuleContext, pla
     playbook_by_pk = {playbook.pk: playbook for playbook in playbooks.values()}
     for alert in new_alerts:
         facts = ctx.customers[alert.customer_id]
-        events.append(_event(alert, action=AlertEvent.Action.RAISED, to_status=AlertStatus.OPEN,
-                             data={"held_out": alert.is_control, "control_draw": alert.control_draw}))
+        events.append(
+            _event(
+                alert,
+                action=AlertEvent.Action.RAISED,
+                to_status=AlertStatus.OPEN,
+                data={"held_out": alert.is_control, "control_draw": alert.control_draw},
+            )
+        )
         if alert.is_control:
             # Held out: recorded and measured, but nobody is asked to do anything.
             counts["held_out"] += 1
@@ -238,17 +305,36 @@ def _triggers_apply(*, kind: str, triggers: list[Trigger], ctx: RuleContext, pla
         counts["raised"] += 1
         for step in playbook_by_pk[alert.playbook_id].steps.all():
             steps.append(
-                AlertStep(alert=alert, playbook_step=step, order=step.order, owner_role=step.owner_role,
-                          owner_id=_owner_for(step.owner_role, facts, staff), channel=step.channel,
-                          due_on=run_date + dt.timedelta(days=step.due_offset_days), text_zh=step.text_zh,
-                          text_en=step.text_en)
+                AlertStep(
+                    alert=alert,
+                    playbook_step=step,
+                    order=step.order,
+                    owner_role=step.owner_role,
+                    owner_id=_owner_for(step.owner_role, facts, staff),
+                    channel=step.channel,
+                    due_on=run_date + dt.timedelta(days=step.due_offset_days),
+                    text_zh=step.text_zh,
+                    text_en=step.text_en,
+                )
             )
     AlertStep.objects.bulk_create(steps, batch_size=BATCH)
-    Alert.objects.bulk_update(
+    rows_update(
         changed,
-        ["last_triggered_on", "trigger_count", "probability", "aum", "aum_at_risk", "expected_aum_at_risk",
-         "priority", "reasons", "details", "event_on", "owner", "branch", "updated_at"],
-        batch_size=BATCH,
+        [
+            "last_triggered_on",
+            "trigger_count",
+            "probability",
+            "aum",
+            "aum_at_risk",
+            "expected_aum_at_risk",
+            "priority",
+            "reasons",
+            "details",
+            "event_on",
+            "owner",
+            "branch",
+            "updated_at",
+        ],
     )
 
     # Whatever no longer triggers has cleared: close it, saying why.
@@ -256,15 +342,21 @@ def _triggers_apply(*, kind: str, triggers: list[Trigger], ctx: RuleContext, pla
     now = timezone.now()
     cleared = [alert for customer_id, alert in existing.items() if customer_id not in triggered]
     for alert in cleared:
-        events.append(_event(alert, action=AlertEvent.Action.CLEARED, from_status=alert.status,
-                             to_status=AlertStatus.CLEARED, note=reason))
+        events.append(
+            _event(
+                alert,
+                action=AlertEvent.Action.CLEARED,
+                from_status=alert.status,
+                to_status=AlertStatus.CLEARED,
+                note=reason,
+            )
+        )
         alert.status = AlertStatus.CLEARED
         alert.close_reason = reason
         alert.closed_at = now
         alert.rank = None
         alert.in_budget = False
-    Alert.objects.bulk_update(cleared, ["status", "close_reason", "closed_at", "rank", "in_budget", "updated_at"],
-                              batch_size=BATCH)
+    rows_update(cleared, ["status", "close_reason", "closed_at", "rank", "in_budget", "updated_at"])
     counts["cleared"] = len(cleared)
     AlertEvent.objects.bulk_create(events, batch_size=BATCH)
     return counts
@@ -290,7 +382,7 @@ def alerts_rank_for_date(*, run_date: dt.date) -> int:
             alert.rank = position[alert.owner_id]
             alert.ranked_on = run_date
             alert.in_budget = alert.rank <= budget
-        Alert.objects.bulk_update(alerts, ["rank", "ranked_on", "in_budget"], batch_size=BATCH)
+        rows_update(alerts, ["rank", "ranked_on", "in_budget"])
     return len(alerts)
 
 
@@ -308,20 +400,28 @@ def _alert_lock_for_user(*, alert: Alert, user: User) -> Alert:
 
 def _require_status(alert: Alert, allowed: tuple[str, ...]) -> None:
     if alert.status not in allowed:
-        raise ValidationError(_("This alert is %(status)s; the action is not possible.")
-                              % {"status": alert.get_status_display()})
+        raise ValidationError(
+            _("This alert is %(status)s; the action is not possible.") % {"status": alert.get_status_display()}
+        )
 
 
-def _set_status(alert: Alert, *, to_status: str, action: str, user: User | None, note: str = "",
-                data: dict | None = None, fields: list[str] | None = None) -> Alert:
+def _set_status(
+    alert: Alert,
+    *,
+    to_status: str,
+    action: str,
+    user: User | None,
+    note: str = "",
+    data: dict | None = None,
+    fields: list[str] | None = None,
+) -> Alert:
     from_status = alert.status
     alert.status = to_status
     if to_status not in WORKABLE_STATUSES:
         alert.rank = None
         alert.in_budget = False
     alert.save(update_fields=["status", "rank", "in_budget", "updated_at", *(fields or [])])
-    _event(alert, action=action, actor=user, from_status=from_status, to_status=to_status, note=note,
-           data=data).save()
+    _event(alert, action=action, actor=user, from_status=from_status, to_status=to_status, note=note, data=data).save()
     return alert
 
 
@@ -330,8 +430,9 @@ def alert_start(*, alert: Alert, user: User) -> Alert:
     alert = _alert_lock_for_user(alert=alert, user=user)
     _require_status(alert, (AlertStatus.OPEN, AlertStatus.SNOOZED))
     alert.snoozed_until = None
-    return _set_status(alert, to_status=AlertStatus.IN_PROGRESS, action=AlertEvent.Action.STARTED, user=user,
-                       fields=["snoozed_until"])
+    return _set_status(
+        alert, to_status=AlertStatus.IN_PROGRESS, action=AlertEvent.Action.STARTED, user=user, fields=["snoozed_until"]
+    )
 
 
 @transaction.atomic
@@ -341,8 +442,15 @@ def alert_snooze(*, alert: Alert, user: User, until: dt.date, note: str = "") ->
     if until <= timezone.localdate():
         raise ValidationError(_("Snooze until a later date."))
     alert.snoozed_until = until
-    return _set_status(alert, to_status=AlertStatus.SNOOZED, action=AlertEvent.Action.SNOOZED, user=user, note=note,
-                       data={"until": until.isoformat()}, fields=["snoozed_until"])
+    return _set_status(
+        alert,
+        to_status=AlertStatus.SNOOZED,
+        action=AlertEvent.Action.SNOOZED,
+        user=user,
+        note=note,
+        data={"until": until.isoformat()},
+        fields=["snoozed_until"],
+    )
 
 
 @transaction.atomic
@@ -354,8 +462,14 @@ def alert_dismiss(*, alert: Alert, user: User, reason: str) -> Alert:
     _require_status(alert, OPEN_STATUSES)
     alert.dismiss_reason = reason
     alert.closed_at = timezone.now()
-    return _set_status(alert, to_status=AlertStatus.DISMISSED, action=AlertEvent.Action.DISMISSED, user=user,
-                       note=reason, fields=["dismiss_reason", "closed_at"])
+    return _set_status(
+        alert,
+        to_status=AlertStatus.DISMISSED,
+        action=AlertEvent.Action.DISMISSED,
+        user=user,
+        note=reason,
+        fields=["dismiss_reason", "closed_at"],
+    )
 
 
 @transaction.atomic
@@ -372,8 +486,14 @@ def alert_step_tick(*, step: AlertStep, user: User, done: bool = True) -> AlertS
     if done and alert.status == AlertStatus.OPEN:
         _set_status(alert, to_status=AlertStatus.IN_PROGRESS, action=action, user=user, data={"step": step.order})
     else:
-        _event(alert, action=action, actor=user, from_status=alert.status, to_status=alert.status,
-               data={"step": step.order}).save()
+        _event(
+            alert,
+            action=action,
+            actor=user,
+            from_status=alert.status,
+            to_status=alert.status,
+            data={"step": step.order},
+        ).save()
     return step
 
 
@@ -388,13 +508,20 @@ def alert_outcome_record(*, alert: Alert, user: User, outcome: str, note: str = 
     alert.close_reason = note
     alert.closed_at = timezone.now()
     to_status = AlertStatus.CLOSED_RETAINED if outcome == Outcome.RETAINED else AlertStatus.CLOSED_LOST
-    return _set_status(alert, to_status=to_status, action=AlertEvent.Action.CLOSED, user=user, note=note,
-                       fields=["close_reason", "closed_at"])
+    return _set_status(
+        alert,
+        to_status=to_status,
+        action=AlertEvent.Action.CLOSED,
+        user=user,
+        note=note,
+        fields=["close_reason", "closed_at"],
+    )
 
 
 @transaction.atomic
-def contact_log(*, alert: Alert, user: User, channel: str, result: str, note: str = "",
-                next_step_on: dt.date | None = None) -> ContactLog:
+def contact_log(
+    *, alert: Alert, user: User, channel: str, result: str, note: str = "", next_step_on: dt.date | None = None
+) -> ContactLog:
     """Log one contact with the alert's customer: writes the contact log and moves the alert on."""
     if channel not in ContactChannel.values:
         raise ValidationError(_("Unknown channel."))
@@ -402,18 +529,39 @@ def contact_log(*, alert: Alert, user: User, channel: str, result: str, note: st
         raise ValidationError(_("Unknown result."))
     alert = _alert_lock_for_user(alert=alert, user=user)
     _require_status(alert, OPEN_STATUSES)
-    contact = ContactLog.objects.create(customer_id=alert.customer_id, staff=user, contacted_at=timezone.now(),
-                                        channel=channel, result=result, note=note, next_step_on=next_step_on)
+    contact = ContactLog.objects.create(
+        customer_id=alert.customer_id,
+        staff=user,
+        contacted_at=timezone.now(),
+        channel=channel,
+        result=result,
+        note=note,
+        next_step_on=next_step_on,
+    )
     alert.next_step_on = next_step_on
     data = {"contact_id": contact.pk, "channel": channel, "result": result}
     if alert.status in (AlertStatus.OPEN, AlertStatus.SNOOZED):
         alert.snoozed_until = None
-        _set_status(alert, to_status=AlertStatus.IN_PROGRESS, action=AlertEvent.Action.CONTACT_LOGGED, user=user,
-                    note=note, data=data, fields=["next_step_on", "snoozed_until"])
+        _set_status(
+            alert,
+            to_status=AlertStatus.IN_PROGRESS,
+            action=AlertEvent.Action.CONTACT_LOGGED,
+            user=user,
+            note=note,
+            data=data,
+            fields=["next_step_on", "snoozed_until"],
+        )
     else:
         alert.save(update_fields=["next_step_on", "updated_at"])
-        _event(alert, action=AlertEvent.Action.CONTACT_LOGGED, actor=user, from_status=alert.status,
-               to_status=alert.status, note=note, data=data).save()
+        _event(
+            alert,
+            action=AlertEvent.Action.CONTACT_LOGGED,
+            actor=user,
+            from_status=alert.status,
+            to_status=alert.status,
+            note=note,
+            data=data,
+        ).save()
     return contact
 
 
@@ -441,7 +589,7 @@ def alert_outcomes_mark(*, as_of: dt.date) -> dict[str, int]:
         ids = list(pending.filter(window_start_month=anchor).order_by("pk").values_list("pk", flat=True))
         for start in range(0, len(ids), BATCH):
             with transaction.atomic():
-                batch_counts = _outcomes_mark_batch(alert_ids=ids[start:start + BATCH], anchor=anchor, as_of=as_of)
+                batch_counts = _outcomes_mark_batch(alert_ids=ids[start : start + BATCH], anchor=anchor, as_of=as_of)
             for key, value in batch_counts.items():
                 counts[key] += value
     return counts
@@ -449,14 +597,15 @@ def alert_outcomes_mark(*, as_of: dt.date) -> dict[str, int]:
 
 def _outcomes_mark_batch(*, alert_ids: list[int], anchor: dt.date, as_of: dt.date) -> dict[str, int]:
     window = conf.churn_window_months()
-    alerts = list(Alert.objects.select_for_update().filter(pk__in=alert_ids, outcome="",
-                                                           outcome_measured_on__isnull=True))
+    alerts = list(
+        Alert.objects.select_for_update().filter(pk__in=alert_ids, outcome="", outcome_measured_on__isnull=True)
+    )
     customer_ids = {alert.customer_id for alert in alerts}
     last_month = add_months(anchor, window)
     rows = list(
-        MonthlyBalance.objects.filter(customer_id__in=customer_ids, month__gte=add_months(anchor, -(window - 1)),
-                                      month__lte=last_month)
-        .values_list("customer_id", "month", "aum", "status")
+        MonthlyBalance.objects.filter(
+            customer_id__in=customer_ids, month__gte=add_months(anchor, -(window - 1)), month__lte=last_month
+        ).values_list("customer_id", "month", "aum", "status")
     )
     churned = churned_by_customer(rows=[(c, m, float(a), s) for c, m, a, s in rows], anchor_month=anchor)
     by_key = {(c, m): (a, s) for c, m, a, s in rows}
@@ -473,27 +622,54 @@ def _outcomes_mark_batch(*, alert_ids: list[int], anchor: dt.date, as_of: dt.dat
             continue
         alert.outcome = Outcome.LOST if churned[alert.customer_id] else Outcome.RETAINED
         alert.aum_at_window_start = start[0] if start else None
-        alert.aum_kept = aum_kept(start_aum=start[0] if start else None, end_aum=end[0] if end else None,
-                                  end_closed=end is None or end[1] == "closed")
+        alert.aum_kept = aum_kept(
+            start_aum=start[0] if start else None,
+            end_aum=end[0] if end else None,
+            end_closed=end is None or end[1] == "closed",
+        )
         counts[alert.outcome] += 1
         data = {"outcome": alert.outcome, "aum_kept": str(alert.aum_kept)}
         if alert.status in OPEN_STATUSES:
             to_status = AlertStatus.CLOSED_RETAINED if alert.outcome == Outcome.RETAINED else AlertStatus.CLOSED_LOST
-            events.append(_event(alert, action=AlertEvent.Action.OUTCOME_MEASURED, from_status=alert.status,
-                                 to_status=to_status, note=_("The churn window has ended."), data=data))
+            events.append(
+                _event(
+                    alert,
+                    action=AlertEvent.Action.OUTCOME_MEASURED,
+                    from_status=alert.status,
+                    to_status=to_status,
+                    note=_("The churn window has ended."),
+                    data=data,
+                )
+            )
             alert.status = to_status
             alert.closed_at = now
             alert.close_reason = _("The churn window has ended.")
             alert.rank = None
             alert.in_budget = False
         else:
-            events.append(_event(alert, action=AlertEvent.Action.OUTCOME_MEASURED, from_status=alert.status,
-                                 to_status=alert.status, data=data))
-    Alert.objects.bulk_update(
+            events.append(
+                _event(
+                    alert,
+                    action=AlertEvent.Action.OUTCOME_MEASURED,
+                    from_status=alert.status,
+                    to_status=alert.status,
+                    data=data,
+                )
+            )
+    rows_update(
         alerts,
-        ["outcome", "outcome_measured_on", "aum_at_window_start", "aum_kept", "status", "closed_at", "close_reason",
-         "rank", "in_budget", "updated_at"],
-        batch_size=BATCH,
+        [
+            "outcome",
+            "outcome_measured_on",
+            "aum_at_window_start",
+            "aum_kept",
+            "status",
+            "closed_at",
+            "close_reason",
+            "rank",
+            "in_budget",
+            "updated_at",
+        ],
     )
     AlertEvent.objects.bulk_create(events, batch_size=BATCH)
     return counts
@@ -509,8 +685,9 @@ def prize_draw_winners(*, eligible: list[str], seed: str, winners: int) -> list[
 
 
 @transaction.atomic
-def prize_draw_run(*, month: dt.date, winners: int, run_by: User | None = None, run_by_name: str = "",
-                   seed: str | None = None) -> PrizeDraw:
+def prize_draw_run(
+    *, month: dt.date, winners: int, run_by: User | None = None, run_by_name: str = "", seed: str | None = None
+) -> PrizeDraw:
     """Draw ``winners`` customers from the month's recovery eligibility list, once per month.
     The seed, the eligible list and the winners are stored, so the draw can be replayed."""
     from retention.selectors import prize_eligibility_list
@@ -526,8 +703,11 @@ def prize_draw_run(*, month: dt.date, winners: int, run_by: User | None = None, 
         raise ValidationError(_("Nobody is eligible for the %(month)s draw.") % {"month": f"{month:%Y-%m}"})
     seed = seed or secrets.token_hex(16)
     return PrizeDraw.objects.create(
-        month=month, seed=seed, winners_count=winners, eligible=sorted(eligible),
+        month=month,
+        seed=seed,
+        winners_count=winners,
+        eligible=sorted(eligible),
         winners=prize_draw_winners(eligible=eligible, seed=seed, winners=winners),
-        run_by=run_by, run_by_name=run_by_name or (run_by.username if run_by else ""),
+        run_by=run_by,
+        run_by_name=run_by_name or (run_by.username if run_by else ""),
     )
-

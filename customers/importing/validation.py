@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -598,7 +597,7 @@ class BatchChecker:
 
     def resolve(self, column: Column, parsed: Parsed) -> None:
         """Look a code column up in the known codes; unknown codes are problems."""
-        codes = _lookup(parsed.values, self.references.codes(column.ref))
+        codes = lookup(parsed.values, self.references.codes(column.ref))
         unknown = ~parsed.bad & ~parsed.empty & (codes < 0)
         if column.ref is Ref.RM:
             roles = self.references.staff_roles
@@ -622,7 +621,7 @@ class BatchChecker:
         parsed.codes = codes
 
 
-def _lookup(values: pa.Array, known: pa.Array) -> np.ndarray:
+def lookup(values: pa.Array, known: pa.Array) -> np.ndarray:
     """Each value's position in ``known``, -1 where it is not there.
 
     ``pc.index_in`` builds a hash table of ``known`` on every call: for a
@@ -761,15 +760,22 @@ class FileResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str) -> pa.Table:
+def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, references: References) -> pa.Table:
     """The typed rows of a clean batch, named after the file's columns, plus
-    derived columns (``phone_tail``, ``id_tail``, ``is_ours``)."""
+    derived columns (``phone_tail``, ``id_tail``, ``is_ours``).
+
+    A code column that refers to another file comes as a dictionary array over
+    the known codes, its indices being the positions the lookup found, so a
+    writer that needs keys can map the known codes once instead of every row.
+    """
     columns: dict[str, pa.Array] = {}
     for column in spec.columns:
-        values = parsed[column.name].values if column.name in parsed else None
-        if values is None:
+        if column.name not in parsed:
             continue
-        if column.kind in (Kind.TEXT, Kind.EMAIL) and not column.required:
+        values = parsed[column.name].values
+        if column.ref is not None and column.ref is not spec.defines:
+            values = pa.DictionaryArray.from_arrays(pa.array(parsed[column.name].codes), references.codes(column.ref))
+        elif column.kind in (Kind.TEXT, Kind.EMAIL) and not column.required:
             values = pc.fill_null(values, "")  # blank text columns are NOT NULL
         columns[column.name] = values
     if spec.kind == "customers":
@@ -831,7 +837,7 @@ def validate_file(
                 tracker.add(parsed, batch.records)
             _collect_definitions(spec, parsed, defined, staff)
             if not missing and not log.count:
-                on_clean(clean_table(spec, parsed, bank_name=bank_name))
+                on_clean(clean_table(spec, parsed, bank_name=bank_name, references=references))
         return rows, tracker, defined, staff
 
     try:
@@ -889,11 +895,3 @@ def _collect_definitions(spec: FileSpec, parsed: dict[str, Parsed], defined: lis
         code, role = parsed["staff_code"], parsed["role"]
         usable = pa.array(~code.bad & ~code.empty & ~role.bad & ~role.empty)
         staff.update(zip(code.values.filter(usable).to_pylist(), role.values.filter(usable).to_pylist(), strict=True))
-
-
-def csv_bytes(table: pa.Table) -> bytes:
-    """A table as CSV without a header, in the form PostgreSQL's COPY reads:
-    text quoted, null as an empty unquoted field."""
-    sink = io.BytesIO()
-    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
-    return sink.getvalue()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
@@ -35,6 +37,37 @@ schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=Non
 schema.app = get_wsgi_application()
 
 
+CASES: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Django's WSGI handler closes the database connection around each request when it
+    is not in autocommit mode, which inside a test transaction is always: on PostgreSQL
+    that would close the test's own connection. The test client avoids it the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_case_count(request):
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and CASES:
+        reporter.write_line(f"schemathesis: {sum(CASES.values())} requests, "
+                            f"{len({k.split(' ', 1)[1] for k in CASES})} operations, "
+                            f"{len({k.split(' ', 1)[0] for k in CASES})} roles")
+
+
+def _call(world, role: str, case) -> None:
+    case.call_and_validate(headers=world.token_headers(role), checks=CHECKS)
+    key = f"{role} {case.method} {case.path}"
+    CASES[key] = CASES.get(key, 0) + 1
+
+
 SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much]
 
 
@@ -42,7 +75,7 @@ SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthChe
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=SUPPRESS,
           phases=[Phase.explicit, Phase.generate])
 def test_api_conforms_to_its_schema_as_admin_with_coverage(world, case):
-    case.call_and_validate(headers=world.token_headers(COVERAGE_ROLE), checks=CHECKS)
+    _call(world, COVERAGE_ROLE, case)
 
 
 @pytest.mark.parametrize("role", [role for role in ROLES if role != COVERAGE_ROLE])
@@ -50,4 +83,4 @@ def test_api_conforms_to_its_schema_as_admin_with_coverage(world, case):
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=SUPPRESS,
           phases=[Phase.generate])
 def test_api_conforms_to_its_schema(world, role, case):
-    case.call_and_validate(headers=world.token_headers(role), checks=CHECKS)
+    _call(world, role, case)

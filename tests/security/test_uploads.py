@@ -11,7 +11,7 @@ from customers.models import Branch
 
 pytestmark = pytest.mark.django_db
 
-GOOD_BRANCHES = "branch_code,name,city\nGZ01,Guangzhou Tianhe,Guangzhou\n".encode()
+GOOD_BRANCHES = b"branch_code,name,city\nGZ01,Guangzhou Tianhe,Guangzhou\n"
 
 
 def _post(world, *files, role="analyst"):
