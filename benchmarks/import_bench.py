@@ -233,6 +233,19 @@ def _peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
 
 
+def _server_cpu(connection) -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend, when the
+    server runs on this machine (the machine is shared: wall time alone misleads)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -279,9 +292,12 @@ def main() -> None:
 
     try:
         for label in ["import", "re-import"] if args.reimport else ["import"]:
-            started = time.perf_counter()
+            server_before = _server_cpu(connection)
+            load_before = os.getloadavg()[0]
+            started, cpu_started = time.perf_counter(), time.process_time()
             result = bank_data_import(directory=data, progress=sys.stderr.isatty())
-            total = time.perf_counter() - started
+            total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            server_after = _server_cpu(connection)
             if not result.ok:
                 for problem in result.problems:
                     print(problem)
@@ -293,6 +309,9 @@ def main() -> None:
                       f" -> {monthly.rows / total:,.0f} rows/s end to end")
             for phase, seconds in result.timings.items():
                 print(f"  {phase:<45} {seconds:8.1f} s")
+            server = f"{server_after - server_before:.1f} s" if server_before is not None else "unknown"
+            print(f"  CPU: import process {cpu:.1f} s, PostgreSQL backend {server}; "
+                  f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared)")
         print(f"\npeak memory: import process {_peak_mb(resource.RUSAGE_SELF):,.0f} MB, "
               f"generator child {_peak_mb(resource.RUSAGE_CHILDREN):,.0f} MB")
     finally:

@@ -25,6 +25,7 @@ from churn.tasks import nightly_run_task
 from customers.models import Role
 from customers.services import bank_data_import
 
+
 def _headline_label(key: str) -> str:
     if key == "model":
         return _("This model")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -166,7 +167,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 20 * 60)
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # The nightly job: score every customer, then raise alerts. CELERY_TIMEZONE is TIME_ZONE.
+    "churn-nightly-scoring": {
+        "task": "churn.tasks.nightly_run_task",
+        "schedule": crontab(hour=env_int("NIGHTLY_HOUR", 2), minute=0),
+    },
+    # Alerts whose churn window has ended get their measured outcome (retained / lost, AUM kept).
+    "retention-outcomes": {
+        "task": "retention.tasks.alert_outcomes_mark_task",
+        "schedule": crontab(hour=(env_int("NIGHTLY_HOUR", 2) + 2) % 24, minute=0),
+    },
+}
 
 # --- The bank and the churn definition ----------------------------------------
 # Products whose provider equals this name are ours; any other provider is a competitor.

@@ -58,8 +58,9 @@ from customers.tiers import tier_case_sql
 
 # One lock id for imports: two imports at once would interleave their upserts.
 _IMPORT_LOCK = 0x62616E6B  # "bank"
-# Files at least this large go into an empty table by the bulk path (PostgreSQL).
-BULK_MIN_BYTES = 32 << 20
+# Files at least this large (about 10,000 rows) go into an empty table by the
+# bulk path (PostgreSQL); below it, index and trigger upkeep costs too little to matter.
+BULK_MIN_BYTES = 1 << 20
 
 
 class _Now:

@@ -1,0 +1,50 @@
+"""The analyst's model pages: versions, the evaluation charts, and a nightly run's progress."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditAction, AuditEvent
+from churn.models import NightlyRun
+from tests.pages.conftest import TODAY
+from tests.retention.factories import ModelVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_model_detail_carries_the_lift_and_calibration_data(client, bank):
+    version = ModelVersionFactory(metrics={
+        "n": 100, "roc_auc": 0.8, "lift_curve": [{"share": 0.1, "precision": 0.5, "recall": 0.4, "lift": 4.0}],
+        "calibration": [{"predicted": 0.2, "observed": 0.25, "count": 10}],
+    })
+    client.force_login(bank.analyst)
+    response = client.get(reverse("churn:model_detail", args=[version.pk]))
+    assert response.status_code == 200
+    assert response.context["lift_chart"]["values"] == [4.0]
+    assert response.context["calibration_chart"]["points"] == [{"x": 0.2, "y": 0.25}]
+    body = response.content.decode()
+    assert 'id="lift-data"' in body and 'id="calibration-data"' in body
+
+
+def test_a_running_nightly_run_is_polled_until_it_finishes(client, bank):
+    run = NightlyRun.objects.create(run_date=TODAY, chunks_total=4, chunks_done=1)
+    client.force_login(bank.analyst)
+    page = client.get(reverse("churn:model_list")).content.decode()
+    assert 'hx-trigger="every 2s"' in page
+    url = reverse("churn:nightly_run_status", args=[TODAY.isoformat()])
+    assert client.get(url, headers={"HX-Request": "true"}).status_code == 200
+    run.status, run.chunks_done = NightlyRun.Status.DONE, 4
+    run.save()
+    # 286 tells htmx to stop polling.
+    assert client.get(url, headers={"HX-Request": "true"}).status_code == 286
+
+
+def test_starting_a_run_runs_the_nightly_task_and_is_audited(client, bank):
+    # No broker in tests: Celery runs the real task in-process (CELERY_TASK_ALWAYS_EAGER).
+    client.force_login(bank.analyst)
+    response = client.post(reverse("churn:nightly_run_start"))
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action=AuditAction.CHANGE, detail__action="nightly_run_start").exists()
+    client.force_login(bank.owner)
+    assert client.post(reverse("churn:nightly_run_start")).status_code == 404
