@@ -164,18 +164,42 @@ def _group_sum(n: int, pos: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.bincount(pos, weights=values, minlength=n).astype(float)
 
 
-def build_features(frames: BankFrames, *, as_of: date, tier_floors: dict[str, float]) -> pd.DataFrame:
+def data_month_for(as_of: date, latest_data_month: date | None) -> pd.Timestamp | None:
+    """The month whose balances describe a customer at ``as_of``: the last complete month,
+    or the latest month the bank has exported if that one has not arrived yet.
+
+    The monthly export lands some days after month-end, so on 1 December the
+    latest data is often October's; scoring then uses October's balances with
+    events (maturities, bookings, surveys, contacts) as of 1 December, rather than
+    scoring nobody. None when there is no monthly data up to ``as_of`` at all.
+    """
+    cutoff = last_complete_month(as_of)
+    if latest_data_month is None:
+        return None
+    latest = pd.Timestamp(latest_data_month).to_period("M").to_timestamp()
+    return min(cutoff, latest)
+
+
+def build_features(
+    frames: BankFrames, *, as_of: date, tier_floors: dict[str, float], data_month: date | None = None,
+) -> pd.DataFrame:
     """Features of every customer in ``frames.customers`` as known at ``as_of``.
 
     Returns a frame indexed by ``customer_id`` with ``FEATURE_COLUMNS`` followed by
-    ``CONTEXT_COLUMNS``. A customer with no monthly row for the latest complete
-    month has ``has_current_month`` False (the caller decides whether to score).
+    ``CONTEXT_COLUMNS``. The monthly history ends with ``data_month`` (default:
+    the last complete month before ``as_of``; an earlier one when the latest
+    export has not arrived, see ``data_month_for``); event features are as of
+    ``as_of``. A customer with no monthly row for that month has
+    ``has_current_month`` False (the caller decides whether to score).
     """
     customers = frames.customers.drop_duplicates("customer_id")
     index = pd.Index(customers["customer_id"].to_numpy())
     n = len(index)
     as_of_ts = pd.Timestamp(as_of)
     cutoff = last_complete_month(as_of)
+    if data_month is not None:
+        # Never later than the last complete month: a month still running is not known yet.
+        cutoff = min(cutoff, pd.Timestamp(data_month).to_period("M").to_timestamp())
     cutoff_num = month_number(cutoff)
     out: dict[str, np.ndarray] = {}
 

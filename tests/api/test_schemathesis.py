@@ -52,14 +52,14 @@ def _keep_the_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report_case_count(request):
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and CASES:
-        reporter.write_line(f"schemathesis: {sum(CASES.values())} requests, "
-                            f"{len({k.split(' ', 1)[1] for k in CASES})} operations, "
-                            f"{len({k.split(' ', 1)[0] for k in CASES})} roles")
+
+
+def case_count_summary() -> str:
+    """Printed at the end of the run by tests/api/conftest.py (pytest_terminal_summary)."""
+    if not CASES:
+        return ""
+    return (f"schemathesis: {sum(CASES.values())} requests over {len({k.split(' ', 1)[1] for k in CASES})} "
+            f"operation paths as {len({k.split(' ', 1)[0] for k in CASES})} roles")
 
 
 def _call(world, role: str, case) -> None:
