@@ -37,6 +37,9 @@ var/secret_key:
 
 # The demo runs with DEBUG off (no debug pages) on plain http://127.0.0.1.
 demo: export LOG_LEVEL ?= WARNING
+demo: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
+demo: export SECURE_SSL_REDIRECT ?= 0
+demo: export SECURE_COOKIES ?= 0
 demo: setup var/secret_key
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py migrate --no-input
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py collectstatic --no-input --verbosity 0

@@ -233,17 +233,41 @@ def _peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def _server_cpu(connection) -> float | None:
-    """CPU seconds used so far by this connection's PostgreSQL backend, when the
-    server runs on this machine (the machine is shared: wall time alone misleads)."""
+def _backend_pid(connection) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+        return cursor.fetchone()[0]
+
+
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by a local process (the PostgreSQL backend): the
+    machine is shared, so wall time alone says little about the import itself."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure_phases(backend_pid: int) -> dict[str, list[float]]:
+    """Make the import's phase timer also record CPU: this process's and the backend's."""
+    from customers import services
+
+    cpu: dict[str, list[float]] = {}
+
+    class Timer(services._Timer):
+        def __enter__(self) -> None:
+            self.cpu_started = (time.process_time(), _process_cpu(backend_pid) or 0.0)
+            super().__enter__()
+
+        def __exit__(self, *exc_info: object) -> None:
+            super().__exit__(*exc_info)
+            used = cpu.setdefault(self.phase, [0.0, 0.0])
+            used[0] += time.process_time() - self.cpu_started[0]
+            used[1] += (_process_cpu(backend_pid) or 0.0) - self.cpu_started[1]
+
+    services._Timer = Timer
+    return cpu
 
 
 def main() -> None:
@@ -291,13 +315,15 @@ def main() -> None:
     connection.close()
 
     try:
+        backend = _backend_pid(connection)
         for label in ["import", "re-import"] if args.reimport else ["import"]:
-            server_before = _server_cpu(connection)
+            phase_cpu = _measure_phases(backend)
+            server_before = _process_cpu(backend)
             load_before = os.getloadavg()[0]
             started, cpu_started = time.perf_counter(), time.process_time()
             result = bank_data_import(directory=data, progress=sys.stderr.isatty())
             total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-            server_after = _server_cpu(connection)
+            server = (_process_cpu(backend) or 0.0) - (server_before or 0.0)
             if not result.ok:
                 for problem in result.problems:
                     print(problem)
@@ -307,11 +333,13 @@ def main() -> None:
             if monthly is not None:
                 print(f"  monthly rows: {monthly.rows:,} ({monthly.inserted:,} inserted, {monthly.updated:,} updated)"
                       f" -> {monthly.rows / total:,.0f} rows/s end to end")
+            print(f"  {'phase':<42} {'wall s':>8} {'python cpu s':>13} {'postgres cpu s':>15}")
             for phase, seconds in result.timings.items():
-                print(f"  {phase:<45} {seconds:8.1f} s")
-            server = f"{server_after - server_before:.1f} s" if server_before is not None else "unknown"
-            print(f"  CPU: import process {cpu:.1f} s, PostgreSQL backend {server}; "
-                  f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared)")
+                python_cpu, server_cpu = phase_cpu.get(phase, (0.0, 0.0))
+                print(f"  {phase:<42} {seconds:8.1f} {python_cpu:13.1f} {server_cpu:15.1f}")
+            print(f"  {'total':<42} {total:8.1f} {cpu:13.1f} {server:15.1f}")
+            print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared); "
+                  "postgres cpu is the backend only, not parallel index-build workers")
         print(f"\npeak memory: import process {_peak_mb(resource.RUSAGE_SELF):,.0f} MB, "
               f"generator child {_peak_mb(resource.RUSAGE_CHILDREN):,.0f} MB")
     finally:

@@ -53,6 +53,10 @@ class NightlyRun(models.Model):
 
     run_date = models.DateField(_("run date"), unique=True)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, null=True, related_name="runs")
+    # The month whose balances the run scores from: the last complete month before
+    # ``run_date``, or an earlier one while that month's export has not arrived yet.
+    # Fixed when the run is created, so every chunk (and a resumed run) uses the same.
+    data_month = models.DateField(_("monthly data of"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

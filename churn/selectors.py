@@ -22,30 +22,30 @@ from customers.models import CustomerStatus
 _CUSTOMERS_SQL = """
     SELECT id AS customer_id, gender, birth_date, opened_on, annual_income, credit_score, region,
            CASE WHEN segment_override <> '' THEN segment_override ELSE segment END AS segment
-    FROM customers_customer WHERE id BETWEEN %s AND %s {status}
+    FROM customers_customer WHERE id BETWEEN %s AND %s {only} {status}
 """
 _MONTHLY_SQL = """
     SELECT customer_id, month, aum, deposit_balance, wealth_balance, loan_balance, card_spend, txn_count,
            digital_logins, products_held, status
-    FROM customers_monthlybalance WHERE customer_id BETWEEN %s AND %s AND month >= %s AND month <= %s
+    FROM customers_monthlybalance WHERE customer_id BETWEEN %s AND %s {only} AND month >= %s AND month <= %s
 """
 _PRODUCTS_SQL = "SELECT product_code, provider, is_ours, kind, yield_pct, term_days FROM customers_product"
 _HOLDINGS_SQL = """
     SELECT h.customer_id, p.product_code, h.amount, h.start_on, h.maturity_on
     FROM customers_holding h JOIN customers_product p ON p.id = h.product_id
-    WHERE h.customer_id BETWEEN %s AND %s AND h.start_on <= %s AND (h.maturity_on IS NULL OR h.maturity_on > %s)
+    WHERE h.customer_id BETWEEN %s AND %s {only} AND h.start_on <= %s AND (h.maturity_on IS NULL OR h.maturity_on > %s)
 """
 _SURVEYS_SQL = """
     SELECT customer_id, surveyed_on, score FROM customers_survey
-    WHERE customer_id BETWEEN %s AND %s AND surveyed_on <= %s AND surveyed_on > %s
+    WHERE customer_id BETWEEN %s AND %s {only} AND surveyed_on <= %s AND surveyed_on > %s
 """
 _APPOINTMENTS_SQL = """
     SELECT customer_id, kind, amount, scheduled_on FROM customers_appointment
-    WHERE customer_id BETWEEN %s AND %s AND scheduled_on > %s AND scheduled_on <= %s
+    WHERE customer_id BETWEEN %s AND %s {only} AND scheduled_on > %s AND scheduled_on <= %s
 """
 _CONTACTS_SQL = """
     SELECT customer_id, contacted_at, channel, result FROM customers_contactlog
-    WHERE customer_id BETWEEN %s AND %s AND contacted_at < %s
+    WHERE customer_id BETWEEN %s AND %s {only} AND contacted_at < %s
 """
 _DATE_COLUMNS = {"birth_date", "opened_on", "month", "start_on", "maturity_on", "surveyed_on", "scheduled_on"}
 
@@ -78,7 +78,8 @@ def _read_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
 
 
 def bank_frames_for_customers(
-    *, first_id: int, last_id: int, as_of: date, only_active: bool = True, months: int | None = HISTORY_MONTHS
+    *, first_id: int, last_id: int, as_of: date, only_active: bool = True, months: int | None = HISTORY_MONTHS,
+    data_month: date | None = None, customer_ids: list[int] | None = None,
 ) -> BankFrames:
     """Everything ``build_features`` needs for customers with ``first_id <= pk <= last_id`` as of ``as_of``.
 
@@ -86,38 +87,53 @@ def bank_frames_for_customers(
     the last complete month (all of them when ``months`` is None, for training),
     live holdings, surveys of the last two years, appointments of the next two
     weeks. Training passes ``as_of`` = the last day of the data and
-    ``months=None`` and gets the whole history.
+    ``months=None`` and gets the whole history. ``data_month``: the latest month
+    of balances to read when it is earlier than the last complete month (the
+    export has not arrived yet; see ``features.data_month_for``). ``customer_ids``:
+    only these customers of the range (a few scattered ones, e.g. to explain them).
     """
     cutoff = last_complete_month(as_of)
+    if data_month is not None:
+        cutoff = min(cutoff, pd.Timestamp(data_month).to_period("M").to_timestamp())
     first_month = date(1900, 1, 1) if months is None else (cutoff - pd.DateOffset(months=months - 1)).date()
-    ids = [first_id, last_id]
+    ids: list = [first_id, last_id]
+    only = ""
+    if customer_ids is not None and connection.vendor == "postgresql":
+        only, ids = "AND {column} = ANY(%s)", [*ids, list(customer_ids)]
     status = f"AND status = '{CustomerStatus.ACTIVE}'" if only_active else ""
     # Training needs the holdings, surveys and bookings of every month-end, not just the last.
     history_start = first_month if months is None else as_of - timedelta(days=2 * 365)
     live_after = history_start if months is None else as_of
     booking_from = history_start if months is None else as_of
     contacts_before = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    return BankFrames(
-        customers=_read_frame(_CUSTOMERS_SQL.format(status=status), ids, [
+
+    def sql(template: str, column: str = "customer_id") -> str:
+        return template.format(only=only.format(column=column), status=status)
+
+    frames = BankFrames(
+        customers=_read_frame(sql(_CUSTOMERS_SQL, "id"), ids, [
             "customer_id", "gender", "birth_date", "opened_on", "annual_income", "credit_score", "region", "segment",
         ]),
-        monthly=_read_frame(_MONTHLY_SQL, [*ids, first_month, cutoff.date()], [
+        monthly=_read_frame(sql(_MONTHLY_SQL), [*ids, first_month, cutoff.date()], [
             "customer_id", "month", "aum", "deposit_balance", "wealth_balance", "loan_balance", "card_spend",
             "txn_count", "digital_logins", "products_held", "status",
         ]),
         products=_read_frame(_PRODUCTS_SQL, [], ["product_code", "provider", "is_ours", "kind", "yield_pct",
                                                 "term_days"]),
-        holdings=_read_frame(_HOLDINGS_SQL, [*ids, as_of, live_after], [
+        holdings=_read_frame(sql(_HOLDINGS_SQL, "h.customer_id"), [*ids, as_of, live_after], [
             "customer_id", "product_code", "amount", "start_on", "maturity_on",
         ]),
-        surveys=_read_frame(_SURVEYS_SQL, [*ids, as_of, history_start], ["customer_id", "surveyed_on", "score"]),
+        surveys=_read_frame(sql(_SURVEYS_SQL), [*ids, as_of, history_start], ["customer_id", "surveyed_on", "score"]),
         appointments=_read_frame(
-            _APPOINTMENTS_SQL, [*ids, booking_from, as_of + timedelta(days=BOOKING_HORIZON_DAYS)],
+            sql(_APPOINTMENTS_SQL), [*ids, booking_from, as_of + timedelta(days=BOOKING_HORIZON_DAYS)],
             ["customer_id", "kind", "amount", "scheduled_on"],
         ),
-        contacts=_read_frame(_CONTACTS_SQL, [*ids, contacts_before.to_pydatetime()],
+        contacts=_read_frame(sql(_CONTACTS_SQL), [*ids, contacts_before.to_pydatetime()],
                              ["customer_id", "contacted_at", "channel", "result"]),
     )
+    if customer_ids is not None and not only:  # SQLite: the range was read, keep just these customers
+        frames.customers = frames.customers[frames.customers["customer_id"].isin(customer_ids)]
+    return frames
 
 
 def active_customer_id_ranges(*, chunk_size: int, after_id: int = 0) -> list[tuple[int, int]]:
@@ -141,10 +157,14 @@ def customer_id_bounds(*, limit: int | None = None) -> tuple[int, int] | None:
     return first, last or Customer.objects.aggregate(m=Max("pk"))["m"]
 
 
-def latest_data_month() -> date | None:
+def latest_data_month(*, before: date | None = None) -> date | None:
+    """The latest month with monthly balances (of those complete by ``before``, if given)."""
     from customers.models import MonthlyBalance
 
-    return MonthlyBalance.objects.aggregate(m=Max("month"))["m"]
+    rows = MonthlyBalance.objects.all()
+    if before is not None:
+        rows = rows.filter(month__lte=last_complete_month(before).date())
+    return rows.aggregate(m=Max("month"))["m"]
 
 
 def customer_ids_with_open_alerts(*, first_id: int, last_id: int) -> set[int]:

@@ -17,19 +17,24 @@ import io
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
+from threadpoolctl import threadpool_limits
 
 from churn import conf, selectors
-from churn.features import BankFrames, build_features, month_end
+from churn.features import BankFrames, build_features, data_month_for, month_end
 from churn.labels import labelled_month_ends
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun, RiskBand
 from churn.reasons import reasons_from_contributions
@@ -179,6 +184,11 @@ def nightly_run_prepare(*, run_date: date) -> NightlyRun | None:
     A run already done is returned as is (nothing to redo). A run that died or
     failed half-way is reopened: its chunks that are not done go back to pending,
     and active customers added since get a chunk of their own.
+
+    The run's ``data_month`` is the latest month of balances it scores from: the
+    last complete month before ``run_date`` or, while that month's export has not
+    arrived, the latest month imported (never a customer skipped for want of it).
+    It is fixed when the run is created, so a resumed run scores from the same.
     """
     with transaction.atomic():
         run = NightlyRun.objects.select_for_update().filter(run_date=run_date).first()
@@ -186,7 +196,9 @@ def nightly_run_prepare(*, run_date: date) -> NightlyRun | None:
             version = selectors.model_version_active()
             if version is None:
                 return None
-            run = NightlyRun.objects.create(run_date=run_date, model_version=version)
+            data_month = data_month_for(run_date, selectors.latest_data_month(before=run_date))
+            run = NightlyRun.objects.create(run_date=run_date, model_version=version,
+                                            data_month=data_month.date() if data_month is not None else None)
         elif run.status == NightlyRun.Status.DONE:
             return run
         after_id = run.chunks.order_by("-last_id").values_list("last_id", flat=True).first() or 0
@@ -208,13 +220,15 @@ def nightly_run_pending_chunks(*, run: NightlyRun) -> list[tuple[int, int]]:
     return list(run.chunks.filter(status=NightlyChunk.Status.PENDING).values_list("first_id", "last_id"))
 
 
-def nightly_chunk_score(*, run_id: int, first_id: int, last_id: int) -> int:
+def nightly_chunk_score(*, run_id: int, first_id: int, last_id: int, timings: dict | None = None) -> int:
     """Score active customers ``first_id..last_id`` for the run's date; returns how many were scored.
 
     Reads their data (features as of the run date), predicts, explains the
     medium/high band and customers with an open alert, upserts one score per
     customer, marks the chunk done, and closes the run if it was the last.
+    ``timings``, if given, receives the seconds spent in each step.
     """
+    timings = {} if timings is None else timings
     run = NightlyRun.objects.select_related("model_version").filter(pk=run_id).first()
     if run is None:
         return 0  # the run was deleted: nothing to do
@@ -222,18 +236,36 @@ def nightly_chunk_score(*, run_id: int, first_id: int, last_id: int) -> int:
     if chunk is not None and chunk.status == NightlyChunk.Status.DONE:
         return chunk.customers_scored
     NightlyChunk.objects.filter(run=run, first_id=first_id).update(attempts=F("attempts") + 1)
-    model = model_version_load(version=run.model_version)
-    frames = selectors.bank_frames_for_customers(first_id=first_id, last_id=last_id, as_of=run.run_date)
-    alerted = selectors.customer_ids_with_open_alerts(first_id=first_id, last_id=last_id)
-    scores = score_frames(frames=frames, model=model, as_of=run.run_date, explain_ids=alerted)
-    scores_write(scores=scores, run_date=run.run_date, model_version_id=run.model_version_id)
+    with _timed(timings, "load model"):
+        model = model_version_load(version=run.model_version)
+    with _timed(timings, "read"):
+        frames = selectors.bank_frames_for_customers(first_id=first_id, last_id=last_id, as_of=run.run_date,
+                                                     data_month=run.data_month)
+        alerted = selectors.customer_ids_with_open_alerts(first_id=first_id, last_id=last_id)
+    # Chunks are the unit of parallelism (one per worker process): OpenMP threads inside a
+    # chunk only spin against the other workers on the same cores (measured: twice the CPU).
+    with threadpool_limits(limits=1):
+        scores = score_frames(frames=frames, model=model, as_of=run.run_date, explain_ids=alerted,
+                              data_month=run.data_month, timings=timings)
+    with _timed(timings, "write"):
+        scores_write(scores=scores, run_date=run.run_date, model_version_id=run.model_version_id)
     scored, skipped = len(scores), len(frames.customers) - len(scores)
     NightlyChunk.objects.filter(run=run, first_id=first_id).update(
         status=NightlyChunk.Status.DONE, customers_scored=scored, customers_skipped=skipped, error="",
         finished_at=timezone.now(),
     )
-    nightly_run_finish(run_id=run_id)
+    with _timed(timings, "finish"):
+        nightly_run_finish(run_id=run_id)
     return scored
+
+
+@contextmanager
+def _timed(timings: dict, step: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[step] = timings.get(step, 0.0) + time.perf_counter() - started
 
 
 def nightly_chunk_fail(*, run_id: int, first_id: int, last_id: int, error: str) -> None:
@@ -280,7 +312,12 @@ def nightly_run_finish(*, run_id: int) -> NightlyRun | None:
 
 def churn_scores_explain_alerted(*, run_date: date) -> int:
     """Reasons for tonight's low-band scores whose customer has an open alert (raised by an
-    event rule after scoring, so the chunk could not know): few, so one at a time."""
+    event rule after scoring, so the chunk could not know).
+
+    Grouped by model version and explained a batch at a time (one read, one
+    feature build, one attribution and one write per batch), not customer by
+    customer: tens of thousands of customers on a million-customer night.
+    """
     from django.apps import apps
 
     try:
@@ -288,12 +325,68 @@ def churn_scores_explain_alerted(*, run_date: date) -> int:
     except LookupError:
         return 0
     alerted = alert.objects.filter(status__in=["open", "snoozed", "in_progress"]).values("customer_id")
-    scores = ChurnScore.objects.filter(scored_on=run_date, reasons=[], customer_id__in=alerted)
+    pending = (ChurnScore.objects.filter(scored_on=run_date, reasons=[], customer_id__in=alerted)
+               .order_by().values_list("model_version_id", "customer_id"))
+    by_version: dict[int, list[int]] = {}
+    for version_id, customer_id in pending.iterator(chunk_size=10_000):
+        by_version.setdefault(version_id, []).append(customer_id)
+    run = selectors.nightly_run_get(run_date=run_date)
+    data_month = run.data_month if run is not None else None
     count = 0
-    for score in scores.select_related("model_version").iterator(chunk_size=500):
-        score_reasons_ensure(score=score)
-        count += 1
+    for version_id, customer_ids in by_version.items():
+        version = ModelVersion.objects.get(pk=version_id)
+        customer_ids.sort()
+        for start in range(0, len(customer_ids), conf.chunk_size()):
+            batch = customer_ids[start : start + conf.chunk_size()]
+            reasons = _reasons_for_customers(customer_ids=batch, version=version, as_of=run_date,
+                                             data_month=data_month)
+            count += _reasons_write(reasons=reasons, scored_on=run_date)
     return count
+
+
+def _reasons_for_customers(
+    *, customer_ids: list[int], version: ModelVersion, as_of: date, data_month: date | None,
+) -> dict[int, list[dict]]:
+    """Reasons of ``customer_ids`` (sorted) with ``version``'s model as of ``as_of``: customer pk -> reasons."""
+    model = model_version_load(version=version)
+    frames = selectors.bank_frames_for_customers(
+        first_id=customer_ids[0], last_id=customer_ids[-1], as_of=as_of, only_active=False,
+        data_month=data_month, customer_ids=customer_ids,
+    )
+    features = build_features(frames, as_of=as_of, tier_floors=conf.tier_floors(), data_month=data_month)
+    features = features[features["has_current_month"].to_numpy()]
+    if features.empty:
+        return {}
+    contributions, _ = model.contributions(features)
+    reasons = reasons_from_contributions(features, contributions, model.features)
+    return {int(pk): entry for pk, entry in zip(features.index, reasons, strict=True) if entry}
+
+
+def _reasons_write(*, reasons: dict[int, list[dict]], scored_on: date) -> int:
+    """Fill in reasons of scores that have none (a concurrent writer's reasons are not overwritten)."""
+    if not reasons:
+        return 0
+    if connection.vendor == "postgresql":
+        table = pa.table({
+            "customer_id": pa.array(list(reasons), pa.int64()),
+            "reasons": pa.array([_json(entry) for entry in reasons.values()], pa.string()),
+        })
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS churn_reasons_load (customer_id bigint, reasons jsonb) "
+                           "ON COMMIT DELETE ROWS")
+            cursor.copy_expert("COPY churn_reasons_load FROM STDIN WITH (FORMAT csv)", _csv(table))
+            cursor.execute(
+                "UPDATE churn_churnscore s SET reasons = l.reasons FROM churn_reasons_load l "
+                "WHERE s.customer_id = l.customer_id AND s.scored_on = %s AND s.reasons = '[]'::jsonb",
+                [scored_on],
+            )
+            return cursor.rowcount
+    scores = list(ChurnScore.objects.filter(scored_on=scored_on, reasons=[], customer_id__in=list(reasons))
+                  .only("pk", "customer_id"))
+    for score in scores:
+        score.reasons = reasons[score.customer_id]
+    ChurnScore.objects.bulk_update(scores, ["reasons"], batch_size=500)
+    return len(scores)
 
 
 def _alerts_hand_over(*, run_date: date) -> dict | None:
@@ -366,17 +459,20 @@ def risk_bands(probability: np.ndarray) -> np.ndarray:
 
 def score_frames(
     *, frames: BankFrames, model: ChurnModel, as_of: date, explain_ids: set | None = None,
-    explain_all: bool = False,
+    explain_all: bool = False, data_month: date | None = None, timings: dict | None = None,
 ) -> pd.DataFrame:
     """Scores of the scoreable customers in ``frames`` (pure computation, no writes).
 
     Columns: customer_id, probability, risk_band, aum, expected_aum_at_risk, reasons (list).
     """
-    features = build_features(frames, as_of=as_of, tier_floors=conf.tier_floors())
+    timings = {} if timings is None else timings
+    with _timed(timings, "features"):
+        features = build_features(frames, as_of=as_of, tier_floors=conf.tier_floors(), data_month=data_month)
     scoreable = (features["has_current_month"] & (features["latest_status"] == "active")
                  & (features["aum_avg_3m"] >= conf.min_avg_aum()))
     features = features[scoreable.to_numpy()]
-    probability = model.predict_proba(features) if len(features) else np.zeros(0)
+    with _timed(timings, "predict"):
+        probability = model.predict_proba(features) if len(features) else np.zeros(0)
     bands = risk_bands(probability)
     aum = features["aum"].to_numpy(dtype=float)
     reasons: list[list[dict]] = [[] for _ in range(len(features))]
@@ -384,11 +480,13 @@ def score_frames(
     if explain_ids:
         explain |= features.index.isin(list(explain_ids))
     if explain.any():
-        subset = features[explain]
-        contributions, _ = model.contributions(subset)
-        for position, entry in zip(np.flatnonzero(explain),
-                                   reasons_from_contributions(subset, contributions, model.features), strict=True):
-            reasons[position] = entry
+        with _timed(timings, "reasons"):
+            subset = features[explain]
+            contributions, _ = model.contributions(subset)
+            for position, entry in zip(np.flatnonzero(explain),
+                                       reasons_from_contributions(subset, contributions, model.features),
+                                       strict=True):
+                reasons[position] = entry
     return pd.DataFrame({
         "customer_id": features.index.to_numpy(),
         "probability": probability,
@@ -424,33 +522,52 @@ _UPSERT_SQL = """
 """
 
 
+def _json(reasons: list[dict]) -> str:
+    return json.dumps(reasons, ensure_ascii=False, separators=(",", ":")) if reasons else "[]"
+
+
+def _csv(table: pa.Table) -> io.BytesIO:
+    """``table`` as headerless CSV for ``COPY ... FROM STDIN WITH (FORMAT csv)``.
+
+    pyarrow writes floats in their shortest round-trip form, so a re-run's
+    probabilities compare equal to the stored ones (the upsert then skips them).
+    """
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
+    buffer.seek(0)
+    return buffer
+
+
 def scores_write(*, scores: pd.DataFrame, run_date: date, model_version_id: int) -> None:
-    """Upsert one score per customer for ``run_date`` (idempotent; the unique constraint forbids duplicates)."""
+    """Upsert one score per customer for ``run_date`` (idempotent; the unique constraint forbids duplicates).
+
+    On PostgreSQL: one COPY into a temporary staging table, then one
+    ``INSERT ... ON CONFLICT`` that touches only rows that changed.
+    """
     if scores.empty:
         return
     is_month_end = (run_date + timedelta(days=1)).day == 1
     if connection.vendor == "postgresql":
-        frame = pd.DataFrame({
-            "customer_id": scores["customer_id"].astype("int64"),
-            "scored_on": run_date.isoformat(),
-            "model_version_id": model_version_id,
-            "probability": scores["probability"].map(repr),  # repr: the exact float, so a re-run compares equal
-            "risk_band": scores["risk_band"],
-            "aum": scores["aum"].map("{:.2f}".format),
-            "expected_aum_at_risk": scores["expected_aum_at_risk"].map("{:.2f}".format),
-            "reasons": [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in scores["reasons"]],
-            "is_month_end": "t" if is_month_end else "f",
+        n = len(scores)
+        table = pa.table({
+            "customer_id": pa.array(scores["customer_id"].to_numpy(dtype=np.int64)),
+            "scored_on": pa.array([run_date] * n, pa.date32()),
+            "model_version_id": pa.array(np.full(n, model_version_id, dtype=np.int64)),
+            "probability": pa.array(scores["probability"].to_numpy(dtype=np.float64)),
+            "risk_band": pa.array(scores["risk_band"].to_numpy(dtype=object), pa.string()),
+            # Already rounded to cents; numeric(18, 2) takes the shortest form exactly.
+            "aum": pa.array(scores["aum"].to_numpy(dtype=np.float64)),
+            "expected_aum_at_risk": pa.array(scores["expected_aum_at_risk"].to_numpy(dtype=np.float64)),
+            "reasons": pa.array([_json(entry) for entry in scores["reasons"]], pa.string()),
+            "is_month_end": pa.array(np.full(n, is_month_end)),
         })
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False)
-        buffer.seek(0)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS churn_score_load (customer_id bigint, scored_on date, "
                 "model_version_id bigint, probability double precision, risk_band varchar(8), aum numeric(18,2), "
                 "expected_aum_at_risk numeric(18,2), reasons jsonb, is_month_end boolean) ON COMMIT DELETE ROWS"
             )
-            cursor.copy_expert("COPY churn_score_load FROM STDIN WITH (FORMAT csv)", buffer)
+            cursor.copy_expert("COPY churn_score_load FROM STDIN WITH (FORMAT csv)", _csv(table))
             cursor.execute(_UPSERT_SQL)
         return
     _scores_write_orm(scores=scores, run_date=run_date, model_version_id=model_version_id,
@@ -480,19 +597,18 @@ def _scores_write_orm(*, scores: pd.DataFrame, run_date: date, model_version_id:
 
 def score_reasons_ensure(*, score: ChurnScore) -> ChurnScore:
     """Give ``score`` its reasons if the nightly run left it without (low band): computed
-    with the score's own model as of its date, then stored, so the next view is free."""
+    with the score's own model as of its date (and from the same month of balances as
+    its run), then stored, so the next view is free."""
     if score.reasons:
         return score
-    model = model_version_load(version=score.model_version)
-    frames = selectors.bank_frames_for_customers(
-        first_id=score.customer_id, last_id=score.customer_id, as_of=score.scored_on, only_active=False,
+    run = selectors.nightly_run_get(run_date=score.scored_on)
+    reasons = _reasons_for_customers(
+        customer_ids=[score.customer_id], version=score.model_version, as_of=score.scored_on,
+        data_month=run.data_month if run is not None else None,
     )
-    features = build_features(frames, as_of=score.scored_on, tier_floors=conf.tier_floors())
-    if features.empty or not bool(features["has_current_month"].iloc[0]):
-        return score
-    contributions, _ = model.contributions(features)
-    score.reasons = reasons_from_contributions(features, contributions, model.features)[0]
-    ChurnScore.objects.filter(pk=score.pk).update(reasons=score.reasons)
+    if score.customer_id in reasons:
+        score.reasons = reasons[score.customer_id]
+        ChurnScore.objects.filter(pk=score.pk).update(reasons=score.reasons)
     return score
 
 

@@ -92,8 +92,12 @@ def bank_data_import(*, directory: Path, progress: bool = False) -> ImportResult
     except _Rollback:
         pass
     limit = settings.IMPORT_MAX_ERRORS_SHOWN
+    files = run.summaries
+    if run.problem_count:
+        # Rolled back: whatever the files before the problem wrote is gone.
+        files = [FileSummary(summary.name, summary.rows) for summary in files]
     return ImportResult(
-        files=tuple(run.summaries),
+        files=tuple(files),
         problems=tuple(run.problems[:limit]),
         problem_count=run.problem_count,
         customers_refreshed=run.customers_refreshed,
@@ -128,7 +132,8 @@ class _ImportRun:
         if any(spec.kind == "monthly" for spec in present):
             with self.timed("refresh customers"):
                 self.customers_refreshed = writer.refresh_customers(tier_floors=settings.AUM_TIER_FLOORS)
-        writer.finish()
+        with self.timed("finish (late index rebuilds)"):
+            writer.finish()
         audit_record(
             action=AuditAction.IMPORT,
             actor_name="import_bank_data",

@@ -22,6 +22,17 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Login lockout and API throttling count in the cache; database ids repeat
+    from test to test, so counts left over would leak into the next test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def _real_services_missing() -> str | None:
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         return "needs PostgreSQL (set DATABASE_URL)"

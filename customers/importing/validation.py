@@ -126,7 +126,7 @@ class ProblemLog:
         self._prune()
         lines = record_lines(path, [p.record for p in self._pending if p.record is not None])
         resolved = [
-            (p.line if p.record is None else lines.get(p.record), p.column_order, p.columns, p.message)
+            (p.line if p.record is None else lines.get(p.record, p.record + 2), p.column_order, p.columns, p.message)
             for p in self._pending
         ]
         resolved.sort(key=lambda item: (item[0] or 0, item[1]))
@@ -221,7 +221,7 @@ def read_header(path: Path) -> list[str]:
 def _encoding_message(exc: UnicodeDecodeError) -> str:
     byte = exc.object[exc.start : exc.start + 1].hex()
     return gettext(
-        "the file is not valid UTF-8 (byte 0x%(byte)s at character %(position)d of this line); save it as UTF-8"
+        "the file is not valid UTF-8 (byte 0x%(byte)s at position %(position)d of this line); save it as UTF-8"
     ) % {"byte": byte, "position": exc.start + 1}
 
 
@@ -674,7 +674,7 @@ class KeyTracker:
                 self._codes[i].append(codes.astype(np.int32))
             else:
                 self._codes[i].append(column.values if rows is None else column.values.take(pa.array(rows)))
-        self._records.append((records if rows is None else records[rows]).astype(np.int64))
+        self._records.append((records if rows is None else records[rows]).astype(np.int32))
 
     def duplicates(self, keep: int) -> tuple[int, list[tuple[int, int, tuple[str, ...]]]]:
         """How many rows repeat a key, and the first ``keep`` as (record, first record, key values)."""
@@ -687,27 +687,25 @@ class KeyTracker:
         for i, name in enumerate(self.spec.key):
             parts = self._codes[i]
             if parts and isinstance(parts[0], np.ndarray):
-                codes.append(np.concatenate(parts).astype(np.int64))
+                codes.append(np.concatenate(parts))
                 decoders.append(self._decoder(name))
             else:
                 encoded = pa.chunked_array(parts, pa.string()).combine_chunks().dictionary_encode()
-                codes.append(np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
+                codes.append(np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32))
                 dictionary = encoded.dictionary
                 decoders.append(lambda code, d=dictionary: d[code].as_py())
             self._codes[i] = []
-        order = _sort_keys(codes, records)
-        words = [c[order] for c in codes]
-        same = np.ones(len(order) - 1, dtype=bool) if len(order) > 1 else np.zeros(0, dtype=bool)
-        for word in words:
-            same &= word[1:] == word[:-1]
-        repeat = np.concatenate([[False], same])
-        if not repeat.any():
+        order, same = _sort_keys(codes)
+        if not same.any():
             return 0, []
-        group_start = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
-        sorted_records = records[order]
-        dup_positions = np.flatnonzero(repeat)
-        dup_records = sorted_records[dup_positions]
-        first_records = sorted_records[group_start[dup_positions]]
+        # Position p in key order repeats the key at p - 1; its group starts at
+        # the last position before it that does not repeat.
+        dup_positions = np.flatnonzero(same) + 1
+        starts = np.flatnonzero(~same) + 1
+        starts = np.concatenate([[0], starts])
+        group_start = starts[np.searchsorted(starts, dup_positions, side="right") - 1]
+        dup_records = records[order[dup_positions]]
+        first_records = records[order[group_start]]
         shown = np.argsort(dup_records, kind="stable")[:keep]
         found = []
         for position in shown:
@@ -732,25 +730,34 @@ class KeyTracker:
         self._known = {ref: references.codes(ref) for ref in Ref}
 
 
-def _sort_keys(codes: list[np.ndarray], records: np.ndarray) -> np.ndarray:
-    """Row positions in key order; rows with equal keys in file order."""
-    bits = [max(int(c.max()).bit_length(), 1) for c in codes]
-    position_bits = max(len(records) - 1, 1).bit_length()
+def _sort_keys(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions in key order (rows with equal keys in file order), and for
+    each adjacent pair in that order whether the keys are equal."""
+    n = len(codes[0])
+    bits = [max(int(c.max()).bit_length(), 1) if n else 1 for c in codes]
+    position_bits = max(n - 1, 1).bit_length()
     if sum(bits) + position_bits <= 63:
         # The common case (monthly.csv: 20 bits of customer, 17 of month, 25 of
         # position): one int64 per row and one in-place sort, instead of an
         # argsort over several arrays. Positions rise with records, so the
         # first row of a run of equal keys is the one seen first.
-        packed = np.zeros(len(records), dtype=np.int64)
+        packed = np.zeros(n, dtype=np.int64)
         for c, b in zip(codes, bits, strict=True):
             packed <<= b
             packed |= c
         packed <<= position_bits
-        packed |= np.arange(len(records), dtype=np.int64)
+        packed |= np.arange(n, dtype=np.int64)
         packed.sort()
+        # Equal keys differ only in the position bits.
+        same = (packed[1:] ^ packed[:-1]) < (1 << position_bits)
         packed &= (1 << position_bits) - 1
-        return packed
-    return np.lexsort([records, *reversed(codes)])
+        return packed, same
+    order = np.lexsort([np.arange(n), *reversed(codes)])
+    same = np.ones(max(n - 1, 0), dtype=bool)
+    for c in codes:
+        ordered = c[order]
+        same &= ordered[1:] == ordered[:-1]
+    return order, same
 
 
 @dataclass

@@ -59,12 +59,12 @@ def case_count_summary() -> str:
     if not CASES:
         return ""
     return (f"schemathesis: {sum(CASES.values())} requests over {len({k.split(' ', 1)[1] for k in CASES})} "
-            f"operation paths as {len({k.split(' ', 1)[0] for k in CASES})} roles")
+            f"operations as {len({k.split(' ', 1)[0] for k in CASES})} roles")
 
 
 def _call(world, role: str, case) -> None:
     case.call_and_validate(headers=world.token_headers(role), checks=CHECKS)
-    key = f"{role} {case.method} {case.path}"
+    key = f"{role} {case.operation.label}"
     CASES[key] = CASES.get(key, 0) + 1
 
 
