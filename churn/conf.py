@@ -54,3 +54,14 @@ def training_max_fit_rows() -> int:
     """Negatives are sampled down to keep the fit set at most this large (Platt scaling on an
     untouched month corrects the probabilities), so training stays within minutes."""
     return int(getattr(settings, "CHURN_TRAINING_MAX_FIT_ROWS", 150_000))
+
+
+def openmp_threads() -> int:
+    """OpenMP threads scikit-learn may use inside one training or one scoring chunk (default 1).
+
+    Measured on the 2-core machine under the usual load of other processes: fitting the
+    gradient-boosted trees took 20 s with one thread and 256 s with two, because the
+    threads spin at every barrier while the other is descheduled. Scoring runs one chunk
+    per worker process, so the processes are the parallelism.
+    """
+    return max(1, int(getattr(settings, "CHURN_OPENMP_THREADS", 1)))

@@ -98,7 +98,8 @@ def model_version_train(
     )
     del frames
     rows = _cap_fit_rows(rows, window=window)
-    result = train_and_evaluate(rows, window_months=window, progress=step)
+    with threadpool_limits(limits=conf.openmp_threads()):
+        result = train_and_evaluate(rows, window_months=window, progress=step)
     step("saving")
     name = f"churn-{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.pkl"
     path, sha256 = save_artifact(result.model, directory=conf.model_dir(), name=name)
@@ -244,7 +245,7 @@ def nightly_chunk_score(*, run_id: int, first_id: int, last_id: int, timings: di
         alerted = selectors.customer_ids_with_open_alerts(first_id=first_id, last_id=last_id)
     # Chunks are the unit of parallelism (one per worker process): OpenMP threads inside a
     # chunk only spin against the other workers on the same cores (measured: twice the CPU).
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=conf.openmp_threads()):
         scores = score_frames(frames=frames, model=model, as_of=run.run_date, explain_ids=alerted,
                               data_month=run.data_month, timings=timings)
     with _timed(timings, "write"):

@@ -29,11 +29,12 @@ from retention.models import (
 from retention.rules import add_months
 
 
-def alert_scope_for_user(*, user: User) -> QuerySet[Alert]:
+def alert_scope_for_user(*, user: User, aggregate: bool = False) -> QuerySet[Alert]:
     """Alerts ``user`` may see: on customers in their scope, never held-out ones;
-    an RM only the alerts they own."""
+    an RM only the alerts they own. ``aggregate=True``: alerts that may be summed
+    into totals (an analyst's dashboard), never listed one by one."""
     alerts = Alert.objects.filter(
-        customer_id__in=customer_scope(user=user).values("pk"), is_control=False
+        customer_id__in=customer_scope(user=user, aggregate=aggregate).values("pk"), is_control=False
     )
     if user.is_authenticated and not user.is_superuser and user.role == Role.RM:
         alerts = alerts.filter(owner_id=user.pk)
@@ -106,7 +107,7 @@ def branch_dashboard(*, user: User, month: dt.date) -> dict:
     Three queries."""
     month = month.replace(day=1)
     month_after = add_months(month, 1)
-    alerts = alert_scope_for_user(user=user)
+    alerts = alert_scope_for_user(user=user, aggregate=True)
     worked = Exists(AlertEvent.objects.filter(alert_id=OuterRef("pk"), actor__isnull=False))
     zero = Decimal("0")
     measures = {

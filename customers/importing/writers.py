@@ -424,8 +424,8 @@ class PostgresWriter(Writer):
     Why the bulk path is safe: it is only taken for a table that is empty
     while this transaction holds an ACCESS EXCLUSIVE lock on it, so there is
     nothing to conflict with and nobody can write (or read) it meanwhile;
-    duplicate keys within the file were already rejected by validation; and
-    the primary key is kept (other tables' foreign keys point at it). The
+    duplicate keys within the file were already rejected by validation; and a
+    key that another table's foreign key points at is kept. The
     dropped unique constraints, indexes and foreign keys are re-created from
     their catalog definitions (``pg_get_constraintdef``/``pg_get_indexdef``,
     same names, so migrations still find them) before commit, which
@@ -567,13 +567,14 @@ class PostgresWriter(Writer):
         return sink
 
     def _drop_secondary(self, table: str) -> list[str]:
-        """Drop the table's foreign keys, unreferenced unique constraints and
-        plain indexes; return the statements that re-create them."""
+        """Drop the table's foreign keys, its primary key and unique constraints
+        unless another table's foreign key points at them, and its plain
+        indexes; return the statements that re-create them."""
         quoted = self.quote(table)
         with self.connection.cursor() as cursor:
             cursor.execute(
                 "SELECT c.conname, pg_get_constraintdef(c.oid), c.contype FROM pg_constraint AS c "
-                "WHERE c.conrelid = %s::regclass AND (c.contype = 'f' OR (c.contype = 'u' AND NOT EXISTS "
+                "WHERE c.conrelid = %s::regclass AND (c.contype = 'f' OR (c.contype IN ('p', 'u') AND NOT EXISTS "
                 "(SELECT 1 FROM pg_constraint AS f WHERE f.contype = 'f' AND f.conindid = c.conindid)))",
                 [table],
             )
@@ -596,13 +597,11 @@ class PostgresWriter(Writer):
                 cursor.execute(f"DROP INDEX {self.quote(name)}")
         # Indexes and unique constraints before foreign keys, which are then
         # checked with one join each instead of a trigger per row.
-        return (
-            [definition for _, definition in indexes]
-            + [f"ALTER TABLE {quoted} ADD CONSTRAINT {self.quote(name)} {definition}"
-               for name, definition, kind in constraints if kind == "u"]
-            + [f"ALTER TABLE {quoted} ADD CONSTRAINT {self.quote(name)} {definition}"
-               for name, definition, kind in constraints if kind == "f"]
-        )
+        order = {"p": 0, "u": 1, "f": 2}
+        return [definition for _, definition in indexes] + [
+            f"ALTER TABLE {quoted} ADD CONSTRAINT {self.quote(name)} {definition}"
+            for name, definition, kind in sorted(constraints, key=lambda c: order[c[2]])
+        ]
 
     def _restore(self, bulk: _Bulk) -> None:
         with self.connection.cursor() as cursor:

@@ -136,7 +136,6 @@ RULES: dict[str, Rule] = {
     "customers:reveal": Rule(
         lambda role, obj: api_reveal(role, obj) if role != "anonymous" else LOGIN,
         method="post", kwargs=lambda w, o: {**customer_pk(w, o), "field": "phone"}, per_object=True, json=False,
-        xfail="the customer page's reveal does not check customers.reveal_personal_data yet (pages engineer)",
     ),
     "customers:segment": Rule(
         # An RM, lobby... segment overrides: RMs and heads in scope; the lobby is refused with a 404.
