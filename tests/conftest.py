@@ -22,6 +22,15 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _translations_compiled():
+    """*.mo files are build products, not committed: compile them once per run,
+    so that tests of the Chinese pages see what users see."""
+    from django.core.management import call_command
+
+    call_command("compile_translations", verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Login lockout and API throttling count in the cache; database ids repeat

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn.features import FEATURE_COLUMNS, BankFrames, build_features, last_complete_month
+from churn.features import FEATURE_COLUMNS, BankFrames, build_features, data_month_for, last_complete_month
 from churn.synthetic import generate_bank
 
 FLOORS = {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}
@@ -135,3 +135,31 @@ def test_customer_without_a_current_month_is_flagged_not_dropped():
                         monthly=_monthly("A", [10_000] * 3))
     features = build_features(frames, as_of=date(2025, 3, 31), tier_floors=FLOORS)
     assert bool(features.loc["A", "has_current_month"]) and not bool(features.loc["B", "has_current_month"])
+
+
+def test_data_month_is_the_last_complete_month_or_the_latest_export_if_that_one_is_late():
+    assert data_month_for(date(2025, 12, 1), date(2025, 11, 1)) == pd.Timestamp("2025-11-01")
+    # November's export has not arrived on 1 December: score from October.
+    assert data_month_for(date(2025, 12, 1), date(2025, 10, 1)) == pd.Timestamp("2025-10-01")
+    # A month still running is never used, even if some rows of it exist.
+    assert data_month_for(date(2025, 12, 1), date(2025, 12, 1)) == pd.Timestamp("2025-11-01")
+    assert data_month_for(date(2025, 12, 1), None) is None
+
+
+def test_a_late_export_scores_from_the_latest_month_with_events_up_to_the_date():
+    aums = [100_000, 120_000, 150_000, 140_000, 130_000, 120_000, 110_000, 102_000]  # Jan..Aug
+    holdings = pd.DataFrame({"customer_id": ["A"], "product_code": ["RIVAL"], "amount": [50_000.0],
+                             "start_on": [pd.Timestamp("2025-06-01")], "maturity_on": [pd.Timestamp("2025-09-10")]})
+    frames = BankFrames(customers=pd.DataFrame([_customer()]), monthly=_monthly("A", aums), products=_products(),
+                        holdings=holdings)
+    # On 3 October September's balances are not in yet: August's are used...
+    late = build_features(frames, as_of=date(2025, 9, 3), tier_floors=FLOORS, data_month=date(2025, 8, 1))
+    at_month_end = build_features(frames, as_of=date(2025, 8, 31), tier_floors=FLOORS)
+    assert bool(late.loc["A", "has_current_month"])
+    monthly_features = ["aum", "aum_change_1m", "aum_change_3m", "aum_drop_from_peak", "months_since_peak"]
+    pd.testing.assert_series_equal(late.loc["A", monthly_features], at_month_end.loc["A", monthly_features])
+    # ...while the events are as of the date: the rival product now matures in 7 days, not 10.
+    assert late.loc["A", "competitor_days_to_maturity"] == 7
+    assert at_month_end.loc["A", "competitor_days_to_maturity"] == 10
+    # Without a data month the same date finds no balances for September: nobody would be scored.
+    assert not bool(build_features(frames, as_of=date(2025, 10, 3), tier_floors=FLOORS).loc["A", "has_current_month"])

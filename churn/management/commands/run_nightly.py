@@ -8,6 +8,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from churn import services
+from churn.features import last_complete_month
 
 
 class Command(BaseCommand):
@@ -24,6 +25,16 @@ class Command(BaseCommand):
         )
         if run is None:
             raise CommandError("no active model version: run train_churn_model first")
+        expected = last_complete_month(run.run_date).date()
+        if run.data_month is None:
+            self.stdout.write(self.style.WARNING(f"no monthly balances up to {expected:%Y-%m}: nobody can be scored"))
+        elif run.data_month < expected:
+            self.stdout.write(self.style.WARNING(
+                f"monthly balances of {expected:%Y-%m} not imported yet: scored from {run.data_month:%Y-%m}, the "
+                f"latest month available, with events (maturities, bookings, surveys, contacts) up to {run.run_date}"
+            ))
+        else:
+            self.stdout.write(f"scored from the monthly balances of {run.data_month:%Y-%m}")
         self.stdout.write(
             f"{run.run_date}: {run.status}; {run.customers_scored} customers scored, {run.customers_skipped} "
             f"skipped (below the minimum AUM or no current month), {run.chunks_done}/{run.chunks_total} chunks, "

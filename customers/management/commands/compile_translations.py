@@ -30,4 +30,5 @@ class Command(BaseCommand):
                     write_mo(mo_file, catalog)
                 tmp_path.replace(mo_path)
                 compiled += 1
-        self.stdout.write(f"compiled {compiled} translation catalogue(s)")
+        if options["verbosity"]:
+            self.stdout.write(f"compiled {compiled} translation catalogue(s)")
