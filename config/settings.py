@@ -189,6 +189,24 @@ CHURN_MIN_AVG_AUM = env_float("CHURN_MIN_AVG_AUM", 1_000)
 
 IMPORT_MAX_ERRORS_SHOWN = 50
 
+# Scoring: risk bands by churn probability, chunk size of the nightly job, how long daily scores are kept.
+CHURN_RISK_BANDS = {
+    "medium": env_float("CHURN_RISK_MEDIUM", 0.10),
+    "high": env_float("CHURN_RISK_HIGH", 0.30),
+}
+CHURN_SCORE_CHUNK_SIZE = env_int("CHURN_SCORE_CHUNK_SIZE", 50_000)
+CHURN_DAILY_SCORE_RETENTION_DAYS = env_int("CHURN_DAILY_SCORE_RETENTION_DAYS", 90)
+
+# Alerts and playbooks (retention/conf.py reads these and documents the rest).
+RETENTION_DAILY_BUDGET = env_int("RETENTION_DAILY_BUDGET", 15)
+RETENTION_CONTROL_SHARE = env_float("RETENTION_CONTROL_SHARE", 0.10)
+RETENTION_CONTACT_COST = env_float("RETENTION_CONTACT_COST", 50)
+RETENTION_SAVE_RATE_PRIOR = env_float("RETENTION_SAVE_RATE_PRIOR", 0.15)
+RETENTION_AUM_DROP_RATIO = env_float("RETENTION_AUM_DROP_RATIO", 0.30)
+RETENTION_TIER_MARGIN = env_float("RETENTION_TIER_MARGIN", 0.10)
+RETENTION_COMPETITOR_MATURITY_DAYS = env_int("RETENTION_COMPETITOR_MATURITY_DAYS", 7)
+RETENTION_OWN_MATURITY_DAYS = env_int("RETENTION_OWN_MATURITY_DAYS", 14)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

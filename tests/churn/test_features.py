@@ -149,17 +149,18 @@ def test_data_month_is_the_last_complete_month_or_the_latest_export_if_that_one_
 def test_a_late_export_scores_from_the_latest_month_with_events_up_to_the_date():
     aums = [100_000, 120_000, 150_000, 140_000, 130_000, 120_000, 110_000, 102_000]  # Jan..Aug
     holdings = pd.DataFrame({"customer_id": ["A"], "product_code": ["RIVAL"], "amount": [50_000.0],
-                             "start_on": [pd.Timestamp("2025-06-01")], "maturity_on": [pd.Timestamp("2025-09-10")]})
+                             "start_on": [pd.Timestamp("2025-06-01")], "maturity_on": [pd.Timestamp("2025-10-10")]})
     frames = BankFrames(customers=pd.DataFrame([_customer()]), monthly=_monthly("A", aums), products=_products(),
                         holdings=holdings)
     # On 3 October September's balances are not in yet: August's are used...
-    late = build_features(frames, as_of=date(2025, 9, 3), tier_floors=FLOORS, data_month=date(2025, 8, 1))
+    late = build_features(frames, as_of=date(2025, 10, 3), tier_floors=FLOORS, data_month=date(2025, 8, 1))
     at_month_end = build_features(frames, as_of=date(2025, 8, 31), tier_floors=FLOORS)
     assert bool(late.loc["A", "has_current_month"])
     monthly_features = ["aum", "aum_change_1m", "aum_change_3m", "aum_drop_from_peak", "months_since_peak"]
     pd.testing.assert_series_equal(late.loc["A", monthly_features], at_month_end.loc["A", monthly_features])
-    # ...while the events are as of the date: the rival product now matures in 7 days, not 10.
+    # ...while the events are as of the date: the rival product now matures in 7 days (40 at August's end).
     assert late.loc["A", "competitor_days_to_maturity"] == 7
-    assert at_month_end.loc["A", "competitor_days_to_maturity"] == 10
+    assert late.loc["A", "competitor_maturing_7d"] == 50_000
+    assert np.isnan(at_month_end.loc["A", "competitor_days_to_maturity"])
     # Without a data month the same date finds no balances for September: nobody would be scored.
     assert not bool(build_features(frames, as_of=date(2025, 10, 3), tier_floors=FLOORS).loc["A", "has_current_month"])
