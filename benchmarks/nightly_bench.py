@@ -109,6 +109,7 @@ def _worker_init(url: str) -> None:
 
 
 def _ready() -> int:
+    time.sleep(0.2)  # long enough that one worker cannot answer for all
     return os.getpid()
 
 
@@ -117,7 +118,17 @@ def _score_chunk(run_id: int, first_id: int, last_id: int) -> tuple[int, int, di
 
     timings: dict[str, float] = {}
     scored = services.nightly_chunk_score(run_id=run_id, first_id=first_id, last_id=last_id, timings=timings)
-    return scored, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, timings
+    return scored, _peak_rss(), timings
+
+
+def _peak_rss() -> int:
+    """This process's peak resident set in bytes (VmHWM). Not ``ru_maxrss``: that survives
+    ``exec``, so a spawned worker would report the parent's size at the fork."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def main() -> None:
@@ -129,6 +140,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="scoring processes (like Celery workers)")
     parser.add_argument("--train-sample", type=int, default=20_000, help="customers to train on")
     parser.add_argument("--skip-load", action="store_true", help="reuse the bank already in the database")
+    parser.add_argument("--load-only", action="store_true", help="load the bank, then stop")
     parser.add_argument("--run-date", type=date.fromisoformat, default=date(2026, 1, 5),
                         help="the data ends with the month before this date's month")
     args = parser.parse_args()
@@ -148,6 +160,8 @@ def main() -> None:
         end_month = (args.run_date.replace(day=1) - timedelta(days=1)).replace(day=1)
         load_bank(customers=args.customers, months=args.months, end_month=end_month, today=args.run_date)
         print(f"loaded {args.customers:,} customers x {args.months} months in {time.monotonic() - started:.0f}s")
+    if args.load_only:
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM customers_monthlybalance")
         monthly_rows = cursor.fetchone()[0]
@@ -167,7 +181,9 @@ def main() -> None:
     # spawn, not fork: a process forked after OpenMP started (training) hangs in its first parallel region.
     pool = ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init, initargs=(args.database_url,),
                                mp_context=multiprocessing.get_context("spawn"))
-    pids = {f.result() for f in [pool.submit(_ready) for _ in range(args.workers * 4)]}
+    pids: set[int] = set()
+    while len(pids) < args.workers:  # every worker has run its initializer (a slow one is waited for)
+        pids |= {f.result() for f in [pool.submit(_ready) for _ in range(args.workers)]}
     print(f"{len(pids)} workers started in {time.monotonic() - started:.1f}s (not timed)", flush=True)
 
     # --- the nightly run, end to end -------------------------------------------------------------

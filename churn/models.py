@@ -108,9 +108,17 @@ class NightlyChunk(models.Model):
 class ChurnScore(models.Model):
     """A customer's churn score on a date: one row per customer per day."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="churn_scores")
+    # No foreign-key constraints in the database on this table (Django still cascades and
+    # protects): a million rows a night, and PostgreSQL checks each row's references one
+    # by one, locking the customer row (FOR KEY SHARE), which doubled the nightly write
+    # (benchmarks/nightly_bench.py). The only writer, the nightly run, writes scores for
+    # customers it has just read, with the run's model version. The customer index is the
+    # unique (customer, scored_on) one; a second index on customer alone would only cost.
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="churn_scores",
+                                 db_constraint=False, db_index=False)
     scored_on = models.DateField(_("scored on"))
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores",
+                                      db_constraint=False)
     probability = models.FloatField(_("churn probability"))
     risk_band = models.CharField(_("risk band"), max_length=8, choices=RiskBand.choices)
     aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2)

@@ -137,12 +137,17 @@ def bank_frames_for_customers(
 
 
 def active_customer_id_ranges(*, chunk_size: int, after_id: int = 0) -> list[tuple[int, int]]:
-    """Consecutive ``(first_id, last_id)`` ranges of about ``chunk_size`` active customers with pk > ``after_id``."""
-    from customers.models import Customer
+    """Consecutive ``(first_id, last_id)`` ranges of about ``chunk_size`` active customers with pk > ``after_id``.
 
-    ids = Customer.objects.filter(status=CustomerStatus.ACTIVE, pk__gt=after_id).order_by("pk")
-    ids = list(ids.values_list("pk", flat=True))
-    return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
+    Numbered in the database (one row per range comes back, not a million ids).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MIN(id), MAX(id) FROM (SELECT id, (ROW_NUMBER() OVER (ORDER BY id) - 1) / %s AS chunk "
+            "FROM customers_customer WHERE status = %s AND id > %s) numbered GROUP BY chunk ORDER BY chunk",
+            [int(chunk_size), CustomerStatus.ACTIVE.value, int(after_id)],
+        )
+        return [(int(first), int(last)) for first, last in cursor.fetchall()]
 
 
 def customer_id_bounds(*, limit: int | None = None) -> tuple[int, int] | None:

@@ -170,12 +170,20 @@ class ChurnModel:
 
 def fit_churn_model(
     fit_rows: pd.DataFrame, calibration_rows: pd.DataFrame, *, params: dict | None = None,
-    features: list[str] | None = None,
+    features: list[str] | None = None, progress: Callable[[str], None] = lambda step: None,
 ) -> ChurnModel:
     # A feature never observed in training (e.g. no contact log yet) cannot be binned; leave it out.
     features = [f for f in (features or FEATURE_COLUMNS) if fit_rows[f].notna().any()]
     estimator = HistGradientBoostingClassifier(**{**DEFAULT_PARAMS, **(params or {})}, early_stopping=False)
-    estimator.fit(_matrix(fit_rows, features), fit_rows["churned"].to_numpy(dtype=int))
+    X, y = _matrix(fit_rows, features), fit_rows["churned"].to_numpy(dtype=int)
+    # Grown a few trees at a time (warm start: the same trees as one fit) to show progress.
+    total = int(estimator.max_iter)
+    estimator.set_params(warm_start=True)
+    for trees in sorted({*range(max(1, total // 8), total, max(1, total // 8)), total}):
+        estimator.set_params(max_iter=trees)
+        estimator.fit(X, y)
+        progress(f"gradient boosting: {trees}/{total} trees on {len(y):,} rows")
+    estimator.set_params(warm_start=False)
     model = ChurnModel(features=features, estimator=estimator)
     margin = estimator.decision_function(_matrix(calibration_rows, features))
     y_cal = calibration_rows["churned"].to_numpy(dtype=int)
@@ -287,8 +295,7 @@ def train_and_evaluate(
     calibration_rows = rows[rows["as_of"] == periods.calibration]
     evaluation_rows = rows[rows["as_of"] == periods.evaluation]
     y_eval = evaluation_rows["churned"].to_numpy(dtype=int)
-    progress("gradient boosting")
-    model = fit_churn_model(fit_rows, calibration_rows, params=params)
+    model = fit_churn_model(fit_rows, calibration_rows, params=params, progress=progress)
     metrics = evaluate(y_eval, model.predict_proba(evaluation_rows))
     progress("attributions")
     metrics["feature_importance"] = global_importance(model, evaluation_rows)

@@ -413,12 +413,19 @@ def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
 @dataclass
 class Parsed:
     """A column after checking: typed values (null where empty or bad), the rows
-    with a problem, the empty rows, and integer codes for the key check."""
+    with a problem, the empty rows, integer codes for the key check, and the
+    text to write where it differs from ``values``.
+
+    Writers get text (the checked, trimmed input) for numbers and dates: both
+    databases parse text anyway, and formatting a decimal back into text would
+    cost arrow more than all the checks on it.
+    """
 
     values: pa.Array
     bad: np.ndarray
     empty: np.ndarray
     codes: np.ndarray | None = None
+    wire: pa.Array | None = None
 
 
 class BatchChecker:
@@ -504,7 +511,7 @@ class BatchChecker:
     def _date(self, column: Column, raw: pa.Array) -> Parsed:
         days = _cast(raw, pa.date32())
         if days is not None:
-            return self._in_range(column, days, self.none.copy(), self.none.copy())
+            return self._in_range(column, days, self.none.copy(), self.none.copy(), raw)
         text, empty = self._trimmed(raw)
         filled = pc.if_else(pa.array(empty), FIRST_DATE, text)
         # strptime alone would roll 2023-02-30 over to 03-02; printing the
@@ -515,19 +522,21 @@ class BatchChecker:
         bad = ~empty & ~(shaped & _np(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), shaped_text)))
         self.fail(bad, column.name, gettext("must be a date in YYYY-MM-DD format, got '%(value)s'"))
         days = pc.cast(pc.if_else(pa.array(bad), FIRST_DATE, filled), pa.date32())
-        return self._in_range(column, days, bad, empty)
+        return self._in_range(column, days, bad, empty, text)
 
     def _month(self, column: Column, raw: pa.Array) -> Parsed:
-        days = _cast(pc.binary_join_element_wise(raw, "01", "-"), pa.date32())
+        first_days = pc.binary_join_element_wise(raw, "01", "-")
+        days = _cast(first_days, pa.date32())
         if days is not None:
-            return self._in_range(column, days, self.none.copy(), self.none.copy())
+            return self._in_range(column, days, self.none.copy(), self.none.copy(), first_days)
         text, empty = self._trimmed(raw)
         bad = ~empty & ~_matches(text, r"^[0-9]{4}-(0[1-9]|1[0-2])$")
         self.fail(bad, column.name, gettext("must be a month in YYYY-MM format, got '%(value)s'"))
         first_days = pc.binary_join_element_wise(pc.if_else(pa.array(bad | empty), FIRST_DATE[:7], text), "01", "-")
-        return self._in_range(column, pc.cast(first_days, pa.date32()), bad, empty)
+        return self._in_range(column, pc.cast(first_days, pa.date32()), bad, empty, first_days)
 
-    def _in_range(self, column: Column, days: pa.Array, bad: np.ndarray, empty: np.ndarray) -> Parsed:
+    def _in_range(self, column: Column, days: pa.Array, bad: np.ndarray, empty: np.ndarray,
+                  text: pa.Array) -> Parsed:
         codes = days.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64) + _EPOCH_OFFSET
         outside = ~bad & ~empty & ((codes < 0) | (codes > _LAST_DAY_CODE))
         if column.kind is Kind.MONTH:
@@ -537,7 +546,7 @@ class BatchChecker:
             template = gettext("must be a date between %(first)s and %(last)s, got '%(value)s'")
             self.fail(outside, column.name, template, first=FIRST_DATE, last=LAST_DATE)
         bad |= outside
-        return Parsed(_null_where(days, bad | empty), bad, empty, codes)
+        return Parsed(_null_where(days, bad | empty), bad, empty, codes, wire=_null_where(text, bad | empty))
 
     def _decimal(self, column: Column, raw: pa.Array) -> Parsed:
         to = pa.decimal128(column.max_digits, column.decimal_places)
@@ -548,7 +557,7 @@ class BatchChecker:
         if values is not None:
             negative = self.none.copy() if signed else _np(pc.less(values, pa.scalar(Decimal(0), to)))
             self.fail(negative, column.name, not_a_number)
-            return Parsed(_null_where(values, negative), negative, self.none.copy())
+            return Parsed(_null_where(values, negative), negative, self.none.copy(), wire=raw)
 
         text, empty = self._trimmed(raw)
         whole_digits = column.max_digits - column.decimal_places
@@ -572,7 +581,7 @@ class BatchChecker:
         self.fail(too_large, column.name, gettext("must be less than %(limit)s, got '%(value)s'"),
                   limit=f"{10**whole_digits:,}")
         bad = wrong | too_precise | too_large
-        return Parsed(_null_where(values, bad | empty), bad, empty)
+        return Parsed(_null_where(values, bad | empty), bad, empty, wire=_null_where(text, bad | empty))
 
     def _count(self, column: Column, raw: pa.Array) -> Parsed:
         if column.max_value < 2**31 - 1:
@@ -580,6 +589,7 @@ class BatchChecker:
         else:
             template = gettext("must be a non-negative integer, got '%(value)s'")
         values = _cast(raw, pa.int64())
+        text = raw
         if values is not None:
             empty = self.none.copy()
             bad = _np(pc.or_(pc.less(values, 0), pc.greater(values, column.max_value)))
@@ -591,7 +601,7 @@ class BatchChecker:
             bad = ~empty & ~(shaped & _np(pc.and_(pc.greater_equal(values, 0),
                                                   pc.less_equal(values, column.max_value))))
         self.fail(bad, column.name, template, max=column.max_value)
-        return Parsed(_null_where(values, bad | empty), bad, empty)
+        return Parsed(_null_where(values, bad | empty), bad, empty, wire=_null_where(text, bad | empty))
 
     # References.
 
@@ -779,7 +789,7 @@ def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, re
     for column in spec.columns:
         if column.name not in parsed:
             continue
-        values = parsed[column.name].values
+        values = parsed[column.name].values if parsed[column.name].wire is None else parsed[column.name].wire
         if column.ref is not None and column.ref is not spec.defines:
             values = pa.DictionaryArray.from_arrays(pa.array(parsed[column.name].codes), references.codes(column.ref))
         elif column.kind in (Kind.TEXT, Kind.EMAIL) and not column.required:

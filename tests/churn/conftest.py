@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+
 @pytest.fixture
 def model_dir(tmp_path, settings):
     settings.VAR_DIR = tmp_path

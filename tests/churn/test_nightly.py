@@ -136,3 +136,40 @@ def test_model_version_report_is_ready_for_charts(bank):
     assert {"model", "logistic_regression", "rule_aum_drop_30pct_3m"} <= set(report["headline"])
     assert len(report["lift_curve"]) == 20 and report["calibration"] and report["feature_importance"]
     assert report["evaluation_month"] == bank.evaluation_month.isoformat()
+
+
+def test_a_late_monthly_export_scores_everyone_from_the_latest_month_available(bank, capsys):
+    # The bank's balances end with December 2025. On 3 February January's export is not in yet.
+    late_date = date(2026, 2, 3)
+    call_command("run_nightly", "--date", late_date.isoformat())
+    run = NightlyRun.objects.get(run_date=late_date)
+    assert run.data_month == date(2025, 12, 1)
+    assert "not imported yet: scored from 2025-12" in capsys.readouterr().out
+    on_time = services.nightly_run(run_date=RUN_DATE)  # 5 January: December is the last complete month
+    assert on_time.data_month == date(2025, 12, 1)
+    assert run.customers_scored == on_time.customers_scored > 0
+    assert run.customers_skipped == on_time.customers_skipped
+    assert not ChurnScore.objects.filter(scored_on=late_date, risk_band__in=["medium", "high"], reasons=[]).exists()
+    # Reasons on demand use the run's month of balances too.
+    low = ChurnScore.objects.filter(scored_on=late_date, risk_band="low").first()
+    assert services.score_reasons_ensure(score=low).reasons
+
+
+def test_low_band_customers_with_an_open_alert_get_their_reasons_in_one_batch(bank, monkeypatch):
+    from retention.models import Alert
+
+    calls = []
+    real = services._reasons_for_customers
+
+    def counted(**kwargs):
+        calls.append(len(kwargs["customer_ids"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "_reasons_for_customers", counted)
+    run = services.nightly_run(run_date=RUN_DATE)
+    assert run.status == NightlyRun.Status.DONE
+    open_alerts = Alert.objects.filter(status__in=["open", "snoozed", "in_progress"]).values("customer_id")
+    alerted = ChurnScore.objects.filter(scored_on=RUN_DATE, customer_id__in=open_alerts)
+    assert alerted.filter(risk_band="low").exists(), "the fixture should raise event alerts on low-band customers"
+    assert not alerted.filter(reasons=[]).exists()
+    assert calls and len(calls) <= 1 and calls[0] > 1  # one batch, not one customer at a time

@@ -553,6 +553,10 @@ def test_bulk_path_imports_the_same_rows_and_restores_every_index_and_constraint
     assert latest == {"C0001": (Decimal("600000.00"), "platinum"), "C0002": (Decimal("50000.00"), "gold"),
                       "C0003": (Decimal("0.00"), "mass")}
     assert Customer.objects.get(customer_id="C0003").phone_tail == "3333"
+    # Ids were handed out in Python: the sequences must have moved past them.
+    assert MonthlyBalanceFactory(customer=Customer.objects.get(customer_id="C0003"), month=dt.date(2024, 4, 1)).pk > max(
+        MonthlyBalance.objects.exclude(month=dt.date(2024, 4, 1)).values_list("pk", flat=True))
+    assert CustomerFactory().pk > 0
 
 
 @needs_postgres

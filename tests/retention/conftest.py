@@ -48,3 +48,13 @@ def frozen_day():
     """Freeze the clock at 09:00 Shanghai time on RUN_DATE."""
     with time_machine.travel(dt.datetime.combine(RUN_DATE, dt.time(9), tzinfo=SHANGHAI), tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests assert the English messages the code produces (close reasons,
+    report verdicts); the default language is zh-hans, so pin English."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -22,6 +22,7 @@ def _interval(interval: Interval | None, *, percent: bool) -> str:
 
 
 class Command(BaseCommand):
+    # xgettext:no-python-format
     help = _(
         "Retention rate and AUM kept for worked vs held-out alerts, per playbook and per branch, "
         "with 95% confidence intervals."
@@ -43,6 +44,7 @@ class Command(BaseCommand):
             for row in rows:
                 self._write_row(row)
         self.stdout.write(_(
+            # xgettext:no-python-format
             "Intervals: 95%; retention difference by normal approximation, AUM kept per alert by Welch's standard "
             "error. Worked = every alert shown (intention to treat)."
         ))
