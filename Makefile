@@ -29,7 +29,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	touch $@
 
 translations: $(STAMP)
-	$(BIN)/python manage.py compile_translations
+	DEBUG=1 $(BIN)/python manage.py compile_translations
 
 var/secret_key:
 	mkdir -p var

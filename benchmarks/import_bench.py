@@ -66,7 +66,8 @@ def generate(out: Path, *, customers: int, months: int, order: str, seed: int = 
 
     rm_count = max(branch_count, customers // 400)
     rms = [f"RM{i:06d}" for i in range(rm_count)]
-    others = [(f"H{i:04d}", "head") for i in range(branch_count)] + [(f"L{i:04d}", "lobby") for i in range(branch_count)]
+    others = [(f"H{i:04d}", "head") for i in range(branch_count)]
+    others += [(f"L{i:04d}", "lobby") for i in range(branch_count)]
     staff_codes = rms + [code for code, _ in others]
     roles = ["rm"] * rm_count + [role for _, role in others]
     staff_branches = [branches[i % branch_count] for i in range(rm_count)] + [branches[i % branch_count]
@@ -127,7 +128,7 @@ def generate(out: Path, *, customers: int, months: int, order: str, seed: int = 
             writers["customers.csv"] = _write(out / "customers.csv", table, writers.get("customers.csv"))
             counts["customers.csv"] += n
             if order == "customer":
-                table = _monthly(rng, ids, level[first:first + n], month_labels, customer_major=True)
+                table = _monthly(rng, ids, level[first:first + n], month_labels)
                 writers["monthly.csv"] = _write(out / "monthly.csv", table, writers.get("monthly.csv"))
                 counts["monthly.csv"] += table.num_rows
             holdings = rng.integers(0, 3, n)
@@ -170,8 +171,7 @@ def generate(out: Path, *, customers: int, months: int, order: str, seed: int = 
             for k, label in enumerate(month_labels):
                 for first in range(0, customers, 1_000_000):
                     ids = pa.array(all_ids[first:first + 1_000_000])
-                    table = _monthly(rng, ids, level[first:first + 1_000_000], [label], customer_major=True,
-                                     month_index=k)
+                    table = _monthly(rng, ids, level[first:first + 1_000_000], [label], month_index=k)
                     writers["monthly.csv"] = _write(out / "monthly.csv", table, writers.get("monthly.csv"))
                     counts["monthly.csv"] += table.num_rows
     finally:
@@ -181,7 +181,8 @@ def generate(out: Path, *, customers: int, months: int, order: str, seed: int = 
 
 
 def _monthly(rng: np.random.Generator, ids: pa.Array, level: np.ndarray, months: list[str], *,
-             customer_major: bool, month_index: int = 0) -> pa.Table:
+             month_index: int = 0) -> pa.Table:
+    """Rows for ``ids`` x ``months``, customer by customer."""
     n, m = len(ids), len(months)
     drift = np.cumsum(rng.normal(0, 0.05, (n, m)), axis=1) + 0.01 * month_index
     aum = np.round(level[:, None] * np.exp(drift) * 100).astype(np.int64).ravel()
@@ -280,6 +281,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="import these files instead of generating them")
     parser.add_argument("--keep-data", action="store_true", help="keep the generated files")
     parser.add_argument("--reimport", action="store_true", help="also time a second import of the same files")
+    parser.add_argument("--next-month", action="store_true",
+                        help="then also time importing one more month of monthly.csv on top")
     args = parser.parse_args()
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -309,37 +312,19 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from customers.services import bank_data_import
-
     call_command("migrate", verbosity=0)
     connection.close()
 
     try:
         backend = _backend_pid(connection)
         for label in ["import", "re-import"] if args.reimport else ["import"]:
-            phase_cpu = _measure_phases(backend)
-            server_before = _process_cpu(backend)
-            load_before = os.getloadavg()[0]
-            started, cpu_started = time.perf_counter(), time.process_time()
-            result = bank_data_import(directory=data, progress=sys.stderr.isatty())
-            total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-            server = (_process_cpu(backend) or 0.0) - (server_before or 0.0)
-            if not result.ok:
-                for problem in result.problems:
-                    print(problem)
-                sys.exit(f"{label} failed with {result.problem_count} problems")
-            monthly = next((f for f in result.files if f.name == "monthly.csv"), None)
-            print(f"\n{label}: {total:.1f} s total")
-            if monthly is not None:
-                print(f"  monthly rows: {monthly.rows:,} ({monthly.inserted:,} inserted, {monthly.updated:,} updated)"
-                      f" -> {monthly.rows / total:,.0f} rows/s end to end")
-            print(f"  {'phase':<42} {'wall s':>8} {'python cpu s':>13} {'postgres cpu s':>15}")
-            for phase, seconds in result.timings.items():
-                python_cpu, server_cpu = phase_cpu.get(phase, (0.0, 0.0))
-                print(f"  {phase:<42} {seconds:8.1f} {python_cpu:13.1f} {server_cpu:15.1f}")
-            print(f"  {'total':<42} {total:8.1f} {cpu:13.1f} {server:15.1f}")
-            print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared); "
-                  "postgres cpu is the backend only, not parallel index-build workers")
+            _timed_import(label, data, backend)
+        if args.next_month:
+            next_month = _next_month(Path(tempfile.mkdtemp(prefix="import_bench_next_")))
+            try:
+                _timed_import("next month", next_month, backend)
+            finally:
+                shutil.rmtree(next_month, ignore_errors=True)
         print(f"\npeak memory: import process {_peak_mb(resource.RUSAGE_SELF):,.0f} MB, "
               f"generator child {_peak_mb(resource.RUSAGE_CHILDREN):,.0f} MB")
     finally:
@@ -347,6 +332,50 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
         elif workdir is not None:
             print(f"data kept in {data}")
+
+
+def _timed_import(label: str, directory: Path, backend: int) -> None:
+    from customers.services import bank_data_import
+
+    phase_cpu = _measure_phases(backend)
+    server_before = _process_cpu(backend)
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = bank_data_import(directory=directory, progress=sys.stderr.isatty())
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    server = (_process_cpu(backend) or 0.0) - (server_before or 0.0)
+    if not result.ok:
+        for problem in result.problems:
+            print(problem)
+        sys.exit(f"{label} failed with {result.problem_count} problems")
+    monthly = next((f for f in result.files if f.name == "monthly.csv"), None)
+    print(f"\n{label}: {total:.1f} s total")
+    if monthly is not None:
+        print(f"  monthly rows: {monthly.rows:,} ({monthly.inserted:,} inserted, {monthly.updated:,} updated)"
+              f" -> {monthly.rows / total:,.0f} rows/s end to end")
+    print(f"  {'phase':<42} {'wall s':>8} {'python cpu s':>13} {'postgres cpu s':>15}")
+    for phase, seconds in result.timings.items():
+        python_cpu, server_cpu = phase_cpu.get(phase, (0.0, 0.0))
+        print(f"  {phase:<42} {seconds:8.1f} {python_cpu:13.1f} {server_cpu:15.1f}")
+    print(f"  {'total':<42} {total:8.1f} {cpu:13.1f} {server:15.1f}")
+    print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared); "
+          "postgres cpu is the backend only, not parallel index-build workers")
+
+
+def _next_month(directory: Path) -> Path:
+    """monthly.csv for the month after the latest one in the database, for every customer."""
+    from django.db.models import Max
+
+    from customers.models import Customer, MonthlyBalance
+
+    last = MonthlyBalance.objects.aggregate(month=Max("month"))["month"]
+    month = str(np.datetime64(last, "M") + 1)
+    ids = pa.array(list(Customer.objects.order_by("pk").values_list("customer_id", flat=True)), pa.string())
+    rng = np.random.default_rng(7)
+    directory.mkdir(parents=True, exist_ok=True)
+    pacsv.write_csv(_monthly(rng, ids, rng.lognormal(10, 1.6, len(ids)), [month]), directory / "monthly.csv",
+                    write_options=pacsv.WriteOptions(quoting_style="none"))
+    return directory
 
 
 if __name__ == "__main__":

@@ -37,10 +37,13 @@ from churn.segments import assign_segments
 
 FORMAT_VERSION = 1
 ALGORITHM = "sklearn HistGradientBoostingClassifier + Platt calibration; path attributions"
+# 100 trees of 15 leaves: on the 20k demo bank's evaluation month ROC AUC 0.819 / PR AUC 0.567
+# against 0.820 / 0.572 for 200 trees of 31 leaves, at 2.5 times less CPU per customer to
+# predict and explain (5.9 against 14.5 us), which a million-customer night pays every night.
 DEFAULT_PARAMS = {
-    "max_iter": 200,
-    "learning_rate": 0.08,
-    "max_leaf_nodes": 31,
+    "max_iter": 100,
+    "learning_rate": 0.12,
+    "max_leaf_nodes": 15,
     "min_samples_leaf": 100,
     "l2_regularization": 1.0,
     "random_state": 0,

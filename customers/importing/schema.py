@@ -87,7 +87,8 @@ def _field(model: type[models.Model], name: str) -> models.Field:
     return model._meta.get_field(name)
 
 
-def text(name: str, model: type[models.Model], field_name: str, *, required: bool = True, ref: Ref | None = None) -> Column:
+def text(name: str, model: type[models.Model], field_name: str, *, required: bool = True,
+         ref: Ref | None = None) -> Column:
     return Column(name, Kind.TEXT, required=required, max_length=_field(model, field_name).max_length, ref=ref)
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -100,7 +102,8 @@ class ProblemLog:
         self.count += 1
         self._pending.append(_Pending(None, line, self._column_order(columns), columns, message))
 
-    def add_rows(self, records: np.ndarray, columns: str, words: Callable[[int], str], total: int | None = None) -> None:
+    def add_rows(self, records: np.ndarray, columns: str, words: Callable[[int], str],
+                 total: int | None = None) -> None:
         """Record problems at ``records`` (sorted); ``words(i)`` words the i-th."""
         self.count += len(records) if total is None else total
         order = self._column_order(columns)
@@ -162,7 +165,8 @@ class References:
     def codes(self, ref: Ref) -> pa.Array:
         if ref is Ref.RM:
             if self._rms is None:
-                self._rms = pa.array(sorted(code for code, role in self.staff_roles.items() if role == "rm"), pa.string())
+                rms = sorted(code for code, role in self.staff_roles.items() if role == "rm")
+                self._rms = pa.array(rms, pa.string())
             return self._rms
         return {Ref.BRANCH: self.branches, Ref.CUSTOMER: self.customers, Ref.PRODUCT: self.products}[ref]
 
@@ -225,6 +229,44 @@ def _encoding_message(exc: UnicodeDecodeError) -> str:
     ) % {"byte": byte, "position": exc.start + 1}
 
 
+class _Gate(io.RawIOBase):
+    """A file that lets pyarrow's reader run only a few blocks ahead.
+
+    The streaming CSV reader reads ahead as fast as the disk allows, so on a
+    2 GB monthly.csv it holds most of the file in memory while validation
+    catches up. Here it may read ``ahead`` bytes beyond what the consumer has
+    taken (one block per batch); a reader that waits too long is let through
+    rather than ever deadlocked.
+    """
+
+    def __init__(self, path: Path, ahead: int) -> None:
+        super().__init__()
+        self._file = path.open("rb", buffering=0)
+        self._allowed = ahead
+        self._changed = threading.Condition()
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self.position < self._allowed, timeout=10)
+            size = len(buffer) if self.position >= self._allowed else min(len(buffer), self._allowed - self.position)
+        read = self._file.readinto(memoryview(buffer)[:size])
+        self.position += read
+        return read
+
+    def advance(self, size: int) -> None:
+        with self._changed:
+            self._allowed += size
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
 def fast_batches(path: Path, header: list[str], wanted: list[str], *, multiline: bool,
                  on_progress: Callable[[int, int], None] | None = None) -> Iterator[Batch]:
     """Blocks from pyarrow's reader. Any parse problem raises _Unreadable."""
@@ -239,7 +281,7 @@ def fast_batches(path: Path, header: list[str], wanted: list[str], *, multiline:
         quoted_strings_can_be_null=False,
     )
     records = 0
-    with pa.OSFile(str(path)) as source:
+    with _Gate(path, ahead=2 * BLOCK_SIZE) as source:
         try:
             reader = pacsv.open_csv(source, read_options=read_options, parse_options=parse_options,
                                     convert_options=convert_options)
@@ -248,8 +290,9 @@ def fast_batches(path: Path, header: list[str], wanted: list[str], *, multiline:
                 columns = {name: block.column(generated[p]) for name, p in positions.items()}
                 yield Batch(columns, np.arange(records, records + n, dtype=np.int64))
                 records += n
+                source.advance(BLOCK_SIZE)
                 if on_progress is not None:
-                    on_progress(records, source.tell())
+                    on_progress(records, source.position)
         except pa.ArrowInvalid as exc:
             raise _Unreadable(str(exc)) from exc
 
@@ -573,7 +616,9 @@ class BatchChecker:
         if values is None:
             rejected = _cast_failures(filled, to, suspects)
             values = pc.cast(pc.if_else(pa.array(rejected), "0", filled), to)
-        negative = self.none.copy() if signed else suspects & ~rejected & _np(pc.less(values, pa.scalar(Decimal(0), to)))
+        negative = self.none.copy()
+        if not signed:
+            negative = suspects & ~rejected & _np(pc.less(values, pa.scalar(Decimal(0), to)))
         wrong = ~empty & ~looks_numeric | rejected | negative
         self.fail(wrong, column.name, not_a_number)
         self.fail(too_precise, column.name, gettext("must have at most %(places)d decimal places, got '%(value)s'"),
@@ -697,7 +742,9 @@ class KeyTracker:
         for i, name in enumerate(self.spec.key):
             parts = self._codes[i]
             if parts and isinstance(parts[0], np.ndarray):
+                self._codes[i] = []  # let the parts go as soon as they are copied
                 codes.append(np.concatenate(parts))
+                del parts
                 decoders.append(self._decoder(name))
             else:
                 encoded = pa.chunked_array(parts, pa.string()).combine_chunks().dictionary_encode()
@@ -751,16 +798,22 @@ def _sort_keys(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         # position): one int64 per row and one in-place sort, instead of an
         # argsort over several arrays. Positions rise with records, so the
         # first row of a run of equal keys is the one seen first.
+        # In-place ufuncs throughout: 24 million rows must not need several
+        # int64 temporaries of 190 MB each.
         packed = np.zeros(n, dtype=np.int64)
         for c, b in zip(codes, bits, strict=True):
-            packed <<= b
-            packed |= c
-        packed <<= position_bits
-        packed |= np.arange(n, dtype=np.int64)
+            np.left_shift(packed, b, out=packed)
+            np.bitwise_or(packed, c, out=packed)
+        np.left_shift(packed, position_bits, out=packed)
+        np.bitwise_or(packed, np.arange(n, dtype=np.int64), out=packed)
         packed.sort()
         # Equal keys differ only in the position bits.
-        same = (packed[1:] ^ packed[:-1]) < (1 << position_bits)
-        packed &= (1 << position_bits) - 1
+        same = np.empty(max(n - 1, 0), dtype=bool)
+        step = 1 << 22
+        for start in range(0, n - 1, step):
+            stop = min(start + step, n - 1)
+            same[start:stop] = (packed[start + 1:stop + 1] ^ packed[start:stop]) < (1 << position_bits)
+        np.bitwise_and(packed, (1 << position_bits) - 1, out=packed)
         return packed, same
     order = np.lexsort([np.arange(n), *reversed(codes)])
     same = np.ones(max(n - 1, 0), dtype=bool)

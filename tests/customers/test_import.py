@@ -178,7 +178,8 @@ def test_imported_values_are_typed_and_derived_fields_filled(tmp_path):
     assert set(Product.objects.filter(is_ours=True).values_list("product_code", flat=True)) == {"OUR-TD", "OUR-CARD"}
     card = Product.objects.get(product_code="OUR-CARD")
     assert (card.yield_pct, card.term_days) == (None, None)
-    assert ProductYield.objects.get(product__product_code="RIV-WM", month=dt.date(2024, 2, 1)).yield_pct == Decimal("3.2")
+    february_yield = ProductYield.objects.get(product__product_code="RIV-WM", month=dt.date(2024, 2, 1))
+    assert february_yield.yield_pct == Decimal("3.2")
     assert Holding.objects.get(product__product_code="OUR-CARD").maturity_on is None
     assert Survey.objects.get(customer__customer_id="C0002").comment == 'Waited "forever"\nand nobody called back'
 
@@ -554,9 +555,11 @@ def test_bulk_path_imports_the_same_rows_and_restores_every_index_and_constraint
                       "C0003": (Decimal("0.00"), "mass")}
     assert Customer.objects.get(customer_id="C0003").phone_tail == "3333"
     # Ids were handed out in Python: the sequences must have moved past them.
-    assert MonthlyBalanceFactory(customer=Customer.objects.get(customer_id="C0003"), month=dt.date(2024, 4, 1)).pk > max(
-        MonthlyBalance.objects.exclude(month=dt.date(2024, 4, 1)).values_list("pk", flat=True))
-    assert CustomerFactory().pk > 0
+    highest_balance = max(MonthlyBalance.objects.values_list("pk", flat=True))
+    highest_customer = max(Customer.objects.values_list("pk", flat=True))
+    customer = Customer.objects.get(customer_id="C0003")
+    assert MonthlyBalanceFactory(customer=customer, month=dt.date(2024, 4, 1)).pk > highest_balance
+    assert CustomerFactory().pk > highest_customer
 
 
 @needs_postgres
