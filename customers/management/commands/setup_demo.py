@@ -90,7 +90,7 @@ class Command(BaseCommand):
             metrics = version.metrics
             self.stdout.write(
                 f"model #{version.pk} {version.algorithm}: ROC AUC {metrics.get('roc_auc')}, "
-                f"PR AUC {metrics.get('pr_auc')}, lift@10% {metrics.get('lift_at_10')}; {version.activation_note}"
+                f"PR AUC {metrics.get('pr_auc')}, lift@10% {metrics.get('lift_top10')}; {version.activation_note}"
             )
 
         run_dates = [_first_of_month(today, back) for back in range(history_months, 0, -1)] + [today]
