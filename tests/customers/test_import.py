@@ -618,3 +618,43 @@ def test_tier_names_are_the_models_tier_values():
 def test_floors_out_of_order_are_refused():
     with pytest.raises(ValueError, match="tier floors must rise"):
         tier_for_aum(1, {"gold": 500_000, "platinum": 50_000, "private": 6_000_000})
+
+
+@needs_postgres
+def test_a_refresh_of_most_customers_rebuilds_their_indexes_and_keeps_the_schema(tmp_path, monkeypatch):
+    imported(tmp_path)
+    schema = _schema()
+    monkeypatch.setattr(writers, "REFRESH_REBUILD_MIN_CUSTOMERS", 1)
+    april = [MONTHLY_HEADER,
+             ["C0001", "2024-04", "6500000.00", "0", "0", "0", "0", "1", "1", "1", "active"]]
+
+    result = run(write(tmp_path / "april", {"monthly.csv": april}))
+
+    assert result.ok, problems(result)
+    assert _schema() == schema
+    assert Customer.objects.get(customer_id="C0001").tier == "private"
+
+
+# --- the factories others reuse ------------------------------------------------------------------
+
+
+def test_every_factory_makes_a_consistent_row():
+    from tests.customers import factories
+
+    customer = factories.CustomerFactory()
+    assert customer.rm.branch == customer.branch and customer.rm.role == Role.RM
+    assert (customer.phone_tail, customer.id_tail) == (customer.phone[-4:], customer.id_number[-4:])
+    assert factories.UserFactory(head=True).role == Role.HEAD
+    assert factories.UserFactory(can_log_in=True).check_password("password")
+    assert not factories.UserFactory().has_usable_password()
+    assert factories.ProductFactory().is_ours and not factories.ProductFactory(competitor=True).is_ours
+    assert not factories.ProductYieldFactory().product.is_ours
+    holding = factories.HoldingFactory(customer=customer)
+    assert holding.maturity_on == holding.start_on + dt.timedelta(days=holding.product.term_days)
+    assert factories.MonthlyBalanceFactory(customer=customer).customer == customer
+    assert factories.SurveyFactory(customer=customer).score == 9
+    assert factories.AppointmentFactory(customer=customer).scheduled_on > dt.date.today() - dt.timedelta(days=1)
+    assert factories.ContactLogFactory(customer=customer).staff == customer.rm
+    for model in (*IMPORTED_MODELS, factories.ContactLog):
+        for row in model.objects.all():
+            row.full_clean(validate_unique=False)

@@ -142,7 +142,12 @@ def test_lobby_manager_looks_up_a_walk_in_and_hands_over(page, e2e_bank):
     # The other branch's 王大力 is never shown.
     assert "王大力" not in page.locator("#lookup-results").inner_text()
     shot(page, "lobby-lookup-zh")
-    match.locator("input[name=note]").fill("想了解贷款产品")
+    # Under load a late answer to an earlier keystroke can still replace the list: wait until
+    # the network is quiet, then make sure the note is in the form that is clicked.
+    page.wait_for_load_state("networkidle")
+    note = match.locator("input[name=note]")
+    note.fill("想了解贷款产品")
+    assert note.input_value() == "想了解贷款产品"
     match.get_by_role("button").click()
     page.locator("#lookup-results .flash").wait_for()
     assert e2e_bank.customer.contacts.filter(note__contains="想了解贷款产品").exists()
