@@ -4,16 +4,23 @@ Each file is read in large blocks by pyarrow's CSV reader (C++, multi-threaded,
 every column as text) and every value is checked with vectorised
 ``pyarrow.compute`` and numpy, so a 24-million-row monthly.csv is never held in
 memory at once and no Python code runs per row, except to word a problem.
+(pandas' ``read_csv(dtype=str, chunksize=...)`` would make a Python string of
+every cell, several times slower than the whole import's budget; pandas stays
+for the small vectorised helpers in ``customers.tiers``.)
+
 Problems are reported as ``file:row:column: reason`` with ``row`` the line in
 the file (the header is line 1).
 
-What is checked, per file: required columns present; every value parses
-(dates ``YYYY-MM-DD``, months ``YYYY-MM``, plain decimal numbers, integers,
-choices) and fits its database column; references resolve against the
-database plus the files read before; natural keys are unique within the file.
+What is checked, per file: required columns present; every value parses and
+fits its database column (dates ``YYYY-MM-DD``; months ``YYYY-MM``; numbers as
+arrow's decimal parser reads them, such as ``1234.5`` or ``1.2e3`` but not
+``1,234``, with no more decimals than the column keeps; integers; choices;
+text lengths); references resolve against the database plus the files read
+before; natural keys are unique within the file.
 
-The output of a clean block is a typed ``pyarrow.Table`` (see ``clean_table``)
-that a writer can stage without further checks.
+A clean block goes to the writer as a ``pyarrow.Table`` (see ``clean_table``):
+checked text for numbers and dates, which both databases parse themselves,
+and dictionary-encoded code columns.
 """
 
 from __future__ import annotations

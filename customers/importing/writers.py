@@ -732,16 +732,18 @@ def _csv(table: pa.Table) -> bytes:
 class _CopySink(StageSink):
     """Feeds one ``COPY FROM STDIN`` from a background thread.
 
-    psycopg2 releases the GIL while it sends, so the server parses block n
-    while the main thread checks block n+1. The queue holds two blocks at most,
-    which bounds memory whatever the file's size.
+    The main thread checks block n+1 and turns it into CSV while the thread
+    sends block n and the server parses it (psycopg2 releases the GIL while it
+    sends). The CSV is made before it is queued, so the server never waits
+    for it. The queue holds two blocks at most, which bounds memory whatever
+    the file's size.
     """
 
     def __init__(self, cursor, table: str, columns: list[str], *, text: list[str],
                  encode: Callable[[pa.Table], pa.Table], on_done: Callable[[], None]) -> None:
         self._encode = encode
         self._on_done = on_done
-        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._cursor = cursor
         self._closed = False
@@ -767,18 +769,15 @@ class _CopySink(StageSink):
 
     def read(self, size: int = -1) -> bytes:
         """psycopg2 calls this for the next piece of COPY data; b"" ends it."""
-        block = self._queue.get()
-        if block is None:
-            return b""
-        return _csv(block)
+        return self._queue.get() or b""
 
     def write(self, table: pa.Table) -> None:
         if self._error is not None:
             raise self._error
-        encoded = self._encode(table)
+        data = _csv(self._encode(table))
         if self._thread is None:
             self._start()
-        self._queue.put(encoded)
+        self._queue.put(data)
         self.rows += table.num_rows
 
     def close(self) -> None:
