@@ -105,6 +105,12 @@ class Customer(models.Model):
             models.Index(fields=["rm", "status"]),
             models.Index(fields=["branch", "status"]),
             models.Index(fields=["name"]),
+            # The lobby's walk-in lookup is a name prefix (LIKE 'x%') within a branch; with the
+            # database's collation only a pattern_ops index serves LIKE on PostgreSQL (other
+            # databases ignore opclasses and get a plain index).
+            models.Index(
+                fields=["branch", "name"], name="customer_branch_name_prefix", opclasses=["int8_ops", "varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self) -> str:

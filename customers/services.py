@@ -175,7 +175,7 @@ class _ImportRun:
         if self.problem_count or not writing:
             self.summaries.append(FileSummary(spec.name, result.rows))
             return
-        with self.timed(f"upsert: {spec.name}"):
+        with self.timed(f"write: {spec.name}"):
             inserted, updated = writer.upsert(spec)
         self.summaries.append(FileSummary(spec.name, result.rows, inserted, updated))
 

@@ -17,8 +17,11 @@ first load of a bank, 24 million monthly rows): maintaining four B-trees and a
 foreign-key trigger row by row costs several times more than the load itself,
 so the table's secondary indexes, unique constraints and foreign keys are
 dropped, the rows are COPYed straight into the table (codes turned into keys
-in Python), and everything is re-created with one sort per index and one
-set-based check per foreign key. See ``PostgresWriter`` for why that is safe.
+and ids handed out in Python), and everything is re-created with one sort per
+index and one set-based check per foreign key; each customer's latest monthly
+row is followed in Python on the way. See ``PostgresWriter`` for why that is
+safe. A refresh that rewrites most customers (next month's file) likewise
+rebuilds the customers' indexes instead of updating them row by row.
 
 Everything runs inside the caller's transaction, so a problem anywhere undoes
 it all, dropped indexes and constraints included.
@@ -221,7 +224,6 @@ class Writer:
     """Staging and upserts on one connection; subclasses speak each database's dialect."""
 
     unusable_password_sql = ""
-    latest_first = ""  # how the dialect picks each customer's latest monthly row
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
@@ -445,6 +447,7 @@ class PostgresWriter(Writer):
         super().__init__(connection)
         self._bulk: dict[str, _Bulk] = {}
         self._late: list[_Bulk] = []  # restored by finish()
+        self._latest: _LatestBalances | None = None  # followed while monthly.csv is bulk-loaded
 
     def begin(self) -> None:
         with self.connection.cursor() as cursor:
@@ -515,9 +518,11 @@ class PostgresWriter(Writer):
     # --- the refresh ---
 
     def _affected_customers(self) -> str:
-        if "monthly" in self._bulk:
-            # The table was empty: every customer with a monthly row was in the file.
-            return f"(SELECT id AS customer_pk FROM {self.quote(Customer._meta.db_table)})"
+        if self._latest is not None:
+            # The table was empty, so each customer's latest row in the file is
+            # their latest row: it was followed while the file streamed by.
+            self._latest.write(self, "import_latest")
+            return "import_latest"
         driving = super()._affected_customers()
         self._unindex_customers_for_a_large_refresh()
         return driving
@@ -541,6 +546,8 @@ class PostgresWriter(Writer):
             self._late.append(_Bulk(table, self._drop_secondary(table), late=True))
 
     def latest_balances_sql(self, driving: str) -> str:
+        if driving == "import_latest":
+            return "SELECT customer_pk AS customer_id, month, aum, status FROM import_latest"
         # One backward step down the (customer, month) unique index per
         # customer, rather than grouping the whole history.
         return (
@@ -591,6 +598,8 @@ class PostgresWriter(Writer):
             cursor.execute("SELECT nextval(%s)", [sequence])
             first_id = cursor.fetchone()[0]
         next_id = first_id
+        if spec.kind == "monthly":
+            self._latest = _LatestBalances(keys["customer_id"])
 
         def encode(block: pa.Table) -> pa.Table:
             nonlocal next_id
@@ -599,6 +608,8 @@ class PostgresWriter(Writer):
             arrays += [block.column(staged) for staged in target.copy.values()]
             arrays += [keys[join.staged].resolve(block.column(join.staged)) for join in target.joins]
             arrays += [pa.array(np.full(block.num_rows, value)) for value in constants.values()]
+            if spec.kind == "monthly":
+                self._latest.add(block)
             return pa.table(arrays, names=columns)
 
         def done() -> None:
@@ -674,6 +685,80 @@ class PostgresWriter(Writer):
                                                  strings_can_be_null=False),
         )
         return _Keys(table.column("code").combine_chunks(), table.column("pk").to_numpy())
+
+
+class _LatestBalances:
+    """Each customer's latest monthly row, followed block by block while
+    monthly.csv streams into an empty table, so that the refresh reads a
+    million rows from here instead of probing 24 million in the table.
+
+    Customers are the positions of the dictionary-encoded ``customer_id``
+    column (dense, so plain numpy arrays hold the state); AUM is kept in cents.
+    """
+
+    def __init__(self, keys: _Keys) -> None:
+        self._keys = keys
+        self._dictionary: pa.Array | None = None
+        self._month = np.zeros(0, dtype=np.int32)
+        self._cents = np.zeros(0, dtype=np.int64)
+        self._closed = np.zeros(0, dtype=bool)
+
+    def add(self, block: pa.Table) -> None:
+        customers = block.column("customer_id").combine_chunks()
+        if self._dictionary is None:
+            self._dictionary = customers.dictionary
+            size = len(self._dictionary)
+            self._month = np.full(size, -(2**31), dtype=np.int32)
+            self._cents = np.zeros(size, dtype=np.int64)
+            self._closed = np.zeros(size, dtype=bool)
+        who = customers.indices.to_numpy().astype(np.int64)
+        when = pc.cast(block.column("month"), pa.date32()).combine_chunks().cast(pa.int32()).to_numpy()
+        # Each customer's last row in the block, by month. A file sorted by
+        # customer then month (the usual export) needs no sort for that.
+        step = np.diff(who)
+        if ((step > 0) | ((step == 0) & (np.diff(when) >= 0))).all():
+            order = np.arange(len(who))
+        else:
+            order = np.lexsort((when, who))
+        ordered = who[order]
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = ordered[1:] != ordered[:-1]
+        rows = order[last]
+        rows = rows[when[rows] > self._month[who[rows]]]
+        target = who[rows]
+        taken = pa.array(rows)
+        cents = pc.multiply(pc.cast(block.column("aum").take(taken), pa.decimal128(18, 2)), pa.scalar(100))
+        self._month[target] = when[rows]
+        self._cents[target] = pc.cast(cents, pa.int64()).to_numpy()
+        self._closed[target] = _np_bool(pc.equal(block.column("status").take(taken), "closed"))
+
+    def write(self, writer: PostgresWriter, table: str) -> None:
+        """COPY the latest rows into a TEMP table (customer_pk, month, aum, status)."""
+        seen = np.flatnonzero(self._month > -(2**31)) if self._dictionary is not None else np.zeros(0, np.int64)
+        pks = self._keys.resolve(pa.DictionaryArray.from_arrays(pa.array(seen), self._dictionary)) \
+            if len(seen) else pa.array([], pa.int64())
+        cents = self._cents[seen]
+        aum = pc.binary_join_element_wise(pc.cast(pa.array(cents // 100), pa.string()),
+                                          pc.utf8_lpad(pc.cast(pa.array(cents % 100), pa.string()), 2, "0"), ".")
+        rows = pa.table({
+            "customer_pk": pks,
+            "month": pa.array(self._month[seen], pa.int32()).cast(pa.date32()),
+            "aum": aum,
+            "status": pa.array(np.where(self._closed[seen], "closed", "active")),
+        })
+        with writer.connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"CREATE TEMP TABLE {table} (customer_pk bigint, month date, aum numeric(18, 2), "
+                           f"status varchar(8))")
+        writer._temporary.append(table)
+        sink = _CopySink(writer._raw_cursor(), table, list(rows.column_names), text=["status"],
+                         encode=lambda block: block, on_done=lambda: writer.analyze(table))
+        sink.write(rows)
+        sink.close()
+
+
+def _np_bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 class _Keys:

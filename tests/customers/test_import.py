@@ -550,9 +550,12 @@ def test_bulk_path_imports_the_same_rows_and_restores_every_index_and_constraint
 
     assert _schema() == schema
     assert counts()["MonthlyBalance"] == 8
-    latest = {c.customer_id: (c.latest_aum, c.tier) for c in Customer.objects.all()}
-    assert latest == {"C0001": (Decimal("600000.00"), "platinum"), "C0002": (Decimal("50000.00"), "gold"),
-                      "C0003": (Decimal("0.00"), "mass")}
+    latest = {c.customer_id: (c.latest_month, c.latest_aum, c.status, c.tier) for c in Customer.objects.all()}
+    assert latest == {
+        "C0001": (dt.date(2024, 3, 1), Decimal("600000.00"), "active", "platinum"),
+        "C0002": (dt.date(2024, 3, 1), Decimal("50000.00"), "active", "gold"),
+        "C0003": (dt.date(2024, 3, 1), Decimal("0.00"), "closed", "mass"),
+    }
     assert Customer.objects.get(customer_id="C0003").phone_tail == "3333"
     # Ids were handed out in Python: the sequences must have moved past them.
     highest_balance = max(MonthlyBalance.objects.values_list("pk", flat=True))
@@ -658,3 +661,16 @@ def test_every_factory_makes_a_consistent_row():
     for model in (*IMPORTED_MODELS, factories.ContactLog):
         for row in model.objects.all():
             row.full_clean(validate_unique=False)
+
+
+@needs_postgres
+def test_bulk_path_finds_each_customers_latest_month_whatever_the_row_order(tmp_path, bulk):
+    files = bank()
+    header, *rows = files["monthly.csv"]
+    files["monthly.csv"] = [header, *sorted(rows, key=lambda row: (row[1], row[0]), reverse=True)]  # newest first
+
+    result = run(write(tmp_path / "shuffled", files))
+
+    assert result.ok, problems(result)
+    c1 = Customer.objects.get(customer_id="C0001")
+    assert (c1.latest_month, c1.latest_aum) == (dt.date(2024, 3, 1), Decimal("600000.00"))
