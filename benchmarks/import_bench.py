@@ -338,6 +338,7 @@ def _timed_import(label: str, directory: Path, backend: int) -> None:
     from customers.services import bank_data_import
 
     phase_cpu = _measure_phases(backend)
+    wal_before, checkpoints_before = _wal_and_checkpoints()
     server_before = _process_cpu(backend)
     load_before = os.getloadavg()[0]
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -360,6 +361,19 @@ def _timed_import(label: str, directory: Path, backend: int) -> None:
     print(f"  {'total':<42} {total:8.1f} {cpu:13.1f} {server:15.1f}")
     print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared); "
           "postgres cpu is the backend only, not parallel index-build workers")
+    wal_after, checkpoints_after = _wal_and_checkpoints()
+    print(f"  WAL written {(wal_after - wal_before) / 1e9:.1f} GB; checkpoints forced by max_wal_size meanwhile "
+          f"(whole server): {checkpoints_after - checkpoints_before}")
+
+
+def _wal_and_checkpoints() -> tuple[int, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, checkpoints_req "
+                       "FROM pg_stat_bgwriter")
+        wal, checkpoints = cursor.fetchone()
+    return int(wal), int(checkpoints)
 
 
 def _next_month(directory: Path) -> Path:

@@ -220,6 +220,7 @@ class _ProgressBar:
 
     def close(self) -> None:
         if self.bar is not None:
+            self.bar.update(self.size - self.bar.n)
             self.bar.close()
 
 

@@ -333,18 +333,22 @@ class Writer:
         The latest row is looked up in the whole history, not in the file: an
         old month imported again must not overwrite a newer state.
         """
-        driving = self._affected_customers()
+        source = self._latest_source(tier_floors)
         tier_sql, tier_params = tier_case_sql("l.aum", tier_floors)
         with self.connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {self.quote(Customer._meta.db_table)} AS c SET latest_month = l.month, latest_aum = l.aum, "
                 f"status = l.status, tier = {tier_sql} "
-                f"FROM ({self.latest_balances_sql(driving)}) AS l "
+                f"FROM ({source}) AS l "
                 f"WHERE c.id = l.customer_id AND (c.latest_month, c.latest_aum, c.status, c.tier) "
                 f"IS DISTINCT FROM (l.month, l.aum, l.status, {tier_sql})",
                 tier_params + tier_params,
             )
             return cursor.rowcount
+
+    def _latest_source(self, tier_floors: dict[str, float]) -> str:
+        """SQL giving (customer_id, month, aum, status) of each affected customer's latest monthly row."""
+        return self.latest_balances_sql(self._affected_customers())
 
     def _affected_customers(self) -> str:
         """A table of the customers in the staged monthly rows (column customer_pk)."""
@@ -517,45 +521,53 @@ class PostgresWriter(Writer):
 
     # --- the refresh ---
 
-    def _affected_customers(self) -> str:
+    def _latest_source(self, tier_floors: dict[str, float]) -> str:
+        """Each affected customer's latest monthly row, in a TEMP table ``import_latest``."""
         if self._latest is not None:
             # The table was empty, so each customer's latest row in the file is
             # their latest row: it was followed while the file streamed by.
             self._latest.write(self, "import_latest")
-            return "import_latest"
-        driving = super()._affected_customers()
-        self._unindex_customers_for_a_large_refresh()
-        return driving
+        else:
+            driving = self._affected_customers()
+            with self.connection.cursor() as cursor:
+                cursor.execute("DROP TABLE IF EXISTS import_latest")
+                # One backward step down the (customer, month) unique index per
+                # customer, rather than grouping the whole history.
+                cursor.execute(
+                    f"CREATE TEMP TABLE import_latest AS SELECT a.customer_pk, b.month, b.aum, b.status "
+                    f"FROM {driving} AS a CROSS JOIN LATERAL (SELECT m.month, m.aum, m.status "
+                    f"FROM {self.quote(MonthlyBalance._meta.db_table)} AS m WHERE m.customer_id = a.customer_pk "
+                    f"ORDER BY m.month DESC LIMIT 1) AS b"
+                )
+            self._temporary.append("import_latest")
+            self.analyze("import_latest")
+            self._unindex_customers_for_a_large_refresh(tier_floors)
+        return "SELECT customer_pk AS customer_id, month, aum, status FROM import_latest"
 
-    def _unindex_customers_for_a_large_refresh(self) -> None:
+    def _unindex_customers_for_a_large_refresh(self, tier_floors: dict[str, float]) -> None:
         """Next month's monthly.csv moves every customer's latest month, so the
         refresh rewrites every customer row, and each new row version goes into
         all nine of the table's indexes (``status`` is indexed, and full pages
-        leave no room for HOT updates). Past a threshold, drop the indexes and
-        rebuild them at the end, as the bulk path does. The cost: the customers
-        table is locked against readers until the import commits."""
+        leave no room for HOT updates). Past a threshold of customers that will
+        change, drop the indexes and rebuild them at the end, as the bulk path
+        does. The cost: the customers table is locked against readers until the
+        import commits."""
         if "customers" in self._bulk:
             return  # bulk-loaded in this import: its indexes are not built yet
         table = Customer._meta.db_table
+        tier_sql, tier_params = tier_case_sql("l.aum", tier_floors)
         with self.connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM import_affected")
-            affected = cursor.fetchone()[0]
+            cursor.execute(
+                f"SELECT count(*) FROM import_latest AS l JOIN {self.quote(table)} AS c ON c.id = l.customer_pk "
+                f"WHERE (c.latest_month, c.latest_aum, c.status, c.tier) "
+                f"IS DISTINCT FROM (l.month, l.aum, l.status, {tier_sql})",
+                tier_params,
+            )
+            changing = cursor.fetchone()[0]
             cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
             total = max(cursor.fetchone()[0], 1)
-        if affected >= REFRESH_REBUILD_MIN_CUSTOMERS and affected >= REFRESH_REBUILD_MIN_SHARE * total:
+        if changing >= REFRESH_REBUILD_MIN_CUSTOMERS and changing >= REFRESH_REBUILD_MIN_SHARE * total:
             self._late.append(_Bulk(table, self._drop_secondary(table), late=True))
-
-    def latest_balances_sql(self, driving: str) -> str:
-        if driving == "import_latest":
-            return "SELECT customer_pk AS customer_id, month, aum, status FROM import_latest"
-        # One backward step down the (customer, month) unique index per
-        # customer, rather than grouping the whole history.
-        return (
-            f"SELECT a.customer_pk AS customer_id, b.month, b.aum, b.status FROM {driving} AS a "
-            f"CROSS JOIN LATERAL (SELECT m.month, m.aum, m.status "
-            f"FROM {self.quote(MonthlyBalance._meta.db_table)} AS m WHERE m.customer_id = a.customer_pk "
-            f"ORDER BY m.month DESC LIMIT 1) AS b"
-        )
 
     # --- the bulk path ---
 
