@@ -19,4 +19,6 @@ def _on_logout(sender, request, user, **kwargs):
 @receiver(user_login_failed)
 def _on_login_failed(sender, credentials, request=None, **kwargs):
     # Only the user name is kept: never the password that was tried.
-    audit_record(action=AuditAction.LOGIN_FAILED, request=request, actor_name=str(credentials.get("username", ""))[:150])
+    audit_record(
+        action=AuditAction.LOGIN_FAILED, request=request, actor_name=str(credentials.get("username", ""))[:150]
+    )

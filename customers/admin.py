@@ -17,9 +17,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "display_name", "staff_code", "role", "branch", "is_active"]
     list_filter = ["role", "branch", "is_active", "is_staff"]
     search_fields = ["username", "display_name", "staff_code", "email"]
-    fieldsets = BaseUserAdmin.fieldsets + (
-        (_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role"]}),
-    )
+    fieldsets = BaseUserAdmin.fieldsets + ((_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role"]}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
         (_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role"]}),
     )
@@ -27,7 +25,17 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(models.Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["customer_id", "name", "branch", "rm", "tier", "segment", "segment_override", "status", "latest_aum"]
+    list_display = [
+        "customer_id",
+        "name",
+        "branch",
+        "rm",
+        "tier",
+        "segment",
+        "segment_override",
+        "status",
+        "latest_aum",
+    ]
     list_filter = ["status", "tier", "segment", "branch"]
     search_fields = ["customer_id", "name", "phone_tail", "id_tail"]
     raw_id_fields = ["rm"]

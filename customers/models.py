@@ -109,7 +109,9 @@ class Customer(models.Model):
             # database's collation only a pattern_ops index serves LIKE on PostgreSQL (other
             # databases ignore opclasses and get a plain index).
             models.Index(
-                fields=["branch", "name"], name="customer_branch_name_prefix", opclasses=["int8_ops", "varchar_pattern_ops"]
+                fields=["branch", "name"],
+                name="customer_branch_name_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
             ),
         ]
 
@@ -205,7 +207,9 @@ class Holding(models.Model):
         verbose_name = _("holding")
         verbose_name_plural = _("holdings")
         constraints = [
-            models.UniqueConstraint(fields=["customer", "product", "start_on"], name="uniq_holding_customer_product_start")
+            models.UniqueConstraint(
+                fields=["customer", "product", "start_on"], name="uniq_holding_customer_product_start"
+            )
         ]
         indexes = [models.Index(fields=["maturity_on"])]
 
@@ -222,7 +226,9 @@ class Survey(models.Model):
         verbose_name = _("satisfaction survey")
         verbose_name_plural = _("satisfaction surveys")
         constraints = [
-            models.UniqueConstraint(fields=["customer", "surveyed_on", "channel"], name="uniq_survey_customer_date_channel")
+            models.UniqueConstraint(
+                fields=["customer", "surveyed_on", "channel"], name="uniq_survey_customer_date_channel"
+            )
         ]
         indexes = [models.Index(fields=["surveyed_on"])]
 
@@ -243,7 +249,9 @@ class Appointment(models.Model):
         verbose_name = _("large-transaction appointment")
         verbose_name_plural = _("large-transaction appointments")
         constraints = [
-            models.UniqueConstraint(fields=["customer", "kind", "scheduled_on"], name="uniq_appointment_customer_kind_day")
+            models.UniqueConstraint(
+                fields=["customer", "kind", "scheduled_on"], name="uniq_appointment_customer_kind_day"
+            )
         ]
         indexes = [models.Index(fields=["scheduled_on"])]
 

@@ -33,7 +33,11 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()"],
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()",
+        ],
         env={"PATH": "/usr/bin:/bin", "DEBUG": "0"},
         capture_output=True,
         text=True,
