@@ -42,6 +42,9 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit trail")
         indexes = [models.Index(fields=["customer", "-at"]), models.Index(fields=["actor", "-at"])]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action} {self.object_type} {self.object_id}"
+
     def save(self, *args, **kwargs):
         # Append-only from the application: an existing event is never rewritten.
         if self.pk is not None:

@@ -77,6 +77,55 @@ class NightlyRun(models.Model):
         return f"{self.run_date} ({self.status})"
 
 
+class TrainingRun(models.Model):
+    """One retraining started by an analyst: a Celery task that reports its stage here
+    so the model page can show progress, and links the version it produced."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        READING = "reading", _("Reading the bank's history")
+        FEATURES = "features", _("Building features and labels")
+        FITTING = "fitting", _("Fitting the gradient boosting model")
+        EVALUATING = "evaluating", _("Evaluating against the baselines")
+        SAVING = "saving", _("Saving and comparing with the active model")
+        FINISHED = "finished", _("Finished")
+
+    requested_by = models.ForeignKey(
+        "customers.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("requested by"),
+    )
+    force = models.BooleanField(_("activate even if not better"), default=False)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.QUEUED)
+    percent = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_runs",
+        verbose_name=_("model version"),
+    )
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("training run")
+        verbose_name_plural = _("training runs")
+        constraints = [
+            # One retraining at a time: two would fight over the CPU and the active model.
+            models.UniqueConstraint(fields=["status"], condition=models.Q(status="running"),
+                                    name="one_running_training")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
 class NightlyChunk(models.Model):
     """One id range of a nightly run. The rows make a run resumable: a later run
     for the same date redoes only the chunks that are not done."""

@@ -51,3 +51,12 @@ def nightly_run_task(self, run_date: str | None = None) -> int | None:
     queue = None if self.request.is_eager else (self.request.delivery_info or {}).get("routing_key")
     run = services.nightly_run_dispatch(run_date=day, queue=queue)
     return run.pk if run else None
+
+
+@shared_task(bind=True, acks_late=True, soft_time_limit=2 * 3600, time_limit=2 * 3600 + 300)
+def train_model_task(self, training_run_id: int) -> int | None:
+    """Retrain the churn model for a ``TrainingRun`` an analyst started; returns the new version's id."""
+    from churn.retraining import training_run_execute
+
+    run = training_run_execute(training_run_id=training_run_id)
+    return run.model_version_id

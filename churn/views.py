@@ -1,5 +1,5 @@
 """Analyst pages: model versions with their evaluation (lift and calibration charts),
-starting a nightly run with its progress, and the bank data import (the import lives
+starting a retraining or a nightly run with its progress, and the bank data import (the import lives
 in the customers app; its page sits with the analyst's other pages)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,9 +20,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from api.uploads import KNOWN_NAMES, upload_problems
 from audit.models import AuditAction
 from audit.services import audit_record
-from churn.models import ModelVersion, NightlyRun
+from churn.models import ModelVersion, NightlyRun, TrainingRun
+from churn.retraining import TrainingBusy, training_run_start
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import nightly_run_task
+from config.celery import enqueue
 from customers.models import Role
 from customers.services import bank_data_import
 
@@ -52,7 +55,40 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, "churn/model_list.html", {
         "versions": versions, "runs": runs, "today": today, "today_run": next(
             (run for run in runs if run.run_date == today), None),
+        # Just started from this page: the run's row may not exist yet, so poll until it does.
+        "watch_run": request.GET.get("started") == "nightly",
+        "training": TrainingRun.objects.select_related("model_version", "requested_by").first(),
     })
+
+
+@login_required
+@require_POST
+def training_run_create(request: HttpRequest) -> HttpResponse:
+    """Start a retraining (a Celery task; the page then polls its progress)."""
+    _require_analyst(request.user)
+    force = request.POST.get("force") == "1"
+    try:
+        run = training_run_start(user=request.user, force=force)
+    except TrainingBusy as busy:
+        messages.warning(request, _("A retraining is already running (started %(time)s). Its progress shows below.")
+                         % {"time": timezone.localtime(busy.run.started_at).strftime("%H:%M")})
+        return redirect("churn:model_list")
+    audit_record(action=AuditAction.CHANGE, request=request,
+                 detail={"action": "training_run_start", "training_run": run.pk, "force": force})
+    messages.success(request, _("Retraining started. Progress shows below; the new version appears when it ends."))
+    return redirect("churn:model_list")
+
+
+@login_required
+@require_GET
+def training_run_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Progress of one retraining, polled by htmx every two seconds until it ends."""
+    _require_analyst(request.user)
+    run = get_object_or_404(TrainingRun.objects.select_related("model_version", "requested_by"), pk=pk)
+    response = render(request, "churn/_training_status.html", {"training": run})
+    if run.status != TrainingRun.Status.RUNNING and request.headers.get("HX-Request"):
+        response.status_code = 286  # tells htmx to stop polling
+    return response
 
 
 @login_required
@@ -98,11 +134,11 @@ def nightly_run_start(request: HttpRequest) -> HttpResponse:
     """Start today's nightly run now (a Celery task; the page then polls its progress)."""
     _require_analyst(request.user)
     today = timezone.localdate()
-    nightly_run_task.delay(run_date=today.isoformat())
+    enqueue(nightly_run_task, run_date=today.isoformat())
     audit_record(action=AuditAction.CHANGE, request=request, detail={"action": "nightly_run_start",
                                                                     "run_date": today.isoformat()})
     messages.success(request, _("Nightly run started. Progress shows below."))
-    return redirect("churn:model_list")
+    return redirect(f"{reverse('churn:model_list')}?started=nightly")
 
 
 @login_required

@@ -144,6 +144,9 @@ STORAGES = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Without a broker, tasks started from a page (retraining, a nightly run) run on a
+# background thread so the page can show their progress (see config.celery.enqueue).
+CELERY_EAGER_BACKGROUND = env_bool("CELERY_EAGER_BACKGROUND", True)
 if not CELERY_BROKER_URL:
     # In-process mode: nothing leaves the process, so an in-memory broker is enough.
     CELERY_BROKER_URL = "memory://"

@@ -118,14 +118,14 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.customer_id})"
 
-    @property
-    def effective_segment(self) -> str:
-        return self.segment_override or self.segment
-
     def save(self, *args, **kwargs):
         self.phone_tail = (self.phone or "")[-4:]
         self.id_tail = (self.id_number or "")[-4:]
         super().save(*args, **kwargs)
+
+    @property
+    def effective_segment(self) -> str:
+        return self.segment_override or self.segment
 
 
 class MonthlyBalance(models.Model):
@@ -195,6 +195,9 @@ class ProductYield(models.Model):
         verbose_name_plural = _("product yield history")
         constraints = [models.UniqueConstraint(fields=["product", "month"], name="uniq_yield_product_month")]
 
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.month:%Y-%m}: {self.yield_pct}%"
+
 
 class Holding(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="holdings")
@@ -212,6 +215,9 @@ class Holding(models.Model):
             )
         ]
         indexes = [models.Index(fields=["maturity_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.product_id} {self.amount} ({self.start_on})"
 
 
 class Survey(models.Model):
@@ -231,6 +237,9 @@ class Survey(models.Model):
             )
         ]
         indexes = [models.Index(fields=["surveyed_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.surveyed_on}: {self.score}"
 
 
 class AppointmentKind(models.TextChoices):
@@ -254,6 +263,9 @@ class Appointment(models.Model):
             )
         ]
         indexes = [models.Index(fields=["scheduled_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.kind} {self.amount} ({self.scheduled_on})"
 
 
 class ContactChannel(models.TextChoices):
@@ -287,3 +299,6 @@ class ContactLog(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contact log")
         indexes = [models.Index(fields=["customer", "-contacted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel} {self.result} ({self.contacted_at:%Y-%m-%d %H:%M})"

@@ -42,6 +42,13 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _eager_tasks_inline(settings):
+    """Without a broker, pages start long tasks on a background thread (config.celery.enqueue);
+    tests run them inline, inside the test's transaction, unless a test asks for the thread."""
+    settings.CELERY_EAGER_BACKGROUND = False
+
+
 def _real_services_missing() -> str | None:
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         return "needs PostgreSQL (set DATABASE_URL)"

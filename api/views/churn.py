@@ -1,4 +1,4 @@
-"""Model versions and nightly runs: analysts and administrators."""
+"""Model versions, retraining and nightly runs: analysts and administrators."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from api.pagination import ApiCursorPagination
 from api.permissions import IsAnalystOrAdmin
 from audit.models import AuditAction
 from audit.services import audit_record
-from churn.models import ModelVersion, NightlyRun
+from churn.models import ModelVersion, NightlyRun, TrainingRun
+from churn.retraining import TrainingBusy, training_run_start
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import nightly_run_task
+from config.celery import enqueue
 
 TAGS = ["models"]
 
@@ -107,7 +109,7 @@ class NightlyRunStartApi(ApiView):
                    operation_id="nightly_runs_start")
     def post(self, request):
         today = timezone.localdate()
-        nightly_run_task.delay(run_date=today.isoformat())
+        enqueue(nightly_run_task, run_date=today.isoformat())
         audit_record(action=AuditAction.CHANGE, request=drf_request_for_audit(request),
                      detail={"via": "api", "action": "nightly_run_start", "run_date": today.isoformat()})
         return Response({"run_date": today.isoformat()}, status=status.HTTP_202_ACCEPTED)
@@ -129,3 +131,54 @@ class NightlyRunDetailApi(ApiView):
         if run is None:
             raise NotFound()
         return Response(NightlyRunSerializer(run).data)
+
+
+class TrainingRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=TrainingRun.Status.choices)
+    stage = serializers.ChoiceField(choices=TrainingRun.Stage.choices)
+    percent = serializers.IntegerField()
+    detail = serializers.CharField()
+    force = serializers.BooleanField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    model_version = serializers.IntegerField(source="model_version_id", allow_null=True)
+    error = serializers.CharField()
+
+
+class TrainingRunStartApi(ApiView):
+    """Start a retraining (a Celery task); poll ``training-runs/{id}/``. 409 while one is running."""
+
+    permission_classes = [IsAnalystOrAdmin]
+
+    class TrainingRunStartSerializer(serializers.Serializer):
+        force = serializers.BooleanField(default=False, help_text="activate the new version even if not better")
+
+    @extend_schema(tags=TAGS, request=TrainingRunStartSerializer,
+                   responses={202: TrainingRunSerializer, 409: TrainingRunSerializer},
+                   operation_id="training_runs_start")
+    def post(self, request):
+        data = self.TrainingRunStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        force = data.validated_data["force"]
+        try:
+            run = training_run_start(user=request.user, force=force)
+        except TrainingBusy as busy:
+            return Response(TrainingRunSerializer(busy.run).data, status=status.HTTP_409_CONFLICT)
+        audit_record(action=AuditAction.CHANGE, request=drf_request_for_audit(request),
+                     detail={"via": "api", "action": "training_run_start", "training_run": run.pk, "force": force})
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunDetailApi(ApiView):
+    """One retraining's stage and progress, and the version it produced."""
+
+    permission_classes = [IsAnalystOrAdmin]
+
+    @extend_schema(tags=TAGS, responses={200: TrainingRunSerializer, 404: OpenApiResponse(description="No run")},
+                   operation_id="training_runs_retrieve")
+    def get(self, request, pk: int):
+        run = TrainingRun.objects.filter(pk=pk).first()
+        if run is None:
+            raise NotFound()
+        return Response(TrainingRunSerializer(run).data)

@@ -22,7 +22,7 @@ from django.test import Client
 from django.utils import timezone
 
 from api.models import ApiToken
-from churn.models import ModelVersion, NightlyRun
+from churn.models import ModelVersion, NightlyRun, TrainingRun
 from customers.models import Branch, Customer, Role, User
 from retention.models import Alert
 from retention.services import alerts_raise_for_date, alerts_rank_for_date
@@ -74,6 +74,7 @@ class World:
     alerts: dict[str, Alert]
     model_version: ModelVersion
     nightly_run: NightlyRun
+    training_run: TrainingRun
     tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self, role: str) -> Client:
@@ -133,8 +134,10 @@ def build_world() -> World:
     alerts_rank_for_date(run_date=timezone.localdate())
     alerts = {key: Alert.objects.filter(customer=c, kind="model_risk").get() for key, c in customers.items()}
     run = NightlyRun.objects.create(run_date=TODAY, model_version=model, status=NightlyRun.Status.DONE)
+    training = TrainingRun.objects.create(status=TrainingRun.Status.DONE, stage=TrainingRun.Stage.FINISHED,
+                                          percent=100, model_version=model, requested_by=users["analyst"])
     return World(branch=branch, other_branch=other, users=users, customers=customers, alerts=alerts,
-                 model_version=model, nightly_run=run)
+                 model_version=model, nightly_run=run, training_run=training)
 
 
 @pytest.fixture

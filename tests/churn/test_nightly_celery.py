@@ -36,3 +36,20 @@ def test_nightly_run_through_a_real_worker(celery_worker_process, settings, tmp_
     assert run is not None and run.status == NightlyRun.Status.DONE, run and run.errors
     assert run.chunks_total >= 2 and run.chunks_done == run.chunks_total
     assert ChurnScore.objects.filter(scored_on=run_date).count() == run.customers_scored > 0
+
+
+def test_retraining_through_a_real_worker(celery_worker_process, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    load_bank(small_bank(customers=250))
+    from churn.models import TrainingRun
+    from churn.retraining import training_run_start
+
+    run = training_run_start(user=None)  # autocommit: the task is sent at once, through Redis
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status != TrainingRun.Status.RUNNING:
+            break
+        time.sleep(0.5)
+    assert run.status == TrainingRun.Status.DONE, run.error
+    assert run.percent == 100 and run.model_version is not None and run.model_version.is_active

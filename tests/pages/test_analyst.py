@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditAction, AuditEvent
-from churn.models import NightlyRun
+from churn.models import NightlyRun, TrainingRun
 from tests.pages.conftest import TODAY
 from tests.retention.factories import ModelVersionFactory
 
@@ -48,3 +48,36 @@ def test_starting_a_run_runs_the_nightly_task_and_is_audited(client, bank):
     assert AuditEvent.objects.filter(action=AuditAction.CHANGE, detail__action="nightly_run_start").exists()
     client.force_login(bank.owner)
     assert client.post(reverse("churn:nightly_run_start")).status_code == 404
+
+
+def test_the_model_page_starts_a_retraining_and_polls_it(client, bank, django_capture_on_commit_callbacks):
+    client.force_login(bank.analyst)
+    page = client.get(reverse("churn:model_list")).content.decode()
+    assert reverse("churn:training_run_create") in page
+    # The task itself is tested in tests/churn/test_retraining.py; here it is queued, not run.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("churn:training_run_create"), {"force": "1"})
+    assert response.status_code == 302 and len(callbacks) == 1
+    run = TrainingRun.objects.get()
+    assert run.force and run.requested_by == bank.analyst and run.status == TrainingRun.Status.RUNNING
+    assert AuditEvent.objects.filter(action=AuditAction.CHANGE, detail__action="training_run_start").exists()
+
+    page = client.get(reverse("churn:model_list")).content.decode()
+    status_url = reverse("churn:training_run_status", args=[run.pk])
+    assert status_url in page and 'hx-trigger="every 2s"' in page
+    # A second click while it runs starts nothing.
+    client.post(reverse("churn:training_run_create"))
+    assert TrainingRun.objects.count() == 1
+
+    TrainingRun.objects.filter(pk=run.pk).update(stage=TrainingRun.Stage.FITTING, percent=60)
+    partial = client.get(status_url, headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and 'value="60"' in partial.content.decode()
+    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.FAILED, error="no customers")
+    partial = client.get(status_url, headers={"HX-Request": "true"})
+    assert partial.status_code == 286 and "no customers" in partial.content.decode()
+
+
+def test_only_analysts_may_retrain(client, bank):
+    client.force_login(bank.owner)
+    assert client.post(reverse("churn:training_run_create")).status_code == 404
+    assert not TrainingRun.objects.exists()

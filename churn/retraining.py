@@ -1,0 +1,121 @@
+"""Retraining on demand: an analyst starts it from the model page, a Celery task runs
+``services.model_version_train`` and reports its stage into a ``TrainingRun`` row,
+which the page polls. One retraining at a time."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from churn import services
+from churn.models import TrainingRun
+
+logger = logging.getLogger(__name__)
+
+# A retraining still "running" after this long died with its worker; it no longer blocks a new one.
+STALE_AFTER = timedelta(hours=3)
+
+Stage = TrainingRun.Stage
+
+# Where each stage of ``model_version_train`` starts and ends on the progress bar (percent).
+_SPANS = {
+    Stage.READING: (2, 10),
+    Stage.FEATURES: (10, 45),
+    Stage.FITTING: (45, 80),
+    Stage.EVALUATING: (80, 94),
+    Stage.SAVING: (94, 99),
+}
+_TREES = re.compile(r"gradient boosting: (\d+)/(\d+) trees")
+
+
+class TrainingBusy(Exception):
+    """Another retraining is running."""
+
+    def __init__(self, run: TrainingRun):
+        super().__init__(f"training run #{run.pk} is still running")
+        self.run = run
+
+
+def training_run_start(*, user, force: bool = False) -> TrainingRun:
+    """Record a retraining and queue its task (after commit). Raises ``TrainingBusy``."""
+    from churn.tasks import train_model_task
+    from config.celery import enqueue
+
+    stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING,
+                                       started_at__lt=timezone.now() - STALE_AFTER)
+    stale.update(status=TrainingRun.Status.FAILED, finished_at=timezone.now(),
+                 error="no news from the worker for 3 hours; presumed lost")
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(requested_by=user, force=force)
+    except IntegrityError:
+        running = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING).first()
+        if running is None:  # finished in between: try once more
+            run = TrainingRun.objects.create(requested_by=user, force=force)
+        else:
+            raise TrainingBusy(running) from None
+    transaction.on_commit(lambda: enqueue(train_model_task, training_run_id=run.pk))
+    return run
+
+
+class _Reporter:
+    """Turns the steps ``model_version_train`` reports into stage and percent on the run row."""
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.stage = Stage.QUEUED
+
+    def _save(self, stage: str, percent: float, detail: str = "") -> None:
+        self.stage = stage
+        TrainingRun.objects.filter(pk=self.run_id, status=TrainingRun.Status.RUNNING).update(
+            stage=stage, percent=max(0, min(99, int(percent))), detail=detail[:200])
+
+    def step(self, text: str) -> None:
+        trees = _TREES.match(text)
+        if text == "reading":
+            self._save(Stage.READING, _SPANS[Stage.READING][0])
+        elif text == "features and labels":
+            self._save(Stage.FEATURES, _SPANS[Stage.FEATURES][0])
+        elif trees:
+            low, high = _SPANS[Stage.FITTING]
+            done, total = int(trees.group(1)), int(trees.group(2))
+            self._save(Stage.FITTING, low + (high - low) * done / max(total, 1), text)
+        elif text in ("attributions", "logistic regression baseline", "rule baseline"):
+            low, high = _SPANS[Stage.EVALUATING]
+            share = ("attributions", "logistic regression baseline", "rule baseline").index(text) / 3
+            self._save(Stage.EVALUATING, low + (high - low) * share, text)
+        elif text == "saving":
+            self._save(Stage.SAVING, _SPANS[Stage.SAVING][0])
+
+    def progress(self, items: Iterable) -> Iterator:
+        """The month-ends of the feature stage, one by one."""
+        items = list(items)
+        low, high = _SPANS[Stage.FEATURES]
+        for index, item in enumerate(items):
+            self._save(Stage.FEATURES, low + (high - low) * index / max(len(items), 1), str(item)[:10])
+            yield item
+
+
+def training_run_execute(*, training_run_id: int) -> TrainingRun:
+    """The work of the Celery task: train, link the new version, close the run (done or failed)."""
+    run = TrainingRun.objects.get(pk=training_run_id)
+    if run.status != TrainingRun.Status.RUNNING:
+        return run  # delivered twice, or marked lost: never train twice for one request
+    reporter = _Reporter(run.pk)
+    try:
+        version = services.model_version_train(force=run.force, progress=reporter.progress, step=reporter.step)
+    except Exception as exc:
+        logger.exception("training run #%s failed", run.pk)
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=TrainingRun.Status.FAILED, finished_at=timezone.now(), error=str(exc)[:2000] or repr(exc))
+    else:
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=TrainingRun.Status.DONE, stage=Stage.FINISHED, percent=100, detail="",
+            finished_at=timezone.now(), model_version=version)
+    run.refresh_from_db()
+    return run
