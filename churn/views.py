@@ -88,6 +88,8 @@ def training_run_status(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(request, "churn/_training_status.html", {"training": run})
     if run.status != TrainingRun.Status.RUNNING and request.headers.get("HX-Request"):
         response.status_code = 286  # tells htmx to stop polling
+        # ... and reload the page once, so the versions table shows the new version.
+        response["HX-Refresh"] = "true"
     return response
 
 
@@ -154,8 +156,9 @@ def nightly_run_status(request: HttpRequest, run_date: str) -> HttpResponse:
     finished = run is not None and run.status != NightlyRun.Status.RUNNING
     response = render(request, "churn/_run_status.html", {"run": run, "run_date": day, "finished": finished})
     if finished and request.headers.get("HX-Request"):
-        # 286 tells htmx to stop polling.
+        # 286 tells htmx to stop polling; the reload shows the run in the table of runs.
         response.status_code = 286
+        response["HX-Refresh"] = "true"
     return response
 
 

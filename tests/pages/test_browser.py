@@ -1,6 +1,7 @@
 """End-to-end tests in a real browser: Playwright driving Debian's chromium against
-pytest-django's live server. Screenshots (1366x768) go to $SCREENSHOT_DIR, by default
-var/screenshots/.
+pytest-django's live server. Each role's main task runs once with a Chinese browser
+and once with an English one (the app follows the browser's language). Screenshots
+(1366x768) go to $SCREENSHOT_DIR, by default var/screenshots/, named page-language.
 
 Skipped when /usr/bin/chromium is missing, except under REQUIRE_REAL_SERVICES=1 (CI),
 where a missing browser is a failure rather than a silent skip.
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 
+from churn.models import TrainingRun
 from retention.models import Alert, AlertStatus
 from tests.pages.conftest import PASSWORD, TODAY, add_history, raise_alerts
 from tests.retention.factories import ModelVersionFactory, SurveyFactory
@@ -45,15 +48,25 @@ def browser():
         browser.close()
 
 
+# The page language -> the browser's locale that asks for it.
+BROWSER_LOCALES = {"zh-hans": "zh-CN", "en": "en-US"}
+
+
+@pytest.fixture(params=list(BROWSER_LOCALES))
+def lang(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+def page(browser, live_server, lang):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale=BROWSER_LOCALES[lang])
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.base_url = live_server.url
+    page.lang = lang
     yield page
     context.close()
     # No script errors and no Content-Security-Policy violations on any page we opened.
@@ -62,7 +75,8 @@ def page(browser, live_server):
 
 def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    language = page.locator("html").get_attribute("lang")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=False)
 
 
 def log_in(page, user) -> None:
@@ -71,6 +85,8 @@ def log_in(page, user) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+    # The browser's language decides the page's.
+    assert page.locator("html").get_attribute("lang") == page.lang
 
 
 def switch_language(page, code: str) -> None:
@@ -90,7 +106,7 @@ def test_rm_works_an_alert_from_the_list_to_retained(page, e2e_bank):
     # The RM lands on today's list with their customer on it.
     assert page.url.endswith("/alerts/")
     page.get_by_role("link", name=e2e_bank.customer.name).first.wait_for()
-    shot(page, "rm-list-zh")
+    shot(page, "rm-list")
 
     page.get_by_role("link", name=e2e_bank.customer.name).first.click()
     page.wait_for_load_state("networkidle")
@@ -100,7 +116,7 @@ def test_rm_works_an_alert_from_the_list_to_retained(page, e2e_bank):
     # Locators only: wait_for_function would evaluate a string, which the strict CSP forbids.
     page.locator("canvas[data-chart=aum][data-drawn='1']").wait_for()
     assert canvas.bounding_box()["height"] > 100
-    shot(page, "customer-360-zh")
+    shot(page, "customer-360")
 
     # Log a contact and close the alert as retained without leaving the page (htmx).
     alert_id = Alert.objects.get(customer=e2e_bank.customer).pk
@@ -118,11 +134,11 @@ def test_rm_works_an_alert_from_the_list_to_retained(page, e2e_bank):
     assert Alert.objects.get(pk=alert_id).status == AlertStatus.CLOSED_RETAINED
     assert e2e_bank.customer.contacts.filter(note="客户同意续存").exists()
 
-    # English and back.
-    switch_language(page, "en")
-    assert page.get_by_text("Holdings").first.is_visible()
-    shot(page, "customer-360-en")
-    switch_language(page, "zh-hans")
+    # The switch on the page overrides the browser's language.
+    other = "en" if page.lang == "zh-hans" else "zh-hans"
+    switch_language(page, other)
+    assert page.get_by_text("Holdings" if other == "en" else "持仓").first.is_visible()
+    switch_language(page, page.lang)
 
 
 def test_lobby_manager_looks_up_a_walk_in_and_hands_over(page, e2e_bank):
@@ -141,7 +157,7 @@ def test_lobby_manager_looks_up_a_walk_in_and_hands_over(page, e2e_bank):
     assert "王小明" in match.inner_text()
     # The other branch's 王大力 is never shown.
     assert "王大力" not in page.locator("#lookup-results").inner_text()
-    shot(page, "lobby-lookup-zh")
+    shot(page, "lobby-lookup")
     # Under load a late answer to an earlier keystroke can still replace the list: wait until
     # the network is quiet, then make sure the note is in the form that is clicked.
     page.wait_for_load_state("networkidle")
@@ -151,11 +167,11 @@ def test_lobby_manager_looks_up_a_walk_in_and_hands_over(page, e2e_bank):
     match.get_by_role("button").click()
     page.locator("#lookup-results .flash").wait_for()
     assert e2e_bank.customer.contacts.filter(note__contains="想了解贷款产品").exists()
+    shot(page, "lobby-handed-over")
 
-    switch_language(page, "en")
-    page.type("input[name=q]", "王小", delay=50)
-    page.locator("#lookup-results .match").first.wait_for()
-    shot(page, "lobby-lookup-en")
+    page.goto(page.base_url + reverse("customers:interceptions"))
+    page.wait_for_load_state("networkidle")
+    shot(page, "lobby-interceptions")
 
 
 def test_branch_head_records_a_callback_and_sees_the_dashboard(page, e2e_bank):
@@ -168,7 +184,7 @@ def test_branch_head_records_a_callback_and_sees_the_dashboard(page, e2e_bank):
     assert page.url.endswith("/callbacks/")
     card = page.locator(f"#callback-{callback.pk}")
     assert "排队太久" in card.inner_text()
-    shot(page, "head-callbacks-zh")
+    shot(page, "head-callbacks")
     card.locator("select[name=result]").select_option("reached")
     card.locator("select[name=close_as]").select_option("retained")
     card.locator("textarea[name=note]").fill("已致歉，客户满意")
@@ -178,10 +194,8 @@ def test_branch_head_records_a_callback_and_sees_the_dashboard(page, e2e_bank):
 
     page.goto(page.base_url + "/dashboard/")
     page.locator("canvas[data-chart=trend][data-drawn='1']").wait_for()
-    shot(page, "head-dashboard-zh")
-    switch_language(page, "en")
-    assert page.get_by_text("Branch dashboard").first.is_visible()
-    shot(page, "head-dashboard-en")
+    assert page.get_by_text("Branch dashboard" if page.lang == "en" else "网点看板").first.is_visible()
+    shot(page, "head-dashboard")
 
 
 def test_analyst_sees_the_model_page_with_its_charts(page, e2e_bank):
@@ -197,7 +211,36 @@ def test_analyst_sees_the_model_page_with_its_charts(page, e2e_bank):
     page.get_by_role("link", name=f"#{version.pk}").click()
     page.locator("canvas[data-chart=lift][data-drawn='1']").wait_for()
     page.locator("canvas[data-chart=calibration][data-drawn='1']").wait_for()
-    shot(page, "analyst-model-zh")
-    switch_language(page, "en")
-    assert page.get_by_text("Calibration").first.is_visible()
-    shot(page, "analyst-model-en")
+    assert page.get_by_text("Calibration" if page.lang == "en" else "校准").first.is_visible()
+    shot(page, "analyst-model")
+
+
+def test_analyst_retrains_the_model_and_watches_its_progress(page, e2e_bank, settings, tmp_path):
+    # No worker in this test: the task runs on a background thread of the live server, as in
+    # the demo without a broker (config.celery.enqueue), and trains on a small generated bank.
+    from config.celery import app
+    from tests.churn.helpers import load_bank, small_bank
+
+    settings.VAR_DIR = tmp_path
+    settings.CELERY_EAGER_BACKGROUND = True
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        load_bank(small_bank(customers=300))
+        log_in(page, e2e_bank.analyst)
+        page.get_by_role("button", name=re.compile("Retrain the model|重新训练模型")).click()
+        page.wait_for_load_state("networkidle")
+        page.locator("#training progress").first.wait_for()
+        shot(page, "analyst-retraining")
+        # htmx polls every 2 s until the run ends, then reloads the page once: the new version
+        # is linked from the card and listed in the table, and the button is enabled again.
+        page.locator("#training a[href*='/analyst/models/']").wait_for(timeout=180_000)
+        page.wait_for_load_state("networkidle")
+        page.get_by_role("button", name=re.compile("Retrain the model|重新训练模型")).and_(
+            page.locator("button:enabled")).wait_for()
+    finally:
+        app.conf.task_always_eager = eager
+    run = TrainingRun.objects.get()
+    assert run.status == TrainingRun.Status.DONE and run.model_version is not None
+    assert page.locator(f"table a[href$='/analyst/models/{run.model_version.pk}/']").count() == 1
+    shot(page, "analyst-retrained")
