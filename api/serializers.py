@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from customers.views import mask
+from customers.masking import mask
 
 
 class MaskedField(serializers.CharField):

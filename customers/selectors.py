@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from customers.models import Customer, Role, User
+from customers.models import Customer, CustomerStatus, Role, User
 
 
 def customer_scope(*, user: User, aggregate: bool = False) -> QuerySet[Customer]:
@@ -42,3 +42,24 @@ def personal_data_reveal_allowed(*, user: User) -> bool:
     customer already in their scope. Granted per user or group in the admin
     (permission ``customers.reveal_personal_data``); superusers have it."""
     return bool(user.is_authenticated and user.is_active and user.has_perm(REVEAL_PERMISSION))
+
+
+def walkin_matches(*, user, query: str):
+    """Customers the user may see that match a name prefix, or the last four
+    digits of the phone or ID number (both indexed columns)."""
+    query = (query or "").strip()
+    customers = customer_scope(user=user).filter(status=CustomerStatus.ACTIVE)
+    if not query:
+        return customers.none()
+    tail = query.upper()
+    if len(tail) == 4 and tail[:3].isdigit() and (tail[3].isdigit() or tail[3] == "X"):
+        customers = customers.filter(Q(phone_tail=tail) | Q(id_tail=tail))
+    elif query.isdigit():
+        # Only the last four digits are looked up: a longer number is not searched at all.
+        return customers.none()
+    else:
+        customers = customers.filter(name__startswith=query)
+    return customers.select_related("rm").only(
+        "name", "customer_id", "phone_tail", "id_tail", "segment", "segment_override", "tier", "latest_aum",
+        "branch_id", "rm__display_name", "rm__username", "rm__first_name", "rm__last_name",
+    ).order_by("name", "pk")

@@ -14,7 +14,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,17 +28,17 @@ from audit.services import audit_record
 from churn.models import ChurnScore
 from churn.reasons import render_reasons
 from customers.forms import ContactForm, HandoverForm, LookupForm, SegmentOverrideForm
+from customers.masking import mask
 from customers.models import (
     ContactChannel,
     ContactLog,
     ContactResult,
     Customer,
-    CustomerStatus,
     ProductKind,
     Role,
     Tier,
 )
-from customers.selectors import customer_scope, personal_data_reveal_allowed
+from customers.selectors import customer_scope, personal_data_reveal_allowed, walkin_matches
 from retention import selectors as retention_selectors
 from retention import services as retention_services
 from retention.models import OPEN_STATUSES, Playbook
@@ -78,14 +77,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # --- helpers ---------------------------------------------------------------------
-
-
-def mask(value: str, keep: int = 4) -> str:
-    """All but the last ``keep`` characters hidden: enough to confirm with the customer."""
-    value = value or ""
-    if len(value) <= keep:
-        return "•" * len(value)
-    return "•" * (len(value) - keep) + value[-keep:]
 
 
 def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
@@ -259,27 +250,6 @@ def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- walk-in lookup ----------------------------------------------------------------
-
-
-def walkin_matches(*, user, query: str):
-    """Customers the user may see that match a name prefix, or the last four
-    digits of the phone or ID number (both indexed columns)."""
-    query = (query or "").strip()
-    customers = customer_scope(user=user).filter(status=CustomerStatus.ACTIVE)
-    if not query:
-        return customers.none()
-    tail = query.upper()
-    if len(tail) == 4 and tail[:3].isdigit() and (tail[3].isdigit() or tail[3] == "X"):
-        customers = customers.filter(Q(phone_tail=tail) | Q(id_tail=tail))
-    elif query.isdigit():
-        # Only the last four digits are looked up: a longer number is not searched at all.
-        return customers.none()
-    else:
-        customers = customers.filter(name__startswith=query)
-    return customers.select_related("rm").only(
-        "name", "customer_id", "phone_tail", "id_tail", "segment", "segment_override", "tier", "latest_aum",
-        "branch_id", "rm__display_name", "rm__username", "rm__first_name", "rm__last_name",
-    ).order_by("name", "pk")
 
 
 @login_required

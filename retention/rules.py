@@ -22,6 +22,7 @@ from functools import cached_property
 from django.db.models import Max
 
 from churn.models import ChurnScore
+from customers import tiers
 from customers.models import (
     Appointment,
     ContactLog,
@@ -54,18 +55,7 @@ def month_end(month: dt.date) -> dt.date:
 
 def tier_for_aum(aum: float) -> str:
     """The tier an AUM amount falls in, from settings.AUM_TIER_FLOORS."""
-    floors = sorted(conf.tier_floors().items(), key=lambda item: item[1])
-    tier = "mass"
-    for name, floor in floors:
-        if aum >= floor:
-            tier = name
-    return tier
-
-
-def tier_rank(tier: str) -> int:
-    floors = conf.tier_floors()
-    order = ["mass", *sorted(floors, key=lambda name: floors[name])]
-    return order.index(tier) if tier in order else 0
+    return tiers.tier_for_aum(aum, conf.tier_floors())
 
 
 # --- what a rule returns ---------------------------------------------------------

@@ -25,8 +25,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from churn.reasons import render_reasons
 from customers.models import Customer, CustomerStatus, Segment, Tier
-from customers.selectors import customer_scope, personal_data_reveal_allowed
-from customers.views import walkin_matches
+from customers.selectors import customer_scope, personal_data_reveal_allowed, walkin_matches
 
 TAGS = ["customers"]
 
