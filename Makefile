@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP) translations assets
+setup: $(STAMP) assets translations
 
 # Front-end libraries (htmx, Chart.js) from npm, pinned by package-lock.json; reinstalled
 # when the lock file changes or node_modules is missing.
@@ -43,7 +43,7 @@ demo: export SECURE_COOKIES ?= 0
 demo: setup var/secret_key
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py migrate --no-input
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py setup_demo --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS)
+	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py setup_demo --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --url http://$(HOST):$(PORT)/
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
 # DEBUG=1 only lets settings load without a SECRET_KEY; Django's test runner turns DEBUG off.

@@ -26,7 +26,7 @@ class CustomerSummarySerializer(serializers.Serializer):
     customer_id = serializers.CharField()
     name = serializers.CharField()
     branch_code = serializers.CharField(source="branch.code")
-    rm = StaffSerializer()
+    rm = StaffSerializer(allow_null=True)  # null: the customer is not assigned to an RM
     segment = serializers.CharField(source="effective_segment")
     tier = serializers.CharField()
     status = serializers.CharField()

@@ -93,7 +93,7 @@ class TrainingRun(models.Model):
         FITTING = "fitting", _("Fitting the gradient boosting model")
         EVALUATING = "evaluating", _("Evaluating against the baselines")
         SAVING = "saving", _("Saving and comparing with the active model")
-        FINISHED = "finished", _("Finished")
+        FINISHED = "finished", _("Training finished")
 
     requested_by = models.ForeignKey(
         "customers.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -103,6 +103,7 @@ class TrainingRun(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.QUEUED)
     percent = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    # Language-neutral detail of the stage: the month-end being built, or trees grown "n/N".
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     started_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

@@ -337,7 +337,9 @@ _RENDERERS: dict[str, Callable[[dict], str]] = {
     "survey": _survey,
     "large_withdrawal": _withdrawal,
     "contact": _contact,
-    "tenure": lambda p: _("customer for %(years)s years") % p,
+    # No opening date (customers.csv may leave opened_on empty): the tenure is unknown.
+    "tenure": lambda p: (_("customer for %(years)s years") % p if p.get("years") is not None
+                         else _("customer since an unknown date")),
     "age": lambda p: _("aged %(years)s") % p,
     "income": lambda p: (_("annual income of %(amount)s CNY") % {"amount": _amount(p.get("amount"))}
                          if p.get("amount") is not None else _("annual income unknown")),

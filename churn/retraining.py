@@ -84,11 +84,11 @@ class _Reporter:
         elif trees:
             low, high = _SPANS[Stage.FITTING]
             done, total = int(trees.group(1)), int(trees.group(2))
-            self._save(Stage.FITTING, low + (high - low) * done / max(total, 1), text)
+            self._save(Stage.FITTING, low + (high - low) * done / max(total, 1), f"{done}/{total}")
         elif text in ("attributions", "logistic regression baseline", "rule baseline"):
             low, high = _SPANS[Stage.EVALUATING]
             share = ("attributions", "logistic regression baseline", "rule baseline").index(text) / 3
-            self._save(Stage.EVALUATING, low + (high - low) * share, text)
+            self._save(Stage.EVALUATING, low + (high - low) * share)
         elif text == "saving":
             self._save(Stage.SAVING, _SPANS[Stage.SAVING][0])
 

@@ -81,10 +81,19 @@ class Customer(models.Model):
     phone_tail = models.CharField(max_length=4, db_index=True, editable=False)
     id_tail = models.CharField(max_length=4, db_index=True, editable=False)
     branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="customers")
+    # Empty for a customer not yet assigned to an RM (customers.csv may leave rm_code and
+    # opened_on empty). Such a customer is seen by the branch's lobby manager and head, not by
+    # any RM, and alerts meant for the RM go to the branch head (retention.services._owner_for).
+    # PROTECT: removing a member of staff must never delete or silently unassign customers.
     rm = models.ForeignKey(
-        User, verbose_name=_("relationship manager"), on_delete=models.PROTECT, related_name="customers"
+        User,
+        verbose_name=_("relationship manager"),
+        on_delete=models.PROTECT,
+        related_name="customers",
+        null=True,
+        blank=True,
     )
-    opened_on = models.DateField(_("customer since"))
+    opened_on = models.DateField(_("customer since"), null=True, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True)
     annual_income = models.DecimalField(_("annual income"), max_digits=16, decimal_places=2, null=True, blank=True)
     credit_score = models.IntegerField(_("credit score"), null=True, blank=True)

@@ -63,3 +63,22 @@ def walkin_matches(*, user, query: str):
         "name", "customer_id", "phone_tail", "id_tail", "segment", "segment_override", "tier", "latest_aum",
         "branch_id", "rm__display_name", "rm__username", "rm__first_name", "rm__last_name",
     ).order_by("name", "pk")
+
+
+def branch_heads(*, branch_ids) -> dict[int, User]:
+    """branch id -> its branch head (the first active one, as the nightly job picks
+    the owner of an unassigned customer's alerts); one query."""
+    heads: dict[int, User] = {}
+    users = User.objects.filter(branch_id__in=set(branch_ids), role=Role.HEAD, is_active=True).order_by("pk")
+    for user in users.only("pk", "branch_id", "username", "display_name", "first_name", "last_name"):
+        heads.setdefault(user.branch_id, user)
+    return heads
+
+
+def customer_handover_recipient(*, customer: Customer) -> User | None:
+    """Whom the lobby hands a walk-in over to: the customer's RM; for a customer not
+    assigned to an RM, the branch head, who also owns that customer's alerts
+    (``retention.services._owner_for``). None when the branch has no head either."""
+    if customer.rm_id is not None:
+        return customer.rm
+    return branch_heads(branch_ids=[customer.branch_id]).get(customer.branch_id)

@@ -14,8 +14,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -38,7 +39,13 @@ from customers.models import (
     Role,
     Tier,
 )
-from customers.selectors import customer_scope, personal_data_reveal_allowed, walkin_matches
+from customers.selectors import (
+    branch_heads,
+    customer_handover_recipient,
+    customer_scope,
+    personal_data_reveal_allowed,
+    walkin_matches,
+)
 from retention import selectors as retention_selectors
 from retention import services as retention_services
 from retention.models import OPEN_STATUSES, Playbook
@@ -55,6 +62,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 def home_url_for(user) -> str:
@@ -295,7 +308,11 @@ def _walkin_results_context(request: HttpRequest, query: str) -> dict:
         for alert in flagged_alerts.only("customer_id", "kind"):
             open_kinds.setdefault(alert.customer_id, []).append(alert.get_kind_display())
         points = _talking_points()
+        # A customer without an RM is handed over to the branch head (one query, only then).
+        unassigned = {customer.branch_id for customer in matches if customer.rm_id is None}
+        heads = branch_heads(branch_ids=unassigned) if unassigned else {}
         for customer in matches:
+            customer.handover_to = customer.rm if customer.rm_id is not None else heads.get(customer.branch_id)
             customer.flagged = customer.pk in open_kinds
             customer.flag_text = "; ".join(dict.fromkeys(open_kinds.get(customer.pk, [])))
             customer.talking_points = points.get(customer.effective_segment, [])
@@ -326,19 +343,28 @@ def interceptions(request: HttpRequest) -> HttpResponse:
 def customer_handover(request: HttpRequest, pk: int) -> HttpResponse:
     """The lobby manager hands a walk-in to the RM: a follow-up due today on the RM's
     open alert for the customer (it moves to "in progress" in the RM's list), or, with
-    no open alert, a contact-log entry with today as the next step."""
+    no open alert, a contact-log entry with today as the next step. A customer without
+    an RM goes to the branch head, who owns their alerts; with no head either, nothing
+    is written and the page says so."""
     customer = _scoped_customer(request, pk)
     if request.user.role not in (Role.LOBBY, Role.HEAD) and not request.user.is_superuser:
         raise Http404
+    recipient = customer_handover_recipient(customer=customer)
+    if recipient is None:
+        return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": None})
     form = HandoverForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    text = _("Hand-over from the lobby to %(rm)s: %(note)s") % {"rm": customer.rm, "note": note or "—"}
+    if customer.rm_id is not None:
+        text = _("Hand-over from the lobby to %(rm)s: %(note)s") % {"rm": recipient, "note": note or "—"}
+    else:
+        text = _("Hand-over from the lobby to the branch head %(head)s (the customer has no RM): %(note)s") % {
+            "head": recipient, "note": note or "—"}
     today = timezone.localdate()
     alert = (
         retention_selectors.alert_list_for_user(
             user=request.user, filters={"customer_id": customer.pk, "status": list(OPEN_STATUSES)}
         )
-        .filter(owner_id=customer.rm_id)
+        .filter(owner_id=recipient.pk)
         .first()
     )
     if alert is not None:
@@ -349,8 +375,9 @@ def customer_handover(request: HttpRequest, pk: int) -> HttpResponse:
                                   channel=ContactChannel.BRANCH, result=ContactResult.REACHED, note=text,
                                   next_step_on=today)
     audit_record(action=AuditAction.CHANGE, request=request, obj=customer,
-                 detail={"action": "handover", "rm": customer.rm_id, "alert": alert.pk if alert else None})
-    return render(request, "customers/_handover_done.html", {"customer": customer})
+                 detail={"action": "handover", "rm": customer.rm_id, "to": recipient.pk,
+                         "alert": alert.pk if alert else None})
+    return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": recipient})
 
 
 # --- competitor comparison ------------------------------------------------------------

@@ -80,7 +80,7 @@ class CustomerFacts:
     pk: int
     customer_id: str  # the bank's natural key
     branch_id: int
-    rm_id: int
+    rm_id: int | None  # None: not assigned to an RM (see retention.services._owner_for)
     tier: str
     segment: str
     latest_aum: Decimal

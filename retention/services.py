@@ -81,20 +81,42 @@ def _event(
     )
 
 
-def _branch_staff() -> dict[int, dict[str, int]]:
-    """branch id -> {"lobby": user id, "head": user id}: the first active one of each role."""
-    staff: dict[int, dict[str, int]] = defaultdict(dict)
+# Under this key of ``_branch_staff()``: the first active administrator, owner of last resort.
+_ANY_BRANCH = None
+# Who takes an alert (or a checklist step) meant for a role when its holder is missing:
+# a customer without an RM (rm_code left empty by the bank), a branch without a lobby
+# manager or a head. The RM's work goes to the branch head first: the head assigns RMs.
+_OWNER_ORDER: dict[str, tuple[str, ...]] = {
+    OwnerRole.RM: (OwnerRole.RM, OwnerRole.HEAD, OwnerRole.LOBBY),
+    OwnerRole.LOBBY: (OwnerRole.LOBBY, OwnerRole.RM, OwnerRole.HEAD),
+    OwnerRole.HEAD: (OwnerRole.HEAD, OwnerRole.RM, OwnerRole.LOBBY),
+}
+
+
+def _branch_staff() -> dict[int | None, dict[str, int]]:
+    """branch id -> {"lobby": user id, "head": user id}: the first active one of each role;
+    under ``_ANY_BRANCH``, {"admin": user id}: the first active administrator."""
+    staff: dict[int | None, dict[str, int]] = defaultdict(dict)
     users = User.objects.filter(is_active=True, role__in=[Role.LOBBY, Role.HEAD], branch__isnull=False)
     for user_id, branch_id, role in users.order_by("pk").values_list("pk", "branch_id", "role"):
         staff[branch_id].setdefault(role, user_id)
+    administrator = User.objects.filter(is_active=True, role=Role.ADMIN).order_by("pk").values_list("pk", flat=True)
+    if administrator_id := administrator.first():
+        staff[_ANY_BRANCH][Role.ADMIN] = administrator_id
     return staff
 
 
-def _owner_for(role: str, facts: CustomerFacts, staff: dict[int, dict[str, int]]) -> int:
-    # A branch without a lobby manager or head still gets its alerts: the RM takes them.
-    if role == OwnerRole.RM:
-        return facts.rm_id
-    return staff.get(facts.branch_id, {}).get(role, facts.rm_id)
+def _owner_for(role: str, facts: CustomerFacts, staff: dict[int | None, dict[str, int]]) -> int | None:
+    """Who owns an alert or step meant for ``role``: its holder, else the next in
+    ``_OWNER_ORDER`` (an unassigned customer's RM alert goes to the branch head, then
+    the lobby manager), else an administrator, who sees every branch. None only
+    when there is nobody at all: the caller must not lose the alert over it."""
+    branch = staff.get(facts.branch_id, {})
+    for candidate in _OWNER_ORDER.get(role, (role,)):
+        owner_id = facts.rm_id if candidate == OwnerRole.RM else branch.get(candidate)
+        if owner_id is not None:
+            return owner_id
+    return staff.get(_ANY_BRANCH, {}).get(Role.ADMIN)
 
 
 # --- the nightly job ----------------------------------------------------------------------
@@ -120,6 +142,7 @@ def alerts_raise_for_date(*, run_date: dt.date) -> dict:
         "unchanged": 0,
         "suppressed": 0,
         "cleared": 0,
+        "unowned": 0,
         "woken": 0,
         "skipped_rules": [],
         "by_kind": {},
@@ -168,10 +191,11 @@ def _triggers_apply(
     ctx: RuleContext,
     playbooks: dict[str, Playbook],
     save_rates: dict[int, float],
-    staff: dict[int, dict[str, int]],
+    staff: dict[int | None, dict[str, int]],
 ) -> dict[str, int]:
     run_date = ctx.run_date
-    counts = {"raised": 0, "held_out": 0, "updated": 0, "unchanged": 0, "suppressed": 0, "cleared": 0}
+    counts = {"raised": 0, "held_out": 0, "updated": 0, "unchanged": 0, "suppressed": 0, "cleared": 0,
+              "unowned": 0}
     # Locked so a member of staff acting on an alert meanwhile cannot be overwritten.
     existing = {
         alert.customer_id: alert
@@ -222,6 +246,8 @@ def _triggers_apply(
             if alert.last_triggered_on >= run_date:
                 counts["unchanged"] += 1
                 continue
+            if owner_id is None:
+                owner_id = alert.owner_id  # nobody to hand it to: it stays where it is
             what_changed = alert.details != trigger.details or alert.owner_id != owner_id
             if what_changed:
                 events.append(
@@ -250,6 +276,15 @@ def _triggers_apply(
             continue
         if trigger.customer_id in suppressed:
             counts["suppressed"] += 1
+            continue
+        if owner_id is None:
+            # Alert.owner is required, and neither the customer's branch nor the bank has
+            # anyone to own it (no RM, head, lobby manager or administrator). Not raised
+            # tonight, but loudly: the rule fires again each night, so the alert appears
+            # as soon as the branch has staff.
+            logger.warning("%s alert for customer %s not raised: nobody to own it (branch %s)",
+                           kind, facts.customer_id, facts.branch_id)
+            counts["unowned"] += 1
             continue
 
         share = playbook.control_share if playbook.control_share is not None else conf.control_share()

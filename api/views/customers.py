@@ -125,7 +125,7 @@ class CustomerDetailApi(ApiView):
     class CustomerDetailOutputSerializer(CustomerSummarySerializer):
         gender = serializers.CharField()
         age = serializers.SerializerMethodField()
-        opened_on = serializers.DateField()
+        opened_on = serializers.DateField(allow_null=True)
         region = serializers.CharField()
         annual_income = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
         credit_score = serializers.IntegerField(allow_null=True)
@@ -301,7 +301,8 @@ class CustomerExportApi(ApiView):
                   "phone_masked", "id_number_masked"]
         masked = MaskedField()
         rows = (
-            [c.customer_id, c.name, c.branch.code, str(c.rm), c.effective_segment, c.tier, c.status,
+            # An empty rm cell: not assigned to an RM (as an empty rm_code in customers.csv).
+            [c.customer_id, c.name, c.branch.code, str(c.rm or ""), c.effective_segment, c.tier, c.status,
              str(c.latest_aum), masked.to_representation(c.phone), masked.to_representation(c.id_number)]
             for c in customers
         )

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('force', models.BooleanField(default=False, verbose_name='activate even if not better')),
                 ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='running', max_length=8, verbose_name='status')),
-                ('stage', models.CharField(choices=[('queued', 'Waiting for a worker'), ('reading', "Reading the bank's history"), ('features', 'Building features and labels'), ('fitting', 'Fitting the gradient boosting model'), ('evaluating', 'Evaluating against the baselines'), ('saving', 'Saving and comparing with the active model'), ('finished', 'Finished')], default='queued', max_length=12, verbose_name='stage')),
+                ('stage', models.CharField(choices=[('queued', 'Waiting for a worker'), ('reading', "Reading the bank's history"), ('features', 'Building features and labels'), ('fitting', 'Fitting the gradient boosting model'), ('evaluating', 'Evaluating against the baselines'), ('saving', 'Saving and comparing with the active model'), ('finished', 'Training finished')], default='queued', max_length=12, verbose_name='stage')),
                 ('percent', models.PositiveSmallIntegerField(default=0, verbose_name='progress (%)')),
                 ('detail', models.CharField(blank=True, max_length=200, verbose_name='detail')),
                 ('started_at', models.DateTimeField(auto_now_add=True, verbose_name='started at')),

@@ -195,11 +195,14 @@ CUSTOMERS = FileSpec(
         text("id_number", Customer, "id_number"),
         text("phone", Customer, "phone"),
         code("branch_code", Ref.BRANCH),
-        # PRODUCT.md lets the last five columns be empty, but Customer.rm and
-        # Customer.opened_on are NOT NULL, so these two stay required until the
-        # model allows customers without an RM (and decides who gets their alerts).
-        code("rm_code", Ref.RM),
-        date("opened_on"),
+        # PRODUCT.md lets the last five columns be empty. An empty rm_code loads as
+        # Customer.rm = NULL: the customer is not assigned to an RM (re-importing a
+        # row whose rm_code became empty unassigns the customer). Branch-level staff
+        # see such a customer, no RM does, and alerts meant for the RM go to the
+        # branch head (retention.services._owner_for). A non-empty rm_code must
+        # still name a staff member whose role is rm. An empty opened_on loads as NULL.
+        code("rm_code", Ref.RM, required=False),
+        date("opened_on", required=False),
         text("region", Customer, "region", required=False),
         decimal("annual_income", Customer, "annual_income", required=False),
         count("credit_score", required=False),

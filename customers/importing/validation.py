@@ -843,7 +843,8 @@ def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, re
 
     A code column that refers to another file comes as a dictionary array over
     the known codes, its indices being the positions the lookup found, so a
-    writer that needs keys can map the known codes once instead of every row.
+    writer that needs keys can map the known codes once instead of every row;
+    an empty optional code (``rm_code``) is a null there.
     """
     columns: dict[str, pa.Array] = {}
     for column in spec.columns:
@@ -851,7 +852,11 @@ def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, re
             continue
         values = parsed[column.name].values if parsed[column.name].wire is None else parsed[column.name].wire
         if column.ref is not None and column.ref is not spec.defines:
-            values = pa.DictionaryArray.from_arrays(pa.array(parsed[column.name].codes), references.codes(column.ref))
+            # An empty optional code (rm_code: no RM yet) is a null index, which
+            # every writer turns into a NULL foreign key.
+            codes, empty = parsed[column.name].codes, parsed[column.name].empty
+            indices = pa.array(np.where(empty, 0, codes), mask=empty) if empty.any() else pa.array(codes)
+            values = pa.DictionaryArray.from_arrays(indices, references.codes(column.ref))
         elif column.kind in (Kind.TEXT, Kind.EMAIL) and not column.required:
             values = pc.fill_null(values, "")  # blank text columns are NOT NULL
         columns[column.name] = values

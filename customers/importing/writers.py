@@ -9,7 +9,9 @@ Both databases run the same plan, in SQL each understands:
    n+1), SQLite through ``executemany``;
 3. one ``INSERT ... SELECT ... JOIN ... ON CONFLICT (natural key) DO UPDATE ...
    WHERE (columns) IS DISTINCT FROM (EXCLUDED columns)``: codes become foreign
-   keys in the join, and a row whose values did not change is not rewritten;
+   keys in the join (a LEFT JOIN for a nullable foreign key, so an empty code,
+   staged as NULL, gives a NULL key instead of dropping the row), and a row
+   whose values did not change is not rewritten;
 4. after monthly.csv, one ``UPDATE ... FROM`` refreshes the customers it touched.
 
 PostgreSQL has a second plan for a large file going into an *empty* table (the
@@ -106,6 +108,10 @@ class Target:
     # Bulk path only: rebuild this table's indexes after the customer refresh, not
     # right after its file, so the refresh's UPDATE does not maintain them.
     rebuild_late: bool = False
+
+    def nullable(self, join: Join) -> bool:
+        """Whether the code may be empty: the foreign key is then NULL (Customer.rm)."""
+        return self.model._meta.get_field(join.field).null
 
     def updated_fields(self) -> tuple[str, ...]:
         if self.update is not None:
@@ -296,8 +302,10 @@ class Writer:
             alias = f"j{i}"
             columns.append(_column(target.model, join.field))
             values.append(f"{alias}.{quote(join.model._meta.pk.column)}")
+            # A staged NULL (empty code) matches nothing: LEFT keeps the row, with a NULL key.
+            kind = "LEFT JOIN" if target.nullable(join) else "JOIN"
             joins.append(
-                f"JOIN {quote(join.model._meta.db_table)} AS {alias} "
+                f"{kind} {quote(join.model._meta.db_table)} AS {alias} "
                 f"ON {alias}.{quote(_column(join.model, join.code_field))} = s.{quote(join.staged)}"
             )
         for field_name, value in target.insert_only.items():
@@ -482,8 +490,13 @@ class PostgresWriter(Writer):
         table = self.staging_table(spec)
         types = self.staging_columns(spec)
         columns = list(types)
+        target = TARGETS[spec.kind]
+        # An empty optional code must stage as NULL, not '', so the upsert's LEFT JOIN
+        # gives a NULL key (and can never match a user whose staff code is '').
+        nullable = {join.staged for join in target.joins if target.nullable(join)}
         return _CopySink(self._raw_cursor(), table, [self.quote(c) for c in columns],
-                         text=[self.quote(c) for c, sql_type in types.items() if _is_text(sql_type)],
+                         text=[self.quote(c) for c, sql_type in types.items()
+                               if _is_text(sql_type) and c not in nullable],
                          encode=lambda t: _plain(t.select(columns)), on_done=lambda: self.analyze(table))
 
     def _raw_cursor(self):
@@ -782,8 +795,11 @@ class _Keys:
         self._by_dictionary: tuple[tuple[int, int], np.ndarray] | None = None
 
     def resolve(self, values: pa.ChunkedArray | pa.Array) -> pa.Array:
+        """Primary keys of the codes; null where the code is null (an empty
+        optional code, such as a customer's rm_code: no RM)."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
+        missing = values.is_null().to_numpy(zero_copy_only=False) if values.null_count else None
         if pa.types.is_dictionary(values.type):
             # Validation hands codes over as positions in its list of known
             # codes: map that list once, then every block is one numpy take.
@@ -792,8 +808,9 @@ class _Keys:
             identity = (dictionary.buffers()[1].address, len(dictionary))
             if self._by_dictionary is None or self._by_dictionary[0] != identity:
                 self._by_dictionary = (identity, self._lookup(dictionary))
-            return pa.array(self._by_dictionary[1][values.indices.to_numpy()])
-        return pa.array(self._lookup(values))
+            indices = values.indices if missing is None else pc.fill_null(values.indices, 0)
+            return pa.array(self._by_dictionary[1][indices.to_numpy()], mask=missing)
+        return pa.array(self._lookup(values), mask=missing)
 
     def _lookup(self, codes: pa.Array) -> np.ndarray:
         positions = lookup(codes, self.codes)

@@ -105,3 +105,23 @@ def test_export_is_masked_neutralised_and_audited(world):
     assert "'=HYPERLINK" in text
     assert PHONE_OWN not in text and ID_OWN not in text
     assert AuditEvent.objects.filter(action=AuditAction.EXPORT, actor=world.users["rm_owner"]).get().detail["rows"] == 1
+
+
+def test_a_customer_without_an_rm_is_the_branchs_not_any_rms_and_shows_as_null(world):
+    from tests.retention.factories import CustomerFactory
+
+    unassigned = CustomerFactory(customer_id="C000009", name="王无主", branch=world.branch, rm=None, opened_on=None)
+
+    def ids(role):
+        return [c["customer_id"] for c in world.client(role).get("/api/v1/customers/").json()["results"]]
+
+    assert "C000009" not in ids("rm_owner") and "C000009" not in ids("rm_colleague")
+    assert world.client("rm_owner").get(f"/api/v1/customers/{unassigned.pk}/").status_code == 404
+    assert ids("head") == ["C000001", "C000002", "C000009"]
+    listed = world.client("head").get("/api/v1/customers/", {"customer_id": "C000009"}).json()["results"]
+    assert listed[0]["rm"] is None
+    detail = world.client("head").get(f"/api/v1/customers/{unassigned.pk}/").json()
+    assert (detail["rm"], detail["opened_on"]) == (None, None)
+    export = world.client("head").get("/api/v1/customers/export/").content.decode("utf-8-sig")
+    row = next(line for line in export.splitlines() if line.startswith("C000009"))
+    assert row.split(",")[3] == "" and "None" not in export

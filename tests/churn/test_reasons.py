@@ -76,3 +76,12 @@ def test_every_reason_kind_renders_in_both_languages(trained):
         with translation.override(language):
             sentences = render_reasons(stored)
         assert len(sentences) == len(stored) and all(sentences)
+
+
+def test_a_customer_without_an_opening_date_has_an_unknown_tenure_not_none_years():
+    reasons = [{"feature": "tenure", "contribution": 0.2, "value": None, "params": {"years": None}},
+               {"feature": "tenure", "contribution": 0.1, "value": 7.2, "params": {"years": 7}}]
+    with translation.override("en"):
+        assert render_reasons(reasons) == ["customer since an unknown date", "customer for 7 years"]
+    with translation.override("zh-hans"):
+        assert render_reasons(reasons)[0] == "开户日期未知"

@@ -477,6 +477,68 @@ def test_reimporting_staff_keeps_a_password_an_admin_has_set(tmp_path):
     assert rm.display_name == "王伟 (senior)"
 
 
+# --- customers without an RM (rm_code and opened_on may be empty) -------------------------------
+
+
+def _unassigned(files: dict, row: int, *, opened_on: str = "") -> dict:
+    files = _set(files, "customers.csv", row, "rm_code", "")
+    return _set(files, "customers.csv", row, "opened_on", opened_on)
+
+
+def test_a_customer_with_an_empty_rm_code_and_opening_date_loads_with_both_null(tmp_path):
+    files = _unassigned(bank(), 4)  # C0003
+    files = _set(files, "customers.csv", 3, "rm_code", "   ")  # C0002: blanks are empty too
+
+    result = run(write(tmp_path / "unassigned", files))
+
+    assert result.ok, problems(result)
+    customers = next(f for f in result.files if f.name == "customers.csv")
+    assert (customers.rows, customers.inserted) == (3, 3)  # none dropped by the join
+    rows = {c.customer_id: (c.rm_id and c.rm.staff_code, c.opened_on) for c in Customer.objects.all()}
+    assert rows == {
+        "C0001": ("RM01", dt.date(2010, 6, 1)),
+        "C0002": (None, dt.date(2018, 3, 15)),
+        "C0003": (None, None),
+    }
+    # The rest of the set still hangs off the unassigned customers.
+    assert MonthlyBalance.objects.filter(customer__customer_id="C0003").count() == 2
+
+
+def test_a_non_empty_rm_code_must_still_name_an_rm_when_others_are_empty(tmp_path):
+    files = _unassigned(bank(), 2)
+    files = _set(files, "customers.csv", 3, "rm_code", "RM999")
+    files = _set(files, "customers.csv", 4, "rm_code", "H01")
+
+    result = run(write(tmp_path / "bad", files))
+
+    assert problems(result) == [
+        "customers.csv:3:rm_code: unknown relationship manager 'RM999'",
+        "customers.csv:4:rm_code: staff member 'H01' is not a relationship manager (role: head)",
+    ]
+    assert counts() == dict.fromkeys(counts(), 0)
+
+
+def test_reimporting_a_customer_whose_rm_code_became_empty_unassigns_them(tmp_path):
+    imported(tmp_path)
+    assert Customer.objects.get(customer_id="C0001").rm.staff_code == "RM01"
+    directory = write(tmp_path / "unassigned", _unassigned(bank(), 2, opened_on="2010-06-01"))
+
+    result = run(directory)
+
+    assert result.ok, problems(result)
+    customers = next(f for f in result.files if f.name == "customers.csv")
+    assert (customers.inserted, customers.updated, customers.unchanged) == (0, 1, 2)
+    c1 = Customer.objects.get(customer_id="C0001")
+    assert (c1.rm, c1.opened_on) == (None, dt.date(2010, 6, 1))
+    assert User.objects.filter(staff_code="RM01").exists()  # only the assignment went
+    # NULL compares as unchanged the next time: the row is not rewritten again.
+    again = next(f for f in run(directory).files if f.name == "customers.csv")
+    assert (again.inserted, again.updated) == (0, 0)
+    # And an RM given back in a later file assigns the customer again.
+    assert run(write(tmp_path / "assigned", bank())).ok
+    assert Customer.objects.get(customer_id="C0001").rm.staff_code == "RM01"
+
+
 def test_factories_and_imports_share_natural_keys(tmp_path):
     """A row the admin created is updated by the import, not duplicated."""
     rm = UserFactory(staff_code="RM01", username="RM01")
@@ -575,6 +637,32 @@ def test_bulk_path_then_the_same_files_again_changes_nothing(tmp_path, bulk):
 
     assert snapshot() == before
     assert [(f.inserted, f.updated) for f in result.files] == [(0, 0)] * 9
+
+
+@needs_postgres
+def test_bulk_path_loads_a_customer_without_rm_or_opening_date_with_both_null(tmp_path, bulk, monkeypatch):
+    bulk_loaded = []
+    open_bulk = writers.PostgresWriter._open_bulk
+
+    def spy(self, spec):
+        bulk_loaded.append(spec.kind)
+        return open_bulk(self, spec)
+
+    monkeypatch.setattr(writers.PostgresWriter, "_open_bulk", spy)
+    schema = _schema()
+
+    result = run(write(tmp_path / "unassigned", _unassigned(bank(), 4)))
+
+    assert result.ok, problems(result)
+    assert "customers" in bulk_loaded  # the COPY-straight-into-the-table path, not the staged upsert
+    assert _schema() == schema  # the rm foreign key came back, and accepted the NULL
+    rows = {c.customer_id: (c.rm_id and c.rm.staff_code, c.opened_on) for c in Customer.objects.all()}
+    assert rows == {
+        "C0001": ("RM01", dt.date(2010, 6, 1)),
+        "C0002": ("RM02", dt.date(2018, 3, 15)),
+        "C0003": (None, None),
+    }
+    assert MonthlyBalance.objects.filter(customer__customer_id="C0003").count() == 2
 
 
 @needs_postgres

@@ -128,6 +128,7 @@ HTMX = {"HX-Request": "true"}
 RULES: dict[str, Rule] = {
     # --- project pages --------------------------------------------------------------------
     "healthz": Rule(public(200)),
+    "favicon": Rule(public(301)),
     "set_language": Rule(public(302), method="post", data={"language": "en", "next": "/"}, json=False),
     "login": Rule(lambda role, obj: 200 if role == "anonymous" else 302),
     "logout": Rule(lambda role, obj: 302, method="post", json=False),

@@ -41,6 +41,7 @@ class Command(BaseCommand):
             help=_("replay the nightly job on the first day of this many past months"),
         )
         parser.add_argument("--regenerate", action="store_true", help=_("generate and import again"))
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help=_("where the app will answer"))
 
     def _step(self, message: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"==> {message}"))
@@ -116,5 +117,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"  {login.role:<8} {login.username:<12} {login.password:<20}") + f" {login.branch}"
             )
-        self.stdout.write(_("Ready in %(seconds).0f s. Open http://127.0.0.1:8000/ and log in.")
-                          % {"seconds": time.monotonic() - started})
+        self.stdout.write(_("Ready in %(seconds).0f s. Open %(url)s and log in.")
+                          % {"seconds": time.monotonic() - started, "url": opts["url"]})

@@ -22,10 +22,9 @@ def _interval(interval: Interval | None, *, percent: bool) -> str:
 
 
 class Command(BaseCommand):
-    # xgettext:no-python-format
     help = _(
         "Retention rate and AUM kept for worked vs held-out alerts, per playbook and per branch, "
-        "with 95% confidence intervals."
+        "with 95 percent confidence intervals."
     )
 
     def add_arguments(self, parser):
