@@ -58,7 +58,7 @@ def ensure_alerts(cursor, wanted: int) -> int:
                s.scored_on, false, false, 0.5, '', '', date_trunc('month', s.scored_on)::date,
                (s.scored_on + interval '3 months')::date, '', now(), now(), c.branch_id, c.id, c.rm_id, %s
         FROM churn_churnscore s JOIN customers_customer c ON c.id = s.customer_id
-        WHERE s.scored_on = %s
+        WHERE s.scored_on = %s AND c.rm_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM retention_alert a WHERE a.customer_id = c.id AND a.kind = 'model_risk')
         ORDER BY s.probability DESC
         LIMIT %s
