@@ -101,9 +101,13 @@ class _Reporter:
             yield item
 
 
-def training_run_execute(*, training_run_id: int) -> TrainingRun:
-    """The work of the Celery task: train, link the new version, close the run (done or failed)."""
-    run = TrainingRun.objects.get(pk=training_run_id)
+def training_run_execute(*, training_run_id: int) -> TrainingRun | None:
+    """The work of the Celery task: train, link the new version, close the run (done or failed).
+    None when the run is gone (deleted in the admin while queued): nothing to do."""
+    run = TrainingRun.objects.filter(pk=training_run_id).first()
+    if run is None:
+        logger.info("training run #%s no longer exists: nothing to train", training_run_id)
+        return None
     if run.status != TrainingRun.Status.RUNNING:
         return run  # delivered twice, or marked lost: never train twice for one request
     reporter = _Reporter(run.pk)

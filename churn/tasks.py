@@ -59,4 +59,4 @@ def train_model_task(self, training_run_id: int) -> int | None:
     from churn.retraining import training_run_execute
 
     run = training_run_execute(training_run_id=training_run_id)
-    return run.model_version_id
+    return run.model_version_id if run else None

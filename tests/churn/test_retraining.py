@@ -93,6 +93,9 @@ def test_a_failed_retraining_says_why(model_dir):
     assert result.model_version is None and not ModelVersion.objects.exists()
     # Delivered again (acks_late), a closed run is not trained a second time.
     assert training_run_execute(training_run_id=run.pk).status == TrainingRun.Status.FAILED
+    # A run deleted while its task waited: the task ends quietly.
+    run.delete()
+    assert training_run_execute(training_run_id=run.pk) is None
 
 
 @pytest.mark.django_db(transaction=True)
