@@ -22,6 +22,13 @@ def _in_active_language(zh: str, en: str) -> str:
     return en or zh
 
 
+
+def catalogue_text(value: str) -> str:
+    """Text the nightly job stored as an English message id (a close reason, an event
+    note), in the active language. Staff's own notes are not in the catalogue and come
+    back unchanged."""
+    return translation.gettext(value) if value else value
+
 class OwnerRole(models.TextChoices):
     RM = "rm", _("Relationship manager")
     LOBBY = "lobby", _("Lobby manager")

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from customers.models import ContactChannel, ContactLog, ContactResult, MonthlyBalance, Role, User
 from retention import conf
@@ -45,19 +46,22 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 
 
-def _clear_reasons() -> dict[str, str]:
-    # Built per call so the text follows the active language.
-    return {
-        AlertKind.MODEL_RISK: _("The churn score is no longer in an alerting risk band."),
-        AlertKind.COMPETITOR_MATURITY: _("No competitor product matures within the alert window any more."),
-        AlertKind.OWN_MATURITY: _("No maturing product of ours for an at-risk customer any more."),
-        AlertKind.TIER_DOWNGRADE: _("AUM is no longer close to the tier floor and falling."),
-        AlertKind.AUM_DROP: _("The latest month shows no sharp AUM drop."),
-        AlertKind.LARGE_WITHDRAWAL: _("No large withdrawal or transfer is booked for today or tomorrow."),
-        AlertKind.SATISFACTION_DROP: _("The latest satisfaction survey no longer shows a drop."),
-        AlertKind.SERVICE_FAILURE: _("No complaint within the look-back period."),
-        AlertKind.RECOVERY_ELIGIBLE: _("The recovery month has passed."),
-    }
+# What the nightly job writes when it closes an alert itself. Stored as the English
+# message id (gettext_noop marks it for the catalogue) and translated when shown
+# (``retention.models.catalogue_text``): the job runs in no user's language, and the
+# same alert is read by staff in Chinese and in English.
+CLEAR_REASONS: dict[str, str] = {
+    AlertKind.MODEL_RISK: gettext_noop("The churn score is no longer in an alerting risk band."),
+    AlertKind.COMPETITOR_MATURITY: gettext_noop("No competitor product matures within the alert window any more."),
+    AlertKind.OWN_MATURITY: gettext_noop("No maturing product of ours for an at-risk customer any more."),
+    AlertKind.TIER_DOWNGRADE: gettext_noop("AUM is no longer close to the tier floor and falling."),
+    AlertKind.AUM_DROP: gettext_noop("The latest month shows no sharp AUM drop."),
+    AlertKind.LARGE_WITHDRAWAL: gettext_noop("No large withdrawal or transfer is booked for today or tomorrow."),
+    AlertKind.SATISFACTION_DROP: gettext_noop("The latest satisfaction survey no longer shows a drop."),
+    AlertKind.SERVICE_FAILURE: gettext_noop("No complaint within the look-back period."),
+    AlertKind.RECOVERY_ELIGIBLE: gettext_noop("The recovery month has passed."),
+}
+WINDOW_ENDED = gettext_noop("The churn window has ended.")
 
 
 def _event(
@@ -373,7 +377,7 @@ def _triggers_apply(
     )
 
     # Whatever no longer triggers has cleared: close it, saying why.
-    reason = _clear_reasons()[kind]
+    reason = CLEAR_REASONS[kind]
     now = timezone.now()
     cleared = [alert for customer_id, alert in existing.items() if customer_id not in triggered]
     for alert in cleared:
@@ -672,13 +676,13 @@ def _outcomes_mark_batch(*, alert_ids: list[int], anchor: dt.date, as_of: dt.dat
                     action=AlertEvent.Action.OUTCOME_MEASURED,
                     from_status=alert.status,
                     to_status=to_status,
-                    note=_("The churn window has ended."),
+                    note=WINDOW_ENDED,
                     data=data,
                 )
             )
             alert.status = to_status
             alert.closed_at = now
-            alert.close_reason = _("The churn window has ended.")
+            alert.close_reason = WINDOW_ENDED
             alert.rank = None
             alert.in_budget = False
         else:

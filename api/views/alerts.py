@@ -23,7 +23,7 @@ from audit.services import audit_record
 from churn.reasons import render_reasons
 from customers.models import ContactChannel, ContactResult
 from retention import selectors, services
-from retention.models import Alert, AlertKind, AlertStatus, AlertStep, Outcome
+from retention.models import Alert, AlertKind, AlertStatus, AlertStep, Outcome, catalogue_text
 
 TAGS = ["alerts"]
 
@@ -73,18 +73,25 @@ class AlertSerializer(serializers.Serializer):
         return render_reasons(alert.reasons)
 
 
+class CatalogueTextField(serializers.CharField):
+    """A stored message id of the nightly job, shown in the request's language."""
+
+    def to_representation(self, value):
+        return catalogue_text(super().to_representation(value))
+
+
 class AlertEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     actor = StaffSerializer(allow_null=True)
     action = serializers.CharField()
     from_status = serializers.CharField()
     to_status = serializers.CharField()
-    note = serializers.CharField()
+    note = CatalogueTextField()
 
 
 class AlertDetailSerializer(AlertSerializer):
     dismiss_reason = serializers.CharField()
-    close_reason = serializers.CharField()
+    close_reason = CatalogueTextField()
     closed_at = serializers.DateTimeField(allow_null=True)
     events = AlertEventSerializer(many=True)
 

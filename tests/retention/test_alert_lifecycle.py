@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customers.models import ContactLog
-from retention.models import Alert, AlertEvent, AlertKind, AlertStatus
+from retention.models import Alert, AlertEvent, AlertKind, AlertStatus, catalogue_text
 from retention.selectors import alert_list_for_user
 from retention.services import (
     alert_dismiss,
@@ -81,6 +81,22 @@ def test_an_alert_closes_itself_when_its_condition_clears(bank, frozen_day):
     assert alert.closed_at is not None
     event = alert.events.get(action=AlertEvent.Action.CLEARED)
     assert (event.from_status, event.to_status, event.actor) == (AlertStatus.OPEN, AlertStatus.CLEARED, None)
+
+
+def test_the_reason_a_job_closed_an_alert_reads_in_each_users_language(bank, frozen_day):
+    AppointmentFactory(customer=bank.customer, scheduled_on=RUN_DATE + dt.timedelta(days=1))
+    raise_today()
+    travel_to(frozen_day, RUN_DATE + dt.timedelta(days=2))
+    with translation.override("zh-hans"):  # whatever language the job happens to run in
+        raise_today()
+    alert = Alert.objects.get()
+    with translation.override("en"):
+        assert catalogue_text(alert.close_reason) == "No large withdrawal or transfer is booked for today or tomorrow."
+    with translation.override("zh-hans"):
+        chinese = catalogue_text(alert.close_reason)
+    assert chinese != alert.close_reason and "大额" in chinese
+    # A member of staff's own words are not in the catalogue: they come back as written.
+    assert catalogue_text("客户已搬家") == "客户已搬家"
 
 
 def test_model_risk_alerts_stay_open_on_a_night_without_scores(bank, frozen_day):
