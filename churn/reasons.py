@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 # reason kind -> the feature columns whose contributions it sums
 REASON_GROUPS: dict[str, tuple[str, ...]] = {
@@ -314,18 +314,18 @@ _RENDERERS: dict[str, Callable[[dict], str]] = {
     "aum_level": lambda p: _("AUM of %(amount)s CNY") % {"amount": _amount(p.get("amount"))},
     "aum_peak": _peak_sentence,
     "aum_volatility": lambda p: _("AUM unsteady: swings of %(pct)s%% over 6 months") % p,
-    "deposits": _balance_sentence(N_("deposits down %(pct)s%% over 3 months"),
-                                  N_("deposits up %(pct)s%% over 3 months"), N_("new deposits this quarter")),
-    "wealth": _balance_sentence(N_("wealth products down %(pct)s%% over 3 months"),
-                                N_("wealth products up %(pct)s%% over 3 months"),
-                                N_("new wealth products this quarter")),
+    "deposits": _balance_sentence(gettext_noop("deposits down %(pct)s%% over 3 months"),
+                                  gettext_noop("deposits up %(pct)s%% over 3 months"), gettext_noop("new deposits this quarter")),
+    "wealth": _balance_sentence(gettext_noop("wealth products down %(pct)s%% over 3 months"),
+                                gettext_noop("wealth products up %(pct)s%% over 3 months"),
+                                gettext_noop("new wealth products this quarter")),
     "loans": _loans,
-    "card_spend": _trend_sentence(N_("card spend down %(pct)s%% on the previous 3 months"),
-                                  N_("card spend of %(level)s CNY a month")),
-    "transactions": _trend_sentence(N_("transactions down %(pct)s%% on the previous 3 months"),
-                                    N_("%(level)s transactions a month")),
-    "digital_logins": _trend_sentence(N_("digital banking logins down %(pct)s%% on the previous 3 months"),
-                                      N_("%(level)s digital banking logins a month")),
+    "card_spend": _trend_sentence(gettext_noop("card spend down %(pct)s%% on the previous 3 months"),
+                                  gettext_noop("card spend of %(level)s CNY a month")),
+    "transactions": _trend_sentence(gettext_noop("transactions down %(pct)s%% on the previous 3 months"),
+                                    gettext_noop("%(level)s transactions a month")),
+    "digital_logins": _trend_sentence(gettext_noop("digital banking logins down %(pct)s%% on the previous 3 months"),
+                                      gettext_noop("%(level)s digital banking logins a month")),
     "products_held": _products,
     "history": lambda p: _("only %(months)s months of history with us") % p,
     "tier": lambda p: _("AUM only %(amount)s CNY above the %(tier)s tier floor") % {
