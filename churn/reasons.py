@@ -52,6 +52,44 @@ REASON_GROUPS: dict[str, tuple[str, ...]] = {
     "credit_score": ("credit_score",),
     "segment": ("segment_product", "segment_consumption", "segment_service"),
 }
+# What each group of signals is, in a few words (the analyst's feature-importance table).
+REASON_GROUP_LABELS: dict[str, str] = {
+    "aum_change_1m": gettext_noop("AUM change, 1 month"),
+    "aum_change_3m": gettext_noop("AUM change, 3 months"),
+    "aum_change_6m": gettext_noop("AUM change, 6 months"),
+    "aum_level": gettext_noop("AUM level"),
+    "aum_peak": gettext_noop("distance from the AUM peak"),
+    "aum_volatility": gettext_noop("AUM volatility"),
+    "deposits": gettext_noop("deposits"),
+    "wealth": gettext_noop("wealth products"),
+    "loans": gettext_noop("loans"),
+    "card_spend": gettext_noop("card spend"),
+    "transactions": gettext_noop("transactions"),
+    "digital_logins": gettext_noop("digital banking logins"),
+    "products_held": gettext_noop("products held"),
+    "history": gettext_noop("length of history"),
+    "tier": gettext_noop("headroom above the tier floor"),
+    "ours_maturing": gettext_noop("our products maturing"),
+    "competitor_maturity": gettext_noop("competitor products maturing"),
+    "competitor_share": gettext_noop("share held at competitors"),
+    "survey": gettext_noop("satisfaction surveys"),
+    "large_withdrawal": gettext_noop("large withdrawal booked"),
+    "contact": gettext_noop("contact with staff"),
+    "tenure": gettext_noop("years as a customer"),
+    "age": gettext_noop("age"),
+    "income": gettext_noop("annual income"),
+    "credit_score": gettext_noop("credit score"),
+    "segment": gettext_noop("segment"),
+}
+_GROUP_OF = {column: kind for kind, columns in REASON_GROUPS.items() for column in columns}
+
+
+def feature_label(feature: str) -> str:
+    """The signal group a model feature belongs to, in the active language ("" if none)."""
+    kind = _GROUP_OF.get(feature)
+    return _(REASON_GROUP_LABELS[kind]) if kind else ""
+
+
 # The feature whose value is stored as the reason's ``value``.
 _PRIMARY = {kind: features[0] for kind, features in REASON_GROUPS.items()}
 _PRIMARY.update({"aum_level": "aum", "tier": "aum_above_tier_floor", "segment": "segment",

@@ -21,6 +21,7 @@ from api.uploads import KNOWN_NAMES, upload_problems
 from audit.models import AuditAction
 from audit.services import audit_record
 from churn.models import ModelVersion, NightlyRun, TrainingRun
+from churn.reasons import feature_label
 from churn.retraining import TrainingBusy, training_run_start
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import nightly_run_task
@@ -109,7 +110,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "report": report,
         "headline_rows": headline_rows,
-        "importance": report["feature_importance"][:12],
+        "importance": [{**item, "label": feature_label(item["feature"])} for item in report["feature_importance"][:12]],
         "lift_chart": {
             "labels": [f"{round(point['share'] * 100)}%" for point in lift],
             "values": [point["lift"] for point in lift],

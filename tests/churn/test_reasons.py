@@ -109,3 +109,15 @@ def test_a_customer_without_an_opening_date_has_an_unknown_tenure_not_none_years
         assert render_reasons(reasons) == ["customer since an unknown date", "customer for 7 years"]
     with translation.override("zh-hans"):
         assert render_reasons(reasons)[0] == "开户日期未知"
+
+
+def test_every_model_feature_has_a_signal_label_in_both_languages():
+    from churn.features import FEATURE_COLUMNS
+    from churn.reasons import feature_label
+
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            labels = {feature: feature_label(feature) for feature in FEATURE_COLUMNS}
+        assert all(labels.values()), [f for f, label in labels.items() if not label]
+        if language == "zh-hans":
+            assert not [label for label in labels.values() if re.search(r"[A-Za-z]{3,}", label)]
