@@ -114,21 +114,30 @@ def model_version_train(
             )
         except Exception as exc:  # an unreadable incumbent must not block a fresh model
             logger.warning("active model #%s could not be evaluated: %s", incumbent.pk, exc)
+    # Why the version is (or is not) active: structured for the pages, which say it in the
+    # reader's language (``churn.selectors.activation_text``), and as an English note for the admin.
+    decision = {"incumbent": incumbent.pk if incumbent else None, "forced": False,
+                "evaluation_month": result.periods.evaluation.isoformat(), "pr_auc": result.metrics["pr_auc"],
+                "incumbent_pr_auc": incumbent_metrics["pr_auc"] if incumbent_metrics else None}
     if incumbent is None:
-        activate, note = True, "first model"
+        activate, decision["reason"], note = True, "first", "first model"
     elif incumbent_metrics is None:
-        activate, note = True, f"active model #{incumbent.pk} could not be evaluated"
+        activate, decision["reason"] = True, "incumbent_unreadable"
+        note = f"active model #{incumbent.pk} could not be evaluated"
     elif beats(result.metrics, incumbent_metrics):
-        activate, note = True, (f"beats #{incumbent.pk} on {result.periods.evaluation}: PR AUC "
-                                f"{result.metrics['pr_auc']} vs {incumbent_metrics['pr_auc']}")
+        activate, decision["reason"] = True, "better"
+        note = (f"beats #{incumbent.pk} on {result.periods.evaluation}: PR AUC "
+                f"{result.metrics['pr_auc']} vs {incumbent_metrics['pr_auc']}")
     else:
-        activate, note = force, (f"does not beat #{incumbent.pk} on {result.periods.evaluation}: PR AUC "
-                                 f"{result.metrics['pr_auc']} vs {incumbent_metrics['pr_auc']}")
+        activate, decision["reason"], decision["forced"] = force, "not_better", force
+        note = (f"does not beat #{incumbent.pk} on {result.periods.evaluation}: PR AUC "
+                f"{result.metrics['pr_auc']} vs {incumbent_metrics['pr_auc']}")
         if force:
             note += "; activated with --force"
     metrics = dict(result.metrics)
     metrics["explainer"] = "path attributions (Saabas) on the calibrated log-odds; top 3 per customer"
     metrics["training_rows"] = int(len(rows))
+    metrics["activation"] = decision
     if incumbent_metrics is not None:
         metrics["incumbent_on_evaluation"] = {"id": incumbent.pk, "pr_auc": incumbent_metrics["pr_auc"],
                                               "roc_auc": incumbent_metrics["roc_auc"]}

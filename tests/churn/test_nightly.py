@@ -5,9 +5,11 @@ from datetime import date
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils import translation
 
 from churn import services
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun
+from churn.templatetags.model_labels import activation_text
 from customers.models import Customer
 from tests.churn.helpers import load_bank, small_bank
 
@@ -127,6 +129,16 @@ def test_new_version_is_not_activated_unless_it_beats_the_active_one(bank):
     forced = services.model_version_train(force=True)
     assert forced.is_active
     assert ModelVersion.objects.filter(is_active=True).count() == 1
+    # The pages say why, in the reader's language, from the decision recorded with each version.
+    assert bank.metrics["activation"]["reason"] == "first"
+    assert again.metrics["activation"] == {**again.metrics["activation"], "reason": "not_better", "forced": False,
+                                           "incumbent": bank.pk}
+    with translation.override("en"):
+        assert activation_text(bank) == "The first model, so it is active."
+        assert activation_text(again).startswith(f"Not active: does not beat #{bank.pk} on ")
+    with translation.override("zh-hans"):
+        assert activation_text(forced).startswith("手动启用：在 ")
+        assert f"#{bank.pk}" in activation_text(forced)  # the active one when it was trained
 
 
 def test_model_version_report_is_ready_for_charts(bank):
