@@ -63,6 +63,16 @@ def training_run_start(*, user, force: bool = False) -> TrainingRun:
     return run
 
 
+def training_step_label(text: str) -> str:
+    """A step ``model_version_train`` reports, as a line for people (``setup_demo``), in the active language."""
+    trees = _TREES.match(text)
+    if trees:
+        return f"{Stage.FITTING.label}: {trees.group(1)}/{trees.group(2)}"
+    stage = {"reading": Stage.READING, "features and labels": Stage.FEATURES, "attributions": Stage.EVALUATING,
+             "saving": Stage.SAVING}.get(text)
+    return str(stage.label) if stage else ""
+
+
 class _Reporter:
     """Turns the steps ``model_version_train`` reports into stage and percent on the run row."""
 

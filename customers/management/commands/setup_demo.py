@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from churn import selectors as churn_selectors
 from churn import services as churn_services
+from churn.retraining import training_step_label
 from churn.templatetags.model_labels import activation_text
 from customers.demo_bank import generate_demo_bank
 from customers.demo_logins import demo_complaints_record, demo_logins_create
@@ -87,7 +88,7 @@ class Command(BaseCommand):
             self._step(_("Training the churn model"))
             version = churn_services.model_version_train(
                 progress=lambda it: tqdm(it, desc=_("month-ends"), unit="month", disable=None),
-                step=lambda name: self.stdout.write(f"  {name}"),
+                step=lambda name: self.stdout.write(f"  {label}") if (label := training_step_label(name)) else None,
             )
             metrics = version.metrics
             self.stdout.write(
