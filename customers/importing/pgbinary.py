@@ -145,8 +145,10 @@ def _numeric(precision: int, scale: int) -> Encoder:
             unscaled = words[2 * filled.offset::2]
         negative = unscaled < 0
         any_negative = bool(negative.any())
-        magnitude = np.abs(unscaled) if any_negative else unscaled
-        whole, fraction = np.divmod(magnitude, 10**scale)
+        magnitude = (np.abs(unscaled) if any_negative else unscaled).view(np.uint64)
+        # Unsigned division by a constant, 32-bit where the values allow: several
+        # times faster than numpy's divmod on int64.
+        whole, fraction = _split(_narrow(magnitude, int(magnitude.max()) if n else 0), 10**scale)
         # Digits above the block's largest value stay the template's zeros.
         largest = int(whole.max()) if n else 0
         digits: list[tuple[int, np.ndarray]] = []
@@ -156,7 +158,7 @@ def _numeric(precision: int, scale: int) -> Encoder:
         for g in range(groups - 1, -1, -1):
             if largest < 10_000 ** (groups - 1 - g):
                 break
-            rest, digit = np.divmod(rest, 10_000)
+            rest, digit = _split(_narrow(rest, largest // 10_000 ** (groups - 1 - g)), 10_000)
             digits.append((g, digit))
         valid = _valid(values)
 
@@ -177,6 +179,15 @@ def _numeric(precision: int, scale: int) -> Encoder:
                 _Varying(rows[valid, 4:].ravel(), np.maximum(lengths, 0).astype(np.int64))]
 
     return encode
+
+
+def _narrow(values: np.ndarray, largest: int) -> np.ndarray:
+    return values.astype(np.uint32) if values.dtype != np.uint32 and largest < 2**32 else values
+
+
+def _split(values: np.ndarray, divisor: int) -> tuple[np.ndarray, np.ndarray]:
+    quotient = values // values.dtype.type(divisor)
+    return quotient, values - quotient * values.dtype.type(divisor)
 
 
 def _text(values: pa.Array) -> list[Piece]:
