@@ -5,8 +5,9 @@ Both databases run the same plan, in SQL each understands:
 1. ``CREATE TEMP TABLE import_<kind>`` with the target columns' own types, so
    staged values compare with stored ones exactly;
 2. stage every clean block: PostgreSQL through ``COPY ... FROM STDIN`` fed by a
-   background thread (the server parses block n while Python checks block
-   n+1), SQLite through ``executemany``;
+   background thread (the server loads block n while Python checks block
+   n+1), in the binary format built by ``pgbinary`` so the server parses no
+   text, SQLite through ``executemany``;
 3. one ``INSERT ... SELECT ... JOIN ... ON CONFLICT (natural key) DO UPDATE ...
    WHERE (columns) IS DISTINCT FROM (EXCLUDED columns)``: codes become foreign
    keys in the join (a LEFT JOIN for a nullable foreign key, so an empty code,
