@@ -141,7 +141,9 @@ class MonthlyBalance(models.Model):
     """One row per customer and month, straight from ``monthly.csv``.
     ``month`` is stored as the first day of the month."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balances")
+    # No index of its own: uniq_balance_customer_month leads with the customer and serves
+    # every lookup by customer, and one index fewer is one sort of 24M rows fewer per first import.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balances", db_index=False)
     month = models.DateField(_("month"))
     aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2)
     deposit_balance = models.DecimalField(_("deposits"), max_digits=18, decimal_places=2)

@@ -162,6 +162,7 @@ class _ImportRun:
                     on_clean=stage.write if stage is not None else _ignore,
                     on_restart=stage.restart if stage is not None else _nothing,
                     on_progress=bar.update if bar is not None else None,
+                    typed=stage is not None and stage.typed,
                 )
                 if stage is not None:
                     stage.close()
@@ -187,6 +188,8 @@ class _Stage:
         self.writer = writer
         self.spec = spec
         self.sink: StageSink | None = writer.open_stage(spec, path)
+        # A restarted file gets the same kind of sink again.
+        self.typed = self.sink.typed
 
     def write(self, table: pa.Table) -> None:
         if self.sink is not None:

@@ -837,9 +837,14 @@ class FileResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, references: References) -> pa.Table:
+def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, references: References,
+                typed: bool = False) -> pa.Table:
     """The typed rows of a clean batch, named after the file's columns, plus
     derived columns (``phone_tail``, ``id_tail``, ``is_ours``).
+
+    Numbers and dates come as the checked text, which the database parses
+    itself, or with ``typed`` as the values parsed here (decimal128, date32,
+    int64), for a writer that sends them in binary.
 
     A code column that refers to another file comes as a dictionary array over
     the known codes, its indices being the positions the lookup found, so a
@@ -850,7 +855,7 @@ def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, re
     for column in spec.columns:
         if column.name not in parsed:
             continue
-        values = parsed[column.name].values if parsed[column.name].wire is None else parsed[column.name].wire
+        values = parsed[column.name].values if typed or parsed[column.name].wire is None else parsed[column.name].wire
         if column.ref is not None and column.ref is not spec.defines:
             # An empty optional code (rm_code: no RM yet) is a null index, which
             # every writer turns into a NULL foreign key.
@@ -879,6 +884,7 @@ def validate_file(
     on_clean: Callable[[pa.Table], None],
     on_restart: Callable[[], None],
     on_progress: Callable[[int, int], None] | None = None,
+    typed: bool = False,
 ) -> FileResult:
     """Check every row of one file; hand each clean block to ``on_clean``.
 
@@ -886,7 +892,7 @@ def validate_file(
     duplicate key is only found at the end, so the caller must still look at
     the result before using what it received. If pyarrow cannot parse the
     file, the careful reader starts again from the top, after ``on_restart``.
-    Afterwards ``references`` include this file's codes.
+    Afterwards ``references`` include this file's codes. ``typed``: see ``clean_table``.
     """
     log = ProblemLog(spec, keep)
     try:
@@ -919,7 +925,7 @@ def validate_file(
                 tracker.add(parsed, batch.records)
             _collect_definitions(spec, parsed, defined, staff)
             if not missing and not log.count:
-                on_clean(clean_table(spec, parsed, bank_name=bank_name, references=references))
+                on_clean(clean_table(spec, parsed, bank_name=bank_name, references=references, typed=typed))
         return rows, tracker, defined, staff
 
     try:
