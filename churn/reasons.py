@@ -15,11 +15,13 @@ Two halves, kept apart on purpose:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -388,15 +390,70 @@ _RENDERERS: dict[str, Callable[[dict], str]] = {
 }
 
 
+# --- the alert rules' own reasons -------------------------------------------------------
+# The event rules (retention.rules) store what fired them as {"feature", "value", extras...}
+# rather than model contributions with "params"; these say it in the reader's language.
+
+
+def _money_text(value) -> str:
+    try:
+        return _amount(int(round(float(value))))
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _day(value) -> str:
+    try:
+        return date_format(dt.date.fromisoformat(str(value)), "MONTH_DAY_FORMAT")
+    except ValueError:
+        return str(value)
+
+
+def _percent(ratio) -> int:
+    return int(round(abs(float(ratio)) * 100))
+
+
+def _event_change(p: dict) -> str:
+    return _change_sentence({"months": 1, "down": float(p["value"]) < 0, "pct": _percent(p["value"])})
+
+
+def _event_appointment(p: dict) -> str:
+    text = (_("a large transfer of %(amount)s CNY is booked for %(day)s") if p.get("appointment_kind") == "transfer"
+            else _("a large cash withdrawal of %(amount)s CNY is booked for %(day)s"))
+    return text % {"amount": _money_text(p["value"]), "day": _day(p["scheduled_on"])}
+
+
+_EVENT_RENDERERS: dict[str, Callable[[dict], str]] = {
+    "competitor_product_matures": lambda p: _("%(provider)s's %(product)s matures on %(day)s, in %(days)s days") % {
+        "provider": p.get("provider", ""), "product": p.get("product", ""), "day": _day(p["maturity_on"]),
+        "days": p["value"]},
+    "own_product_matures": lambda p: _("our %(product)s matures on %(day)s, in %(days)s days") % {
+        "product": p.get("product", ""), "day": _day(p["maturity_on"]), "days": p["value"]},
+    "aum_near_tier_floor": lambda p: _("AUM only %(pct)s%% above the %(tier)s tier floor of %(floor)s CNY") % {
+        "pct": _percent(p["value"]), "tier": _tier_label(p.get("tier", "")), "floor": _money_text(p["floor"])},
+    "aum_change_1m": _event_change,
+    "large_appointment": _event_appointment,
+    "satisfaction_score": lambda p: _survey({"score": p["value"], "previous": p.get("previous")}),
+    "complaint_logged": lambda p: _("complaint logged on %(day)s") % {"day": _day(p["value"])},
+    "aum_recovered": lambda p: _("AUM back to %(amount)s CNY, from %(before)s CNY after the drop") % {
+        "amount": _money_text(p["value"]), "before": _money_text(p.get("pre_drop_aum"))},
+}
+
+
 def render_reasons(reasons: list[dict]) -> list[str]:
     """Sentences for stored reasons, in the active language; unknown kinds are skipped."""
     sentences = []
     for reason in reasons or []:
-        renderer = _RENDERERS.get(reason.get("feature", ""))
+        feature = reason.get("feature", "")
+        if "params" in reason:
+            renderer, params = _RENDERERS.get(feature), reason.get("params") or {}
+        else:
+            renderer = _EVENT_RENDERERS.get(feature)
+            params = {key: value for key, value in reason.items() if key not in ("feature", "contribution")}
         if renderer is None:
             continue
         try:
-            sentences.append(renderer(reason.get("params") or {}))
+            sentences.append(renderer(params))
         except (KeyError, TypeError, ValueError):
             # A reason stored by an older version lacking a number: say less rather than fail the page.
             continue

@@ -121,3 +121,38 @@ def test_every_model_feature_has_a_signal_label_in_both_languages():
         assert all(labels.values()), [f for f, label in labels.items() if not label]
         if language == "zh-hans":
             assert not [label for label in labels.values() if re.search(r"[A-Za-z]{3,}", label)]
+
+
+# What the alert rules (retention.rules) store when an event fires an alert.
+EVENT_REASONS = [
+    {"feature": "own_product_matures", "contribution": None, "value": 3, "product": "稳盈90天理财",
+     "maturity_on": "2026-12-02"},
+    {"feature": "competitor_product_matures", "contribution": None, "value": 6, "product": "远航半年盈",
+     "provider": "远航银行", "maturity_on": "2026-12-05"},
+    {"feature": "aum_near_tier_floor", "contribution": None, "value": 0.0575, "tier": "platinum", "floor": 500000},
+    {"feature": "aum_change_1m", "contribution": None, "value": -0.3512, "previous_aum": "800000.00",
+     "aum": "519040.00"},
+    {"feature": "large_appointment", "contribution": None, "value": "770000.00", "appointment_kind": "transfer",
+     "scheduled_on": "2026-11-30"},
+    {"feature": "satisfaction_score", "contribution": None, "value": 3, "previous": 9, "surveyed_on": "2026-11-10"},
+    {"feature": "complaint_logged", "contribution": None, "value": "2026-11-20", "note": "排队太久"},
+    {"feature": "aum_recovered", "contribution": None, "value": "420000.00", "pre_drop_aum": "450000.00"},
+]
+
+
+def test_the_alert_rules_own_reasons_read_as_sentences():
+    with translation.override("en"):
+        assert render_reasons(EVENT_REASONS) == [
+            "our 稳盈90天理财 matures on December 2, in 3 days",
+            "远航银行's 远航半年盈 matures on December 5, in 6 days",
+            "AUM only 6% above the platinum tier floor of 500,000 CNY",
+            "AUM down 35% in the last month",
+            "a large transfer of 770,000 CNY is booked for November 30",
+            "satisfaction score fell from 9 to 3",
+            "complaint logged on November 20",
+            "AUM back to 420,000 CNY, from 450,000 CNY after the drop",
+        ]
+    with translation.override("zh-hans"):
+        sentences = render_reasons(EVENT_REASONS)
+    assert len(sentences) == len(EVENT_REASONS)
+    assert not [s for s in sentences if re.search(r"[A-Za-z]{3,}", s)], sentences
