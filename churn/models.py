@@ -43,13 +43,18 @@ class RiskBand(models.TextChoices):
     LOW = "low", _("Low")
 
 
+class RunStatus(models.TextChoices):
+    """Where a long job (a nightly run, a retraining) stands."""
+
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
 class NightlyRun(models.Model):
     """One nightly scoring run for a date; chunks report into it."""
 
-    class Status(models.TextChoices):
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+    Status = RunStatus
 
     run_date = models.DateField(_("run date"), unique=True)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, null=True, related_name="runs")
@@ -81,10 +86,7 @@ class TrainingRun(models.Model):
     """One retraining started by an analyst: a Celery task that reports its stage here
     so the model page can show progress, and links the version it produced."""
 
-    class Status(models.TextChoices):
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+    Status = RunStatus
 
     class Stage(models.TextChoices):
         QUEUED = "queued", _("Waiting for a worker")

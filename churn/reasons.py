@@ -458,3 +458,26 @@ def render_reasons(reasons: list[dict]) -> list[str]:
             # A reason stored by an older version lacking a number: say less rather than fail the page.
             continue
     return sentences
+
+
+# --- why a model version is (not) active ----------------------------------------------------
+
+
+def activation_sentence(decision: dict) -> str:
+    """The activation decision training records (``ModelVersion.metrics["activation"]``),
+    as a sentence in the active language."""
+    values = {"id": decision.get("incumbent"), "new": decision.get("pr_auc") or 0.0,
+              "old": decision.get("incumbent_pr_auc") or 0.0, "month": ""}
+    if decision.get("evaluation_month"):
+        values["month"] = date_format(dt.date.fromisoformat(decision["evaluation_month"]), "YEAR_MONTH_FORMAT")
+    reason = decision.get("reason")
+    if reason == "first":
+        return _("The first model, so it is active.")
+    if reason == "incumbent_unreadable":
+        return _("Active: model #%(id)s could not be evaluated on the new month.") % values
+    if reason == "better":
+        return _("Active: beats #%(id)s on %(month)s (PR AUC %(new).3f vs %(old).3f).") % values
+    if decision.get("forced"):
+        return _("Activated by hand although it does not beat #%(id)s on %(month)s "
+                 "(PR AUC %(new).3f vs %(old).3f).") % values
+    return _("Not active: does not beat #%(id)s on %(month)s (PR AUC %(new).3f vs %(old).3f).") % values

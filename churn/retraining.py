@@ -31,6 +31,26 @@ _SPANS = {
     Stage.SAVING: (94, 99),
 }
 _TREES = re.compile(r"gradient boosting: (\d+)/(\d+) trees")
+# The other steps ``model_version_train`` reports: their stage, and how far into it they are.
+_STEPS: dict[str, tuple[str, float]] = {
+    "reading": (Stage.READING, 0.0),
+    "features and labels": (Stage.FEATURES, 0.0),
+    "attributions": (Stage.EVALUATING, 0.0),
+    "logistic regression baseline": (Stage.EVALUATING, 1 / 3),
+    "rule baseline": (Stage.EVALUATING, 2 / 3),
+    "saving": (Stage.SAVING, 0.0),
+}
+
+
+def _stage_of(text: str) -> tuple[str, float, str] | None:
+    """(stage, share of the stage done, language-neutral detail) of a reported step; None if unknown."""
+    trees = _TREES.match(text)
+    if trees:
+        done, total = int(trees.group(1)), int(trees.group(2))
+        return Stage.FITTING, done / max(total, 1), f"{done}/{total}"
+    if text in _STEPS:
+        return (*_STEPS[text], "")
+    return None
 
 
 class TrainingBusy(Exception):
@@ -49,7 +69,7 @@ def training_run_start(*, user, force: bool = False) -> TrainingRun:
     stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING,
                                        started_at__lt=timezone.now() - STALE_AFTER)
     stale.update(status=TrainingRun.Status.FAILED, finished_at=timezone.now(),
-                 error="no news from the worker for 3 hours; presumed lost")
+                 error=f"no news from the worker for {STALE_AFTER}; presumed lost")
     try:
         with transaction.atomic():
             run = TrainingRun.objects.create(requested_by=user, force=force)
@@ -64,13 +84,16 @@ def training_run_start(*, user, force: bool = False) -> TrainingRun:
 
 
 def training_step_label(text: str) -> str:
-    """A step ``model_version_train`` reports, as a line for people (``setup_demo``), in the active language."""
-    trees = _TREES.match(text)
-    if trees:
-        return f"{Stage.FITTING.label}: {trees.group(1)}/{trees.group(2)}"
-    stage = {"reading": Stage.READING, "features and labels": Stage.FEATURES, "attributions": Stage.EVALUATING,
-             "saving": Stage.SAVING}.get(text)
-    return str(stage.label) if stage else ""
+    """A step ``model_version_train`` reports, as a line for people (``setup_demo``), in the
+    active language: the stage's name when it starts, with trees grown while fitting; else ""."""
+    parsed = _stage_of(text)
+    if parsed is None:
+        return ""
+    stage, share, detail = parsed
+    label = str(Stage(stage).label)
+    if detail:
+        return f"{label}: {detail}"
+    return label if share == 0 else ""
 
 
 class _Reporter:
@@ -78,29 +101,17 @@ class _Reporter:
 
     def __init__(self, run_id: int):
         self.run_id = run_id
-        self.stage = Stage.QUEUED
 
     def _save(self, stage: str, percent: float, detail: str = "") -> None:
-        self.stage = stage
         TrainingRun.objects.filter(pk=self.run_id, status=TrainingRun.Status.RUNNING).update(
             stage=stage, percent=max(0, min(99, int(percent))), detail=detail[:200])
 
     def step(self, text: str) -> None:
-        trees = _TREES.match(text)
-        if text == "reading":
-            self._save(Stage.READING, _SPANS[Stage.READING][0])
-        elif text == "features and labels":
-            self._save(Stage.FEATURES, _SPANS[Stage.FEATURES][0])
-        elif trees:
-            low, high = _SPANS[Stage.FITTING]
-            done, total = int(trees.group(1)), int(trees.group(2))
-            self._save(Stage.FITTING, low + (high - low) * done / max(total, 1), f"{done}/{total}")
-        elif text in ("attributions", "logistic regression baseline", "rule baseline"):
-            low, high = _SPANS[Stage.EVALUATING]
-            share = ("attributions", "logistic regression baseline", "rule baseline").index(text) / 3
-            self._save(Stage.EVALUATING, low + (high - low) * share)
-        elif text == "saving":
-            self._save(Stage.SAVING, _SPANS[Stage.SAVING][0])
+        parsed = _stage_of(text)
+        if parsed is not None:
+            stage, share, detail = parsed
+            low, high = _SPANS[stage]
+            self._save(stage, low + (high - low) * share, detail)
 
     def progress(self, items: Iterable) -> Iterator:
         """The month-ends of the feature stage, one by one."""

@@ -30,14 +30,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from threadpoolctl import threadpool_limits
 
 from churn import conf, selectors
 from churn.features import BankFrames, build_features, data_month_for, month_end
 from churn.labels import labelled_month_ends
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun, RiskBand
-from churn.reasons import reasons_from_contributions
+from churn.reasons import activation_sentence, reasons_from_contributions
 from churn.segments import assign_segments
 from churn.training import (
     ALGORITHM,
@@ -114,26 +114,21 @@ def model_version_train(
             )
         except Exception as exc:  # an unreadable incumbent must not block a fresh model
             logger.warning("active model #%s could not be evaluated: %s", incumbent.pk, exc)
-    # Why the version is (or is not) active: structured for the pages, which say it in the
-    # reader's language (``churn.selectors.activation_text``), and as an English note for the admin.
+    # Why the version is (or is not) active, recorded with it: the pages word it in the
+    # reader's language (``churn.reasons.activation_sentence``), the note keeps it in English.
     decision = {"incumbent": incumbent.pk if incumbent else None, "forced": False,
                 "evaluation_month": result.periods.evaluation.isoformat(), "pr_auc": result.metrics["pr_auc"],
                 "incumbent_pr_auc": incumbent_metrics["pr_auc"] if incumbent_metrics else None}
     if incumbent is None:
-        activate, decision["reason"], note = True, "first", "first model"
+        activate, decision["reason"] = True, "first"
     elif incumbent_metrics is None:
         activate, decision["reason"] = True, "incumbent_unreadable"
-        note = f"active model #{incumbent.pk} could not be evaluated"
     elif beats(result.metrics, incumbent_metrics):
         activate, decision["reason"] = True, "better"
-        note = (f"beats #{incumbent.pk} on {result.periods.evaluation}: PR AUC "
-                f"{result.metrics['pr_auc']} vs {incumbent_metrics['pr_auc']}")
     else:
         activate, decision["reason"], decision["forced"] = force, "not_better", force
-        note = (f"does not beat #{incumbent.pk} on {result.periods.evaluation}: PR AUC "
-                f"{result.metrics['pr_auc']} vs {incumbent_metrics['pr_auc']}")
-        if force:
-            note += "; activated with --force"
+    with translation.override("en"):
+        note = activation_sentence(decision)
     metrics = dict(result.metrics)
     metrics["explainer"] = "path attributions (Saabas) on the calibrated log-odds; top 3 per customer"
     metrics["training_rows"] = int(len(rows))

@@ -40,6 +40,15 @@ def _headline_label(key: str) -> str:
     return key
 
 
+def _polled(request: HttpRequest, response: HttpResponse, *, finished: bool) -> HttpResponse:
+    """A progress partial that htmx polls: once the job has ended, 286 stops the polling and
+    the page reloads once, so its tables show what the job produced."""
+    if finished and request.headers.get("HX-Request"):
+        response.status_code = 286
+        response["HX-Refresh"] = "true"
+    return response
+
+
 def _require_analyst(user) -> None:
     # A 404, like every page outside a user's reach: no hint that the page exists.
     if not (user.is_superuser or user.role in (Role.ANALYST, Role.ADMIN)):
@@ -87,11 +96,7 @@ def training_run_status(request: HttpRequest, pk: int) -> HttpResponse:
     _require_analyst(request.user)
     run = get_object_or_404(TrainingRun.objects.select_related("model_version", "requested_by"), pk=pk)
     response = render(request, "churn/_training_status.html", {"training": run})
-    if run.status != TrainingRun.Status.RUNNING and request.headers.get("HX-Request"):
-        response.status_code = 286  # tells htmx to stop polling
-        # ... and reload the page once, so the versions table shows the new version.
-        response["HX-Refresh"] = "true"
-    return response
+    return _polled(request, response, finished=run.status != TrainingRun.Status.RUNNING)
 
 
 @login_required
@@ -156,11 +161,7 @@ def nightly_run_status(request: HttpRequest, run_date: str) -> HttpResponse:
     run = nightly_run_get(run_date=day)
     finished = run is not None and run.status != NightlyRun.Status.RUNNING
     response = render(request, "churn/_run_status.html", {"run": run, "run_date": day, "finished": finished})
-    if finished and request.headers.get("HX-Request"):
-        # 286 tells htmx to stop polling; the reload shows the run in the table of runs.
-        response.status_code = 286
-        response["HX-Refresh"] = "true"
-    return response
+    return _polled(request, response, finished=finished)
 
 
 @login_required
