@@ -65,14 +65,25 @@ def walkin_matches(*, user, query: str):
     ).order_by("name", "pk")
 
 
+def branch_staff(*, roles, branch_ids=None) -> dict[int, dict[str, User]]:
+    """branch id -> role -> the branch's first active member of staff in that role (lowest
+    id): who takes that role's work in a branch, for the nightly job's alert owners and the
+    lobby's hand-overs alike. One query; ``branch_ids`` None means every branch."""
+    users = User.objects.filter(is_active=True, role__in=roles, branch__isnull=False)
+    if branch_ids is not None:
+        users = users.filter(branch_id__in=set(branch_ids))
+    staff: dict[int, dict[str, User]] = {}
+    for user in users.order_by("pk").only(
+        "pk", "branch_id", "role", "username", "display_name", "first_name", "last_name"
+    ):
+        staff.setdefault(user.branch_id, {}).setdefault(user.role, user)
+    return staff
+
+
 def branch_heads(*, branch_ids) -> dict[int, User]:
-    """branch id -> its branch head (the first active one, as the nightly job picks
-    the owner of an unassigned customer's alerts); one query."""
-    heads: dict[int, User] = {}
-    users = User.objects.filter(branch_id__in=set(branch_ids), role=Role.HEAD, is_active=True).order_by("pk")
-    for user in users.only("pk", "branch_id", "username", "display_name", "first_name", "last_name"):
-        heads.setdefault(user.branch_id, user)
-    return heads
+    """branch id -> its branch head (see ``branch_staff``)."""
+    return {branch: by_role[Role.HEAD] for branch, by_role in branch_staff(roles=[Role.HEAD],
+                                                                           branch_ids=branch_ids).items()}
 
 
 def customer_handover_recipient(*, customer: Customer) -> User | None:

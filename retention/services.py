@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from customers.models import ContactChannel, ContactLog, ContactResult, MonthlyBalance, Role, User
+from customers.selectors import branch_staff
 from retention import conf
 from retention.bulk import rows_update
 from retention.control import alert_key, control_draw, is_held_out
@@ -98,15 +99,15 @@ _OWNER_ORDER: dict[str, tuple[str, ...]] = {
 
 
 def _branch_staff() -> dict[int | None, dict[str, int]]:
-    """branch id -> {"lobby": user id, "head": user id}: the first active one of each role;
+    """branch id -> {"lobby": user id, "head": user id} (``customers.selectors.branch_staff``);
     under ``_ANY_BRANCH``, {"admin": user id}: the first active administrator."""
-    staff: dict[int | None, dict[str, int]] = defaultdict(dict)
-    users = User.objects.filter(is_active=True, role__in=[Role.LOBBY, Role.HEAD], branch__isnull=False)
-    for user_id, branch_id, role in users.order_by("pk").values_list("pk", "branch_id", "role"):
-        staff[branch_id].setdefault(role, user_id)
+    staff: dict[int | None, dict[str, int]] = {
+        branch: {role: user.pk for role, user in by_role.items()}
+        for branch, by_role in branch_staff(roles=[Role.LOBBY, Role.HEAD]).items()
+    }
     administrator = User.objects.filter(is_active=True, role=Role.ADMIN).order_by("pk").values_list("pk", flat=True)
     if administrator_id := administrator.first():
-        staff[_ANY_BRANCH][Role.ADMIN] = administrator_id
+        staff.setdefault(_ANY_BRANCH, {})[Role.ADMIN] = administrator_id
     return staff
 
 
