@@ -52,6 +52,7 @@ test: setup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/import_bench.py

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from audit.exports import audit_events_csv
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
 
@@ -26,9 +27,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Export selected events as CSV"))
     def export_csv(self, request, queryset):
-        # Spreadsheet-safe CSV shared with the API's export (api/views/audit.py); the export is itself audited.
-        from api.views.audit import audit_events_csv
-
+        # The same spreadsheet-safe CSV as the API's export; the export is itself audited.
         response, count = audit_events_csv(queryset.select_related("customer").order_by("-pk"))
         audit_record(action=AuditAction.EXPORT, request=request,
                      detail={"via": "admin", "what": "audit_events", "rows": count})

@@ -6,7 +6,7 @@
 
 1. creates and migrates its own database (default ``bench_nightly``) and loads
    the demo bank of N customers x M months through the production path:
-   ``customers.demo_bank.generate_demo_bank`` writes the interchange CSVs (kept
+   ``demo.bank.generate_demo_bank`` writes the interchange CSVs (kept
    in ``var/bench_nightly/<N>x<M>`` for the next run) and
    ``customers.services.bank_data_import`` COPYs and upserts them
    (``--skip-load`` reuses the bank already in the database);
@@ -75,8 +75,8 @@ def load_bank(*, customers: int, months: int, end_month: date, today: date, seed
     """Generate (once, cached on disk) and import the demo bank through the production import."""
     from django.db import connection
 
-    from customers.demo_bank import generate_demo_bank
     from customers.services import bank_data_import
+    from demo.bank import generate_demo_bank
 
     data = ROOT / "var" / "bench_nightly" / f"{customers}x{months}-{end_month:%Y%m}-s{seed}"
     if not (data / "appointments.csv").exists():

@@ -1,4 +1,4 @@
-"""The churn label, as PRODUCT.md defines it. Pure pandas/numpy: no Django.
+"""The churn label, as docs/churn-definition.md defines it. Pure pandas/numpy: no Django.
 
 Scored at month-end ``t`` (month ``m``), a customer *churns* if within the next
 ``window_months`` months any of these happens:

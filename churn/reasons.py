@@ -481,3 +481,10 @@ def activation_sentence(decision: dict) -> str:
         return _("Activated by hand although it does not beat #%(id)s on %(month)s "
                  "(PR AUC %(new).3f vs %(old).3f).") % values
     return _("Not active: does not beat #%(id)s on %(month)s (PR AUC %(new).3f vs %(old).3f).") % values
+
+
+def version_activation_text(version) -> str:
+    """Why ``version`` is active or not, from the decision training recorded in its metrics;
+    versions trained before that was recorded keep their note."""
+    decision = (version.metrics or {}).get("activation")
+    return activation_sentence(decision) if decision else version.activation_note

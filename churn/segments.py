@@ -1,6 +1,6 @@
 """Customer segments from holdings and behaviour. Pure pandas/numpy: no Django.
 
-The playbook (PRODUCT.md) has three segments. The rules, applied in this order,
+The playbook (docs/playbooks.md) has three segments. The rules, applied in this order,
 first match wins, on what is known at ``as_of`` (latest complete month, holdings
 live at ``as_of``):
 

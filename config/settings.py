@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "retention",
     "audit",
     "api",
+    "web",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers import views as customer_views
+from web.views import customers as customer_views
 
 urlpatterns = [
     path("healthz", customer_views.healthz, name="healthz"),
@@ -17,9 +17,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", customer_views.home, name="home"),
-    path("", include("customers.urls")),
-    path("", include("retention.urls")),
-    path("analyst/", include("churn.urls")),
+    path("", include("web.urls.customers")),
+    path("", include("web.urls.retention")),
+    path("analyst/", include("web.urls.analyst")),
 ]
 
 # JSON for API clients, our own templates (templates/404.html, 500.html) for people.

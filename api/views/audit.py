@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 
 from api.base import ApiView, drf_request_for_audit
-from api.exports import csv_response
 from api.pagination import ApiCursorPagination
 from api.permissions import IsAdmin
+from audit.exports import audit_events_csv
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
 
@@ -90,19 +88,3 @@ class AuditEventExportApi(ApiView):
                      detail={"via": "api", "what": "audit_events", "rows": count,
                              "filters": dict(request.query_params.items())})
         return response
-
-
-AUDIT_CSV_HEADER = ["id", "at", "actor", "action", "object_type", "object_id", "customer_id", "ip_address", "path",
-                    "detail"]
-
-
-def audit_events_csv(events):
-    """Shared with the admin's export action."""
-    source = events.iterator(chunk_size=2000) if hasattr(events, "iterator") else events
-    rows = (
-        [e.pk, e.at.isoformat(), e.actor_name, e.action, e.object_type, e.object_id,
-         e.customer.customer_id if e.customer_id else "", e.ip_address or "", e.path,
-         json.dumps(e.detail, ensure_ascii=False, sort_keys=True)]
-        for e in source
-    )
-    return csv_response(header=AUDIT_CSV_HEADER, rows=rows, filename="audit-trail")

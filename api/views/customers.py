@@ -18,12 +18,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from api.base import ApiView, IdFilter, audit_denied, drf_request_for_audit, scoped_get
-from api.exports import csv_response
 from api.pagination import ApiCursorPagination
 from api.serializers import CustomerSummarySerializer, MaskedField, StaffSerializer
 from audit.models import AuditAction
 from audit.services import audit_record
 from churn.reasons import render_reasons
+from core.spreadsheet import csv_response
 from customers.models import Customer, CustomerStatus, Segment, Tier
 from customers.selectors import customer_scope, personal_data_reveal_allowed, walkin_matches
 

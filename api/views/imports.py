@@ -1,6 +1,6 @@
 """Importing the bank's interchange files through the API: analysts and administrators.
 
-File-level guards first (api/uploads.py), then the import engine itself, which
+File-level guards first (customers/importing/uploads.py), then the import engine itself, which
 validates every row before writing anything and changes nothing if any row is bad.
 The answer carries the error report (file:line:column: reason).
 """
@@ -19,9 +19,9 @@ from rest_framework.response import Response
 
 from api.base import ApiView, drf_request_for_audit
 from api.permissions import IsAnalystOrAdmin
-from api.uploads import KNOWN_NAMES, upload_problems
 from audit.models import AuditAction
 from audit.services import audit_record
+from customers.importing.uploads import KNOWN_NAMES, upload_problems
 from customers.services import bank_data_import
 
 

@@ -1,4 +1,4 @@
-"""Importing the bank's interchange CSV files (PRODUCT.md, "Bank data interchange format").
+"""Importing the bank's interchange CSV files (docs/interchange-format.md).
 
 ``schema`` describes the files, ``validation`` checks them (the same code for
 every database, so problems read the same everywhere), ``writers`` stages and

@@ -1,7 +1,6 @@
 """The interchange format: each file's columns, their types and natural keys.
 
-This is a contract with the banks' export jobs (PRODUCT.md, "Bank data
-interchange format"); column names must stay stable. Text lengths, decimal
+This is a contract with the banks' export jobs (docs/interchange-format.md); column names must stay stable. Text lengths, decimal
 precision and choices are read from the models, so a CSV value that passes
 validation always fits its database column.
 """
@@ -195,7 +194,7 @@ CUSTOMERS = FileSpec(
         text("id_number", Customer, "id_number"),
         text("phone", Customer, "phone"),
         code("branch_code", Ref.BRANCH),
-        # PRODUCT.md lets the last five columns be empty. An empty rm_code loads as
+        # The format (docs/interchange-format.md) lets the last five columns be empty. An empty rm_code loads as
         # Customer.rm = NULL: the customer is not assigned to an RM (re-importing a
         # row whose rm_code became empty unassigns the customer). Branch-level staff
         # see such a customer, no RM does, and alerts meant for the RM go to the

@@ -1,4 +1,4 @@
-"""Put a synthetic bank (``churn.synthetic``) into the database, and train a small model on it.
+"""Put a synthetic bank (``demo.synthetic``) into the database, and train a small model on it.
 
 No factories exist yet in tests/customers; these bulk loaders are all the churn
 tests need.
@@ -12,7 +12,6 @@ from decimal import Decimal
 import pandas as pd
 
 from churn.features import BankFrames
-from churn.synthetic import generate_bank
 from customers.models import (
     Appointment,
     Branch,
@@ -24,6 +23,7 @@ from customers.models import (
     Survey,
     User,
 )
+from demo.synthetic import generate_bank
 
 
 def _money(value) -> Decimal:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from churn.features import FEATURE_COLUMNS, BankFrames, build_features, data_month_for, last_complete_month
-from churn.synthetic import generate_bank
+from demo.synthetic import generate_bank
 
 FLOORS = {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}
 

@@ -8,8 +8,8 @@ from django.utils import translation
 
 from churn.labels import labelled_month_ends
 from churn.reasons import _RENDERERS, reasons_from_contributions, render_reasons
-from churn.synthetic import generate_bank
 from churn.training import build_training_rows, train_and_evaluate
+from demo.synthetic import generate_bank
 
 FLOORS = {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}
 

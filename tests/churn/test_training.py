@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from churn.labels import labelled_month_ends
-from churn.synthetic import generate_bank
 from churn.training import (
     ArtifactError,
     build_training_rows,
@@ -12,6 +11,7 @@ from churn.training import (
     split_periods,
     train_and_evaluate,
 )
+from demo.synthetic import generate_bank
 
 FLOORS = {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}
 

@@ -1,7 +1,7 @@
 """The demo bank generator: deterministic, well-formed, and realistic enough to learn from.
 
 No database: the generator is pure numpy/pyarrow and the command only writes files.
-The churn label here is a small, independent reading of PRODUCT.md's definition, so
+The churn label here is a small, independent reading of the definition in docs/churn-definition.md, so
 these tests do not move when the churn engine's implementation does.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 
-from customers.demo_bank import INTERCHANGE_COLUMNS, generate_demo_bank
+from demo.bank import INTERCHANGE_COLUMNS, generate_demo_bank
 
 END_MONTH = "2025-05"
 TODAY = dt.date(2025, 6, 3)
@@ -69,7 +69,7 @@ def _panels(monthly: pd.DataFrame) -> tuple[pd.Index, list[str], np.ndarray, np.
 
 
 def _churn_labels(monthly: pd.DataFrame, window: int = 3) -> pd.DataFrame:
-    """PRODUCT.md: within ``window`` months after month-end t, all accounts closed, or AUM below
+    """docs/churn-definition.md: within ``window`` months after month-end t, all accounts closed, or AUM below
     50% of its average over the 3 months up to t, or a lower tier at the end of the window.
     Only active customers with a 3-month history and an average of at least 1,000 CNY count."""
     customers, months, aum, closed = _panels(monthly)
@@ -104,7 +104,7 @@ def test_different_seed_gives_different_files(tmp_path):
 
 
 def test_chunks_append_to_one_file_with_one_header_and_continuing_ids(tmp_path, monkeypatch):
-    monkeypatch.setattr("customers.demo_bank.CHUNK_SIZE", 250)
+    monkeypatch.setattr("demo.bank.CHUNK_SIZE", 250)
     _generate(tmp_path / "a", customers=600, seed=3, months=6)
     _generate(tmp_path / "b", customers=600, seed=3, months=6)
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import translation
 
-from customers.templatetags.labels import survey_channel
+from web.templatetags.labels import survey_channel
 
 
 def test_known_survey_channels_read_in_each_language():

@@ -58,7 +58,7 @@ def test_row_level_problems_come_from_the_import_engine_and_change_nothing(world
 
 
 def test_a_signed_number_or_phone_is_not_a_formula():
-    from api.uploads import looks_like_formula
+    from core.spreadsheet import looks_like_formula
 
     assert not looks_like_formula("+8613812345678")
     assert not looks_like_formula("-1250.50")

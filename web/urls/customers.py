@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from web.views import customers as views
 
 app_name = "customers"
 

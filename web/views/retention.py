@@ -30,14 +30,15 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from churn.models import ChurnScore, RiskBand
 from churn.reasons import render_reasons
-from customers.forms import ContactForm
+from core.spreadsheet import spreadsheet_safe
 from customers.models import ContactLog, Customer, Role, Survey
 from customers.selectors import customer_scope
 from retention import selectors, services
-from retention.forms import AlertFilterForm, CallbackForm, DismissForm, MonthForm, OutcomeForm, SnoozeForm
 from retention.models import Alert, AlertStep, Outcome
 from retention.report import retention_report
 from retention.rules import add_months
+from web.forms.customers import ContactForm
+from web.forms.retention import AlertFilterForm, CallbackForm, DismissForm, MonthForm, OutcomeForm, SnoozeForm
 
 PAGE_SIZE = 25
 EXPORT_MAX_ROWS = 10_000
@@ -112,18 +113,6 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(request, "retention/alert_list.html", context)
 
 
-def _neutralise(value):
-    """Spreadsheet formula injection: a text cell starting with = + - @ (or a tab or
-    carriage return) is prefixed with ' so Excel shows it as text instead of running it.
-    Numbers stay numbers; anything else (lazy translations included) becomes text."""
-    if isinstance(value, int | float):
-        return value
-    value = str(value)
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _export_rows(alerts: QuerySet[Alert]):
     yield [
         _("Rank"), _("In today's budget"), _("Customer ID"), _("Customer"), _("Tier"), _("Segment"), _("Alert"),
@@ -158,7 +147,7 @@ def alert_export(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Http404
     form = AlertFilterForm(request.GET or None)
     alerts = _filtered_alerts(request, form)
-    rows = [[_neutralise(cell) for cell in row] for row in _export_rows(alerts)]
+    rows = [[spreadsheet_safe(cell) for cell in row] for row in _export_rows(alerts)]
     stamp = timezone.localdate().isoformat()
     audit_record(
         action=AuditAction.EXPORT,

@@ -17,12 +17,12 @@ from tqdm import tqdm
 
 from churn import selectors as churn_selectors
 from churn import services as churn_services
+from churn.reasons import version_activation_text
 from churn.retraining import training_step_label
-from churn.templatetags.model_labels import activation_text
-from customers.demo_bank import generate_demo_bank
-from customers.demo_logins import demo_complaints_record, demo_logins_create
 from customers.models import Customer
 from customers.services import bank_data_import
+from demo.bank import generate_demo_bank
+from demo.logins import demo_complaints_record, demo_logins_create
 from retention import services as retention_services
 
 
@@ -93,7 +93,7 @@ class Command(BaseCommand):
             metrics = version.metrics
             self.stdout.write(
                 f"model #{version.pk} {version.algorithm}: ROC AUC {metrics.get('roc_auc')}, "
-                f"PR AUC {metrics.get('pr_auc')}, lift@10% {metrics.get('lift_top10')}; {activation_text(version)}"
+                f"PR AUC {metrics.get('pr_auc')}, lift@10% {metrics.get('lift_top10')}; {version_activation_text(version)}"
             )
 
         run_dates = [_first_of_month(today, back) for back in range(history_months, 0, -1)] + [today]

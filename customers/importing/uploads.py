@@ -12,13 +12,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
+from core.spreadsheet import looks_like_formula
 from customers.importing.schema import FILES
 
 KNOWN_NAMES = tuple(spec.name for spec in FILES)
@@ -32,7 +32,6 @@ MAGIC = {
     b"\x1f\x8b": "a gzip file",
     b"\xd0\xcf\x11\xe0": "an old Excel/Office file",
 }
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 MAX_FORMULA_PROBLEMS = 20
 
 
@@ -44,19 +43,6 @@ class UploadProblem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
-
-
-def looks_like_formula(cell: str) -> bool:
-    """A cell a spreadsheet would evaluate: = or @ first, a tab or carriage return first,
-    or + / - first when the cell is not simply a signed number (a phone +8613..., -120.5)."""
-    if not cell:
-        return False
-    first = cell[0]
-    if first in "=@\t\r":
-        return True
-    if first in "+-":
-        return not _NUMBER.match(cell.strip())
-    return False
 
 
 def upload_problems(files: list[UploadedFile]) -> list[UploadProblem]:

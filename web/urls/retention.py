@@ -1,6 +1,6 @@
 from django.urls import path
 
-from retention import views
+from web.views import retention as views
 
 app_name = "retention"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from churn import views
+from web.views import analyst as views
 
 app_name = "churn"
 

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from api.uploads import KNOWN_NAMES, upload_problems
 from audit.models import AuditAction
 from audit.services import audit_record
 from churn.models import ModelVersion, NightlyRun, TrainingRun
@@ -26,6 +25,7 @@ from churn.retraining import TrainingBusy, training_run_start
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import nightly_run_task
 from config.celery import enqueue
+from customers.importing.uploads import KNOWN_NAMES, upload_problems
 from customers.models import Role
 from customers.services import bank_data_import
 

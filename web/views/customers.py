@@ -28,7 +28,6 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from churn.models import ChurnScore
 from churn.reasons import render_reasons
-from customers.forms import ContactForm, HandoverForm, LookupForm, SegmentOverrideForm
 from customers.masking import mask
 from customers.models import (
     ContactChannel,
@@ -49,7 +48,8 @@ from customers.selectors import (
 from retention import selectors as retention_selectors
 from retention import services as retention_services
 from retention.models import OPEN_STATUSES, Playbook
-from retention.views import alert_due_on, alert_reason_lines
+from web.forms.customers import ContactForm, HandoverForm, LookupForm, SegmentOverrideForm
+from web.views.retention import alert_due_on, alert_reason_lines
 
 PAGE_SIZE = 25
 LOOKUP_LIMIT = 12
@@ -71,7 +71,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 def home_url_for(user) -> str:
-    """Where each role starts its day (see PRODUCT.md)."""
+    """Where each role starts its day (docs/users.md)."""
     if user.role == Role.RM:
         return reverse("retention:alert_list")
     if user.role == Role.LOBBY:

@@ -1,7 +1,7 @@
 """A synthetic bank with a known, learnable churn signal, for tests and benchmarks.
 
 Pure numpy/pandas (no Django), vectorised, deterministic for a seed. Not the demo
-bank (``customers/demo_bank.py`` writes the CSV files people look at); this one
+bank (``demo/bank.py`` writes the CSV files people look at); this one
 exists so tests and the benchmark can make data of any size in seconds.
 
 The story each churner follows: some months before the *event* month, a

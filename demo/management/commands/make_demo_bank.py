@@ -2,7 +2,7 @@
 
     python manage.py make_demo_bank --out demo_data --customers 20000 --months 24 --seed 1 --end 2025-05
 
-The work is done by ``customers.demo_bank.generate_demo_bank`` (no Django there);
+The work is done by ``demo.bank.generate_demo_bank`` (no Django there);
 this command parses dates, shows progress on stderr and prints the row counts.
 """
 
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from tqdm import tqdm
 
-from customers.demo_bank import generate_demo_bank
+from demo.bank import generate_demo_bank
 
 
 def _month(value: str) -> str:

@@ -1,0 +1,1 @@
+"""Small helpers with no domain knowledge and no models, beneath every app."""
