@@ -26,7 +26,7 @@ _CUSTOMERS_SQL = """
 """
 _MONTHLY_SQL = """
     SELECT customer_id, month, aum, deposit_balance, wealth_balance, loan_balance, card_spend, txn_count,
-           digital_logins, products_held, status
+           digital_logins, products_held, status, aum_month_avg
     FROM customers_monthlybalance WHERE customer_id BETWEEN %s AND %s {only} AND month >= %s AND month <= %s
 """
 _PRODUCTS_SQL = "SELECT product_code, provider, is_ours, kind, yield_pct, term_days FROM customers_product"
@@ -71,7 +71,7 @@ def _read_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
         elif column == "is_ours":
             frame[column] = frame[column].map({True: True, False: False, "t": True, "f": False})
     for column in ("aum", "deposit_balance", "wealth_balance", "loan_balance", "card_spend", "amount",
-                   "annual_income", "yield_pct"):
+                   "annual_income", "yield_pct", "aum_month_avg"):
         if column in frame.columns and frame[column].dtype == object:
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
@@ -116,7 +116,7 @@ def bank_frames_for_customers(
         ]),
         monthly=_read_frame(sql(_MONTHLY_SQL), [*ids, first_month, cutoff.date()], [
             "customer_id", "month", "aum", "deposit_balance", "wealth_balance", "loan_balance", "card_spend",
-            "txn_count", "digital_logins", "products_held", "status",
+            "txn_count", "digital_logins", "products_held", "status", "aum_month_avg",
         ]),
         products=_read_frame(_PRODUCTS_SQL, [], ["product_code", "provider", "is_ours", "kind", "yield_pct",
                                                 "term_days"]),

@@ -73,7 +73,8 @@ class CustomerStatus(models.TextChoices):
 class Customer(models.Model):
     customer_id = models.CharField(_("customer ID"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=200)
-    gender = models.CharField(_("gender"), max_length=1, choices=[("M", _("Male")), ("F", _("Female"))])
+    # Empty when the bank's export has none (customers.csv may leave gender empty).
+    gender = models.CharField(_("gender"), max_length=1, choices=[("M", _("Male")), ("F", _("Female"))], blank=True)
     birth_date = models.DateField(_("birth date"))
     id_number = models.CharField(_("ID number"), max_length=32)
     phone = models.CharField(_("phone"), max_length=32)
@@ -154,6 +155,10 @@ class MonthlyBalance(models.Model):
     digital_logins = models.IntegerField(_("digital logins"))
     products_held = models.IntegerField(_("products held"))
     status = models.CharField(_("status"), max_length=8, choices=CustomerStatus.choices)
+    # The month's daily-average AUM (月日均), on which Chinese banks usually set tiers; optional
+    # in monthly.csv. Month-end and daily average together show money parked for the month-end.
+    aum_month_avg = models.DecimalField(_("daily-average AUM of the month"), max_digits=18, decimal_places=2,
+                                        null=True, blank=True)
 
     class Meta:
         verbose_name = _("monthly balance")

@@ -51,6 +51,8 @@ class ImportResult:
     problem_count: int = 0
     customers_refreshed: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    # Things that imported but look wrong (in the active language), e.g. no product is ours.
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -93,16 +95,46 @@ def bank_data_import(*, directory: Path, progress: bool = False) -> ImportResult
         pass
     limit = settings.IMPORT_MAX_ERRORS_SHOWN
     files = run.summaries
+    warnings: tuple[str, ...] = ()
     if run.problem_count:
         # Rolled back: whatever the files before the problem wrote is gone.
         files = [FileSummary(summary.name, summary.rows) for summary in files]
+    elif any(spec.kind == "products" for spec in present):
+        warnings = tuple(product_ownership_warnings())
     return ImportResult(
+        warnings=warnings,
         files=tuple(files),
         problems=tuple(run.problems[:limit]),
         problem_count=run.problem_count,
         customers_refreshed=run.customers_refreshed,
         timings=run.timings,
     )
+
+
+def product_ownership_warnings() -> list[str]:
+    """A warning when no product, or every product, in the catalogue is ours.
+
+    Either is almost always an export problem: the provider spelled differently
+    from BANK_NAME (every own product becomes a competitor's, and reasons then
+    speak of competitors' products the customer does not hold), or competitors'
+    products missing. ``is_ours`` in products.csv says it outright.
+    """
+    total = Product.objects.count()
+    ours = Product.objects.filter(is_ours=True).count()
+    if not total:
+        return []
+    if ours == 0:
+        return [gettext(
+            "No product is ours: none of the %(total)s products has is_ours = true or the provider "
+            "'%(bank)s' (BANK_NAME). Mark our products with is_ours in products.csv, or set BANK_NAME "
+            "to the provider name the export uses."
+        ) % {"total": f"{total:,}", "bank": settings.BANK_NAME}]
+    if ours == total:
+        return [gettext(
+            "Every product is ours (%(total)s of %(total)s): competitors' products are missing, so the "
+            "competitor rules and features have nothing to work on. Add them to products.csv with is_ours = false."
+        ) % {"total": f"{total:,}"}]
+    return []
 
 
 class _ImportRun:

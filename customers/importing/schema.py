@@ -38,6 +38,7 @@ class Kind(enum.Enum):
     NUMBER = "number"  # decimal, may be negative
     COUNT = "count"  # non-negative integer
     EMAIL = "email"
+    BOOLEAN = "boolean"  # true | false (any case), also 1 | 0
 
 
 class Ref(enum.Enum):
@@ -61,6 +62,9 @@ class Column:
     decimal_places: int = 0
     max_value: int | None = None  # COUNT only
     ref: Ref | None = None
+    # May be left out of the file altogether (a column added to the format later, so
+    # that older exports stay valid). Absent, it loads as empty; see ``kept_when_empty``.
+    optional_column: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,10 @@ def month(name: str) -> Column:
     return Column(name, Kind.MONTH)
 
 
+def boolean(name: str, *, optional_column: bool = False) -> Column:
+    return Column(name, Kind.BOOLEAN, required=False, optional_column=optional_column)
+
+
 BRANCHES = FileSpec(
     name="branches.csv",
     kind="branches",
@@ -150,6 +158,9 @@ PRODUCTS = FileSpec(
         choice("kind", ProductKind),
         decimal("yield_pct", Product, "yield_pct", kind=Kind.NUMBER, required=False),
         count("term_days", required=False),
+        # Says outright which products are ours; empty or absent, a product is ours when its
+        # provider is BANK_NAME (fragile: a bank's export may spell its own name differently).
+        boolean("is_ours", optional_column=True),
     ),
     key=("product_code",),
     defines=Ref.PRODUCT,
@@ -189,7 +200,7 @@ CUSTOMERS = FileSpec(
     columns=(
         code("customer_id", Ref.CUSTOMER),
         text("name", Customer, "name"),
-        choice("gender", ("M", "F")),
+        choice("gender", ("M", "F"), required=False),
         date("birth_date"),
         text("id_number", Customer, "id_number"),
         text("phone", Customer, "phone"),
@@ -226,6 +237,9 @@ MONTHLY = FileSpec(
         count("digital_logins"),
         count("products_held"),
         choice("status", CustomerStatus),
+        Column("aum_month_avg", Kind.AMOUNT, required=False, optional_column=True,
+               max_digits=_field(MonthlyBalance, "aum_month_avg").max_digits,
+               decimal_places=_field(MonthlyBalance, "aum_month_avg").decimal_places),
     ),
     key=("customer_id", "month"),
 )

@@ -516,6 +516,7 @@ class BatchChecker:
             Kind.AMOUNT: self._decimal,
             Kind.NUMBER: self._decimal,
             Kind.COUNT: self._count,
+            Kind.BOOLEAN: self._boolean,
         }[column.kind]
         parsed = parser(column, self.raw[column.name])
         if column.required:
@@ -557,6 +558,16 @@ class BatchChecker:
                   choices=", ".join(column.choices))
         codes = np.asarray(pc.fill_null(index, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
         return Parsed(_null_where(text, empty | bad), bad, empty, codes)
+
+    def _boolean(self, column: Column, raw: pa.Array) -> Parsed:
+        text, empty = self._trimmed(raw)
+        lowered = pc.utf8_lower(text)
+        truthy = _np(pc.is_in(lowered, value_set=pa.array(["true", "1"])))
+        falsy = _np(pc.is_in(lowered, value_set=pa.array(["false", "0"])))
+        bad = ~empty & ~truthy & ~falsy
+        self.fail(bad, column.name, gettext("must be true or false, got '%(value)s'"))
+        values = pa.array(truthy, mask=empty | bad)
+        return Parsed(values, bad, empty)
 
     def _date(self, column: Column, raw: pa.Array) -> Parsed:
         days = _cast(raw, pa.date32())
@@ -852,8 +863,11 @@ def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, re
     an empty optional code (``rm_code``) is a null there.
     """
     columns: dict[str, pa.Array] = {}
+    rows = len(next(iter(parsed.values())).bad) if parsed else 0
     for column in spec.columns:
         if column.name not in parsed:
+            if column.optional_column:
+                columns[column.name] = pa.nulls(rows, pa.bool_() if column.kind is Kind.BOOLEAN else pa.string())
             continue
         values = parsed[column.name].values if typed or parsed[column.name].wire is None else parsed[column.name].wire
         if column.ref is not None and column.ref is not spec.defines:
@@ -862,15 +876,16 @@ def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, re
             codes, empty = parsed[column.name].codes, parsed[column.name].empty
             indices = pa.array(np.where(empty, 0, codes), mask=empty) if empty.any() else pa.array(codes)
             values = pa.DictionaryArray.from_arrays(indices, references.codes(column.ref))
-        elif column.kind in (Kind.TEXT, Kind.EMAIL) and not column.required:
-            values = pc.fill_null(values, "")  # blank text columns are NOT NULL
+        elif column.kind in (Kind.TEXT, Kind.EMAIL, Kind.CHOICE) and not column.required:
+            values = pc.fill_null(values, "")  # blank text columns (and gender) are NOT NULL
         columns[column.name] = values
     if spec.kind == "customers":
         # Bulk writes skip Customer.save(), which keeps these for the walk-in lookup.
         columns["phone_tail"] = pc.utf8_slice_codeunits(columns["phone"], -4)
         columns["id_tail"] = pc.utf8_slice_codeunits(columns["id_number"], -4)
     if spec.kind == "products":
-        columns["is_ours"] = pc.equal(columns["provider"], bank_name)
+        # An explicit is_ours wins; where it is empty (or the column absent) the provider's name decides.
+        columns["is_ours"] = pc.coalesce(columns["is_ours"], pc.equal(columns["provider"], bank_name))
     return pa.table(columns)
 
 
@@ -900,7 +915,7 @@ def validate_file(
     except _Stop as stop:
         log.add_line(stop.line, stop.message)
         return FileResult(0, log.count, log.problems(path))
-    missing = [name for name in spec.column_names if name not in header]
+    missing = [column.name for column in spec.columns if column.name not in header and not column.optional_column]
     for name in missing:
         log.add_line(1, gettext("missing required column"), columns=name)
     wanted = [name for name in spec.column_names if name in header]

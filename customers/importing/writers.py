@@ -115,6 +115,9 @@ class Target:
     # Bulk path only: rebuild this table's indexes after the customer refresh, not
     # right after its file, so the refresh's UPDATE does not maintain them.
     rebuild_late: bool = False
+    # Fields an empty (or absent) value does not erase: a file without the optional
+    # aum_month_avg column, re-imported, keeps the daily averages already stored.
+    kept_when_empty: tuple[str, ...] = ()
 
     def nullable(self, join: Join) -> bool:
         """Whether the code may be empty: the foreign key is then NULL (Customer.rm)."""
@@ -184,9 +187,10 @@ TARGETS: dict[str, Target] = {
         {
             name: name
             for name in ("month", "aum", "deposit_balance", "wealth_balance", "loan_balance", "card_spend",
-                         "txn_count", "digital_logins", "products_held", "status")
+                         "txn_count", "digital_logins", "products_held", "status", "aum_month_avg")
         },
         joins=(Join("customer", Customer, "customer_id", "customer_id"),),
+        kept_when_empty=("aum_month_avg",),
     ),
     "holdings": Target(
         Holding,
@@ -327,6 +331,9 @@ class Writer:
         conflict = [_column(target.model, name) for name in target.conflict]
         by_column = dict(zip(columns, values, strict=True))
         updated = [_column(target.model, name) for name in target.updated_fields()]
+        kept = {_column(target.model, name) for name in target.kept_when_empty}
+        new_value = {c: f"COALESCE(EXCLUDED.{quote(c)}, t.{quote(c)})" if c in kept else f"EXCLUDED.{quote(c)}"
+                     for c in updated}
         sql = (
             f"INSERT INTO {quote(target.model._meta.db_table)} AS t ({', '.join(quote(c) for c in columns)}) "
             f"SELECT {', '.join(values)} FROM {self.staging_table(spec)} AS s {' '.join(joins)} "
@@ -334,9 +341,9 @@ class Writer:
             # ORDER BY the key: index pages are filled in order, not at random.
             f"WHERE TRUE ORDER BY {', '.join(by_column[c] for c in conflict)} "
             f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET "
-            f"{', '.join(f'{quote(c)} = EXCLUDED.{quote(c)}' for c in updated)} "
+            f"{', '.join(f'{quote(c)} = {new_value[c]}' for c in updated)} "
             f"WHERE ({', '.join(f't.{quote(c)}' for c in updated)}) "
-            f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{quote(c)}' for c in updated)})"
+            f"IS DISTINCT FROM ({', '.join(new_value[c] for c in updated)})"
         )
         return sql, params
 

@@ -51,6 +51,8 @@ class Command(BaseCommand):
                     "unchanged": f"{summary.unchanged:,}",
                 }
             ))
+        for warning in result.warnings:
+            self.stdout.write(self.style.WARNING(gettext("Warning: %(warning)s") % {"warning": warning}))
         if result.customers_refreshed:
             self.stdout.write(self.style.SUCCESS(
                 gettext("%(count)s customers' latest AUM, status and tier refreshed")
