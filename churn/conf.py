@@ -45,9 +45,12 @@ def model_dir() -> Path:
     return Path(settings.VAR_DIR) / "models"
 
 
-def training_min_history_months() -> int:
-    """Month-ends with fewer months of history before them are not used for training."""
-    return int(getattr(settings, "CHURN_TRAINING_MIN_HISTORY_MONTHS", 6))
+def min_history_months() -> int:
+    """Months of balances the bank's data must span before a model is trained (``CHURN_MIN_HISTORY_MONTHS``).
+
+    Never fewer than the churn window plus one: a month-end and the window after it.
+    """
+    return int(getattr(settings, "CHURN_MIN_HISTORY_MONTHS", 4))
 
 
 def training_max_fit_rows() -> int:

@@ -40,7 +40,11 @@ REASON_GROUPS: dict[str, tuple[str, ...]] = {
     "transactions": ("txn_count_3m", "txn_count_trend"),
     "digital_logins": ("digital_logins_3m", "digital_logins_trend"),
     "products_held": ("products_held", "products_held_change_3m"),
-    "history": ("months_of_history",),
+    "month_end_vs_daily_avg": ("month_end_to_daily_avg", "month_end_to_daily_avg_3m",
+                               "month_end_to_daily_avg_change_1m"),
+    "daily_avg_change": ("daily_avg_change_1m", "daily_avg_change_3m"),
+    "spend_to_balance": ("card_spend_to_aum", "card_spend_to_aum_3m", "card_spend_to_aum_change_3m",
+                         "card_spend_to_deposits"),
     "tier": ("tier", "aum_above_tier_floor", "tier_floor_headroom"),
     "ours_maturing": ("ours_maturing_30d",),
     "competitor_maturity": ("competitor_maturing_7d", "competitor_maturing_30d", "competitor_days_to_maturity"),
@@ -69,7 +73,9 @@ REASON_GROUP_LABELS: dict[str, str] = {
     "transactions": gettext_noop("transactions"),
     "digital_logins": gettext_noop("digital banking logins"),
     "products_held": gettext_noop("products held"),
-    "history": gettext_noop("length of history"),
+    "month_end_vs_daily_avg": gettext_noop("month-end balance against the daily average"),
+    "daily_avg_change": gettext_noop("daily-average AUM change"),
+    "spend_to_balance": gettext_noop("card spend against the balance"),
     "tier": gettext_noop("headroom above the tier floor"),
     "ours_maturing": gettext_noop("our products maturing"),
     "competitor_maturity": gettext_noop("competitor products maturing"),
@@ -167,8 +173,13 @@ def _params(kind: str, c: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, 
     if kind == "products_held":
         change = np.rint(f("products_held_change_3m"))
         return {"count": _wholes(f("products_held")), "fewer": _wholes(np.where(change < 0, -change, 0.0))}
-    if kind == "history":
-        return {"months": _wholes(f("months_of_history"))}
+    if kind == "month_end_vs_daily_avg":
+        return {"pct": _wholes(f("month_end_to_daily_avg") * 100)}
+    if kind == "daily_avg_change":
+        change = f("daily_avg_change_1m")
+        return {"pct": _pcts(change), "down": _downs(change)}
+    if kind == "spend_to_balance":
+        return {"pct": _wholes(f("card_spend_to_aum") * 100), "level": _wholes(f("card_spend_3m"))}
     if kind == "tier":
         return {"amount": _wholes(f("aum_above_tier_floor")), "tier": _strings(c, "tier_name", rows)}
     if kind == "ours_maturing":
@@ -186,8 +197,10 @@ def _params(kind: str, c: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, 
                 "days": _wholes(f("days_to_large_withdrawal"))}
     if kind == "contact":
         return {"days": _wholes(f("days_since_contact"))}
-    if kind in ("tenure", "age"):
-        return {"years": _wholes(f("tenure_years" if kind == "tenure" else "age"))}
+    if kind == "tenure":
+        return {"years": _wholes(f("tenure_years")), "since": _wholes(f("opened_year"))}
+    if kind == "age":
+        return {"years": _wholes(f("age"))}
     if kind == "income":
         return {"amount": _wholes(f("annual_income"))}
     if kind == "credit_score":
@@ -368,7 +381,15 @@ _RENDERERS: dict[str, Callable[[dict], str]] = {
     "digital_logins": _trend_sentence(gettext_noop("digital banking logins down %(pct)s%% on the previous 3 months"),
                                       gettext_noop("%(level)s digital banking logins a month")),
     "products_held": _products,
-    "history": lambda p: _("only %(months)s months of history with us") % p,
+    "month_end_vs_daily_avg": lambda p: (
+        _("month-end balance %(pct)s%% of the month's daily average") % p if p.get("pct") is not None
+        else _("no daily-average balance on record")),
+    "daily_avg_change": _balance_sentence(gettext_noop("daily-average AUM down %(pct)s%% in the last month"),
+                                          gettext_noop("daily-average AUM up %(pct)s%% in the last month"),
+                                          gettext_noop("no daily-average balance on record")),
+    "spend_to_balance": lambda p: (
+        _("card spend equal to %(pct)s%% of the balance a month") % p if p.get("pct") is not None
+        else _("no card spend against the balance on record")),
     "tier": lambda p: _("AUM only %(amount)s CNY above the %(tier)s tier floor") % {
         "amount": _amount(p.get("amount")), "tier": _tier_label(p.get("tier", ""))},
     "ours_maturing": lambda p: _("our products of %(amount)s CNY mature within 30 days") % {
@@ -378,8 +399,10 @@ _RENDERERS: dict[str, Callable[[dict], str]] = {
     "survey": _survey,
     "large_withdrawal": _withdrawal,
     "contact": _contact,
-    # No opening date (customers.csv may leave opened_on empty): the tenure is unknown.
-    "tenure": lambda p: (_("customer for %(years)s years") % p if p.get("years") is not None
+    # From the opening date, not the months of balance data. No opening date (customers.csv
+    # may leave opened_on empty): the tenure is unknown.
+    "tenure": lambda p: (_("banked with us since %(since)s") % p if p.get("since") is not None
+                         else _("customer for %(years)s years") % p if p.get("years") is not None
                          else _("customer since an unknown date")),
     "age": lambda p: _("aged %(years)s") % p,
     "income": lambda p: (_("annual income of %(amount)s CNY") % {"amount": _amount(p.get("amount"))}
@@ -463,9 +486,62 @@ def render_reasons(reasons: list[dict]) -> list[str]:
 # --- why a model version is (not) active ----------------------------------------------------
 
 
+def model_kind_label(kind: str) -> str:
+    return {"gradient_boosting": _("gradient-boosted model"), "logistic_regression": _("logistic baseline"),
+            "rule_aum_drop_30pct_3m": _("rule baseline (AUM down more than %(pct)s%% in 3 months)") % {"pct": 30},
+            }.get(kind, kind)
+
+
+def evaluation_method_sentence(method: str | None) -> str:
+    """How a version was evaluated, for the model pages and the command's output."""
+    if method == "held_out_customers":
+        return _("Evaluated on held-out customers, not on a later period: the bank's history has too few "
+                 "month-ends for a time split.")
+    return _("Evaluated on a later month-end than the model was trained on.")
+
+
+def champion_sentence(decision: dict) -> str:
+    """Why a baseline, not the gradient-boosted model, scores the customers ("" when the model does)."""
+    if not decision.get("champion") or decision["champion"] == "gradient_boosting":
+        return ""
+    lead = decision.get("lead_interval") or [None, None]
+    values = {"baseline": model_kind_label(decision["champion"]), "model": decision.get("model_pr_auc") or 0.0,
+              "other": decision.get("baseline_pr_auc") or 0.0, "low": lead[0] or 0.0, "high": lead[1] or 0.0}
+    return _("The gradient-boosted model does not beat the %(baseline)s by PR AUC with its interval "
+             "(%(model).3f vs %(other).3f; its lead, 95%% interval %(low).3f to %(high).3f, is not above zero), "
+             "so the %(baseline)s scores the customers.") % values
+
+
+def refusal_sentence(code: str, params: dict) -> str:
+    """Why training refused, in one sentence in the active language (``training.TrainingRefused``)."""
+    sentences = {
+        "no_data": _("Cannot train: there are no customers or monthly balances yet. Import the bank's files first."),
+        "short_history": _("Cannot train: training needs at least %(needed)s months of balances (one month-end and "
+                           "the %(window)s-month churn window after it); the bank's data has %(have)s."),
+        "no_month_ends": _("Cannot train: no month-end has a full %(window)s-month churn window after it."),
+        "no_rows": _("Cannot train: no customer is eligible at any labelled month-end (active, with at least "
+                     "the minimum average AUM)."),
+        "no_churners": _("Cannot train: no customer churned after any labelled month-end (%(rows)s rows), so "
+                         "there is nothing to learn."),
+        "all_churners": _("Cannot train: every customer churned after every labelled month-end (%(rows)s rows), "
+                          "so there is nothing to tell apart."),
+        "too_few": _("Cannot train: too few churners or non-churners (%(positives)s churners and %(negatives)s "
+                     "others at %(month)s; at least %(minimum)s of each are needed)."),
+    }
+    if code not in sentences:
+        return _("Cannot train: %(reason)s.") % {"reason": params.get("reason", code)}
+    return sentences[code] % params
+
+
 def activation_sentence(decision: dict) -> str:
     """The activation decision training records (``ModelVersion.metrics["activation"]``),
-    as a sentence in the active language."""
+    as sentences in the active language: which model scores and why, then whether it is active."""
+    champion = champion_sentence(decision)
+    active = _activation_only(decision)
+    return f"{champion} {active}" if champion else active
+
+
+def _activation_only(decision: dict) -> str:
     values = {"id": decision.get("incumbent"), "new": decision.get("pr_auc") or 0.0,
               "old": decision.get("incumbent_pr_auc") or 0.0, "month": ""}
     if decision.get("evaluation_month"):

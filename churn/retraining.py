@@ -9,11 +9,14 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from churn import services
 from churn.models import TrainingRun
+from churn.reasons import refusal_sentence
+from churn.training import TrainingRefused
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +38,9 @@ _TREES = re.compile(r"gradient boosting: (\d+)/(\d+) trees")
 _STEPS: dict[str, tuple[str, float]] = {
     "reading": (Stage.READING, 0.0),
     "features and labels": (Stage.FEATURES, 0.0),
-    "attributions": (Stage.EVALUATING, 0.0),
-    "logistic regression baseline": (Stage.EVALUATING, 1 / 3),
-    "rule baseline": (Stage.EVALUATING, 2 / 3),
+    "logistic regression baseline": (Stage.EVALUATING, 0.0),
+    "rule baseline": (Stage.EVALUATING, 1 / 3),
+    "attributions": (Stage.EVALUATING, 2 / 3),
     "saving": (Stage.SAVING, 0.0),
 }
 
@@ -134,6 +137,14 @@ def training_run_execute(*, training_run_id: int) -> TrainingRun | None:
     reporter = _Reporter(run.pk)
     try:
         version = services.model_version_train(force=run.force, progress=reporter.progress, step=reporter.step)
+    except TrainingRefused as exc:
+        # Not a failure of the code: the data cannot be trained on yet. One sentence, in the
+        # site's language (the row outlives the request), no traceback in the log.
+        logger.info("training run #%s refused: %s", run.pk, exc)
+        with translation.override(settings.LANGUAGE_CODE):
+            sentence = refusal_sentence(exc.code, exc.params)
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=TrainingRun.Status.FAILED, finished_at=timezone.now(), error=sentence)
     except Exception as exc:
         logger.exception("training run #%s failed", run.pk)
         TrainingRun.objects.filter(pk=run.pk).update(

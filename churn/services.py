@@ -40,13 +40,17 @@ from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun, Ris
 from churn.reasons import activation_sentence, reasons_from_contributions
 from churn.segments import assign_segments
 from churn.training import (
-    ALGORITHM,
     FORMAT_VERSION,
-    ChurnModel,
+    GRADIENT_BOOSTING,
+    LOGISTIC,
+    RULE,
+    ScoringModel,
+    TrainingRefused,
     beats,
     build_training_rows,
     evaluate,
     load_artifact,
+    plan_periods,
     save_artifact,
     train_and_evaluate,
 )
@@ -56,11 +60,11 @@ logger = logging.getLogger(__name__)
 
 # --- models ------------------------------------------------------------------------------------
 
-_model_cache: dict[int, tuple[str, ChurnModel]] = {}
+_model_cache: dict[int, tuple[str, ScoringModel]] = {}
 _model_cache_lock = threading.Lock()
 
 
-def model_version_load(*, version: ModelVersion) -> ChurnModel:
+def model_version_load(*, version: ModelVersion) -> ScoringModel:
     """The fitted model of ``version``, checksum-verified, cached per process."""
     with _model_cache_lock:
         cached = _model_cache.get(version.pk)
@@ -75,31 +79,46 @@ def model_version_train(
     *, force: bool = False, sample_customers: int | None = None,
     progress: Callable[[Iterable], Iterable] = lambda it: it, step: Callable[[str], None] = lambda s: None,
 ) -> ModelVersion:
-    """Train on the bank's history, evaluate on the latest labelled month-end, store a version.
+    """Train on the bank's history, evaluate, store a version.
 
-    The new version becomes active only if it beats the active one on the new
-    evaluation month (PR AUC, then ROC AUC), unless ``force``.
+    Evaluated on a later month-end when the history allows, else on customers held out
+    of the latest month-end (``training.plan_periods``). What the version scores with is
+    the gradient-boosted model only if it beats both baselines; otherwise the best
+    baseline (``training.choose_champion``). It becomes active if it is the first, or
+    beats the active one on the new evaluation rows (PR AUC, then ROC AUC), or ``force``.
+    Raises ``TrainingRefused`` (one sentence saying what is missing) on data that cannot
+    be trained on.
     """
     bounds = selectors.customer_id_bounds(limit=sample_customers)
     last_month = selectors.latest_data_month()
     if bounds is None or last_month is None:
-        raise ValueError("no customers or monthly balances to train on")
+        raise TrainingRefused("no_data", "there are no customers or monthly balances to train on")
     step("reading")
     frames = selectors.bank_frames_for_customers(
         first_id=bounds[0], last_id=bounds[1], as_of=month_end(pd.Timestamp(last_month)), only_active=False,
         months=None,
     )
     window = conf.window_months()
-    month_ends = labelled_month_ends(frames.monthly, window_months=window)[conf.training_min_history_months():]
+    months = pd.to_datetime(frames.monthly["month"]).dt.to_period("M")
+    span = (months.max() - months.min()).n + 1 if len(months) else 0
+    needed = max(conf.min_history_months(), window + 1)
+    if span < needed:
+        raise TrainingRefused(
+            "short_history", "training needs at least %(needed)s months of balances (one month-end and the "
+            "%(window)s-month churn window after it), the bank's data has %(have)s", needed=needed, window=window,
+            have=span)
+    periods = plan_periods(labelled_month_ends(frames.monthly, window_months=window), window_months=window,
+                           first_month=months.min().to_timestamp().date())
     step("features and labels")
+    month_ends = [*periods.fit, *([periods.calibration] if periods.calibration else []), periods.evaluation]
     rows = build_training_rows(
-        frames, month_ends=month_ends, window_months=window, aum_drop_ratio=conf.aum_drop_ratio(),
+        frames, month_ends=sorted(set(month_ends)), window_months=window, aum_drop_ratio=conf.aum_drop_ratio(),
         min_avg_aum=conf.min_avg_aum(), tier_floors=conf.tier_floors(), progress=progress,
     )
     del frames
-    rows = _cap_fit_rows(rows, window=window)
     with threadpool_limits(limits=conf.openmp_threads()):
-        result = train_and_evaluate(rows, window_months=window, progress=step)
+        result = train_and_evaluate(rows, window_months=window, progress=step, periods=periods,
+                                    max_fit_rows=conf.training_max_fit_rows())
     step("saving")
     name = f"churn-{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.pkl"
     path, sha256 = save_artifact(result.model, directory=conf.model_dir(), name=name)
@@ -118,7 +137,12 @@ def model_version_train(
     # reader's language (``churn.reasons.activation_sentence``), the note keeps it in English.
     decision = {"incumbent": incumbent.pk if incumbent else None, "forced": False,
                 "evaluation_month": result.periods.evaluation.isoformat(), "pr_auc": result.metrics["pr_auc"],
-                "incumbent_pr_auc": incumbent_metrics["pr_auc"] if incumbent_metrics else None}
+                "incumbent_pr_auc": incumbent_metrics["pr_auc"] if incumbent_metrics else None,
+                "evaluation_method": result.periods.method, "champion": result.model.kind,
+                "gate": {key: result.gate[key] for key in ("best_baseline", "model_beats_baselines")},
+                "model_pr_auc": result.gate["pr_auc"][GRADIENT_BOOSTING],
+                "baseline_pr_auc": result.gate["pr_auc"][result.gate["best_baseline"]],
+                "lead_interval": result.gate["lead_interval"][result.gate["best_baseline"]]}
     if incumbent is None:
         activate, decision["reason"] = True, "first"
     elif incumbent_metrics is None:
@@ -130,16 +154,18 @@ def model_version_train(
     with translation.override("en"):
         note = activation_sentence(decision)
     metrics = dict(result.metrics)
-    metrics["explainer"] = "path attributions (Saabas) on the calibrated log-odds; top 3 per customer"
+    metrics["explainer"] = _EXPLAINERS[result.model.kind]
     metrics["training_rows"] = int(len(rows))
     metrics["activation"] = decision
     if incumbent_metrics is not None:
         metrics["incumbent_on_evaluation"] = {"id": incumbent.pk, "pr_auc": incumbent_metrics["pr_auc"],
                                               "roc_auc": incumbent_metrics["roc_auc"]}
+    train_months = result.periods.fit + ([result.periods.calibration] if result.periods.calibration else [])
     with transaction.atomic():
         version = ModelVersion.objects.create(
-            algorithm=ALGORITHM, parameters=result.params, features=result.model.features,
-            train_months=[d.isoformat() for d in [*result.periods.fit, result.periods.calibration]],
+            algorithm=result.model.algorithm, parameters=result.params if result.model.kind == GRADIENT_BOOSTING
+            else {}, features=result.model.features,
+            train_months=[d.isoformat() for d in train_months],
             evaluation_month=result.periods.evaluation, metrics=metrics, baselines=result.baselines,
             artifact_path=str(path), artifact_sha256=sha256, format_version=FORMAT_VERSION,
             activation_note=note[:300],
@@ -149,26 +175,11 @@ def model_version_train(
     return version
 
 
-def _cap_fit_rows(rows: pd.DataFrame, *, window: int) -> pd.DataFrame:
-    """Sample non-churners of the fit month-ends down so at most ``training_max_fit_rows`` remain.
-
-    The calibration and evaluation month-ends are left whole: Platt scaling on the
-    untouched calibration month undoes the sampling's shift in base rate.
-    """
-    cap = conf.training_max_fit_rows()
-    kept_whole = sorted(rows["as_of"].unique())
-    last = kept_whole[-1]
-    cutoff = pd.Timestamp(last).to_period("M") - window
-    calibration = max(d for d in kept_whole if pd.Timestamp(d).to_period("M") <= cutoff)
-    fit_mask = rows["as_of"] < calibration
-    fit = rows[fit_mask]
-    if len(fit) <= cap:
-        return rows
-    positives = fit[fit["churned"]]
-    negatives = fit[~fit["churned"]]
-    keep = max(cap - len(positives), 1)
-    negatives = negatives.sample(min(keep, len(negatives)), random_state=0)
-    return pd.concat([positives, negatives, rows[~fit_mask]], ignore_index=True)
+_EXPLAINERS = {
+    GRADIENT_BOOSTING: "path attributions (Saabas) on the calibrated log-odds; top 3 per customer",
+    LOGISTIC: "coefficient x standardised value, on the calibrated log-odds; top 3 per customer",
+    RULE: "the rule's one feature",
+}
 
 
 def model_version_activate(*, version: ModelVersion) -> None:
@@ -463,7 +474,7 @@ def risk_bands(probability: np.ndarray) -> np.ndarray:
 
 
 def score_frames(
-    *, frames: BankFrames, model: ChurnModel, as_of: date, explain_ids: set | None = None,
+    *, frames: BankFrames, model: ScoringModel, as_of: date, explain_ids: set | None = None,
     explain_all: bool = False, data_month: date | None = None, timings: dict | None = None,
 ) -> pd.DataFrame:
     """Scores of the scoreable customers in ``frames`` (pure computation, no writes).

@@ -191,6 +191,8 @@ CORE_TIERS = env_list("CORE_TIERS", ["platinum", "private"])
 CHURN_WINDOW_MONTHS = env_int("CHURN_WINDOW_MONTHS", 3)
 CHURN_AUM_DROP_RATIO = env_float("CHURN_AUM_DROP_RATIO", 0.5)
 CHURN_MIN_AVG_AUM = env_float("CHURN_MIN_AVG_AUM", 1_000)
+# Months of balances needed before a model is trained (a month-end plus the churn window).
+CHURN_MIN_HISTORY_MONTHS = env_int("CHURN_MIN_HISTORY_MONTHS", 4)
 
 IMPORT_MAX_ERRORS_SHOWN = 50
 

@@ -134,10 +134,10 @@ def test_new_version_is_not_activated_unless_it_beats_the_active_one(bank):
     assert again.metrics["activation"] == {**again.metrics["activation"], "reason": "not_better", "forced": False,
                                            "incumbent": bank.pk}
     with translation.override("en"):
-        assert activation_text(bank) == "The first model, so it is active."
-        assert activation_text(again).startswith(f"Not active: does not beat #{bank.pk} on ")
+        assert activation_text(bank).endswith("The first model, so it is active.")
+        assert f"Not active: does not beat #{bank.pk} on " in activation_text(again)
     with translation.override("zh-hans"):
-        assert activation_text(forced).startswith("手动启用：在 ")
+        assert "手动启用：在 " in activation_text(forced)
         assert f"#{bank.pk}" in activation_text(forced)  # the active one when it was trained
 
 

@@ -59,7 +59,7 @@ def test_the_reported_stages_move_forward_only():
     for trees in (25, 50, 200):
         reporter.step(f"gradient boosting: {trees}/200 trees on 1,000 rows")
         record()
-    for step in ("attributions", "logistic regression baseline", "rule baseline", "saving"):
+    for step in ("logistic regression baseline", "rule baseline", "attributions", "saving"):
         reporter.step(step)
         record()
     stages = [stage for stage, _ in seen]
@@ -89,7 +89,7 @@ def test_a_failed_retraining_says_why(model_dir):
     run = TrainingRun.objects.create()
     result = training_run_execute(training_run_id=run.pk)  # an empty bank: nothing to train on
     assert result.status == TrainingRun.Status.FAILED
-    assert "no customers" in result.error
+    assert result.error == "无法训练：尚无客户或月度余额。请先导入本行数据文件。"  # one sentence, the site's language
     assert result.model_version is None and not ModelVersion.objects.exists()
     # Delivered again (acks_late), a closed run is not trained a second time.
     assert training_run_execute(training_run_id=run.pk).status == TrainingRun.Status.FAILED

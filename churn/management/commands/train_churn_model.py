@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 from tqdm import tqdm
 
 from churn import services
-from churn.training import HEADLINE
+from churn.reasons import activation_sentence, evaluation_method_sentence, model_kind_label, refusal_sentence
+from churn.training import HEADLINE, TrainingRefused
 
 
 class Command(BaseCommand):
-    help = "Train a churn model on the bank's history, evaluate it on the latest labelled month, store a version."
+    help = "Train a churn model on the bank's history, evaluate it against the baselines, store a version."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="activate the new version even if it is not better")
@@ -23,18 +25,32 @@ class Command(BaseCommand):
         def step(name: str) -> None:
             self.stdout.write(f"[{time.monotonic() - started:6.1f}s] {name}")
 
-        version = services.model_version_train(
-            force=force, sample_customers=sample_customers, step=step,
-            progress=lambda it: tqdm(list(it), desc="month-ends", unit="month", disable=None),
-        )
-        rows = [("model", version.metrics), *version.baselines.items()]
-        self.stdout.write(f"evaluation month-end {version.evaluation_month}; "
-                          f"training month-ends {version.train_months[0]} .. {version.train_months[-1]}")
-        self.stdout.write(f"{'':28}" + "".join(f"{key:>16}" for key in HEADLINE))
-        for name, metrics in rows:
-            self.stdout.write(f"{name:28}" + "".join(f"{str(metrics.get(key)):>16}" for key in HEADLINE))
-        state = "ACTIVE" if version.is_active else "not active"
+        try:
+            version = services.model_version_train(
+                force=force, sample_customers=sample_customers, step=step,
+                progress=lambda it: tqdm(list(it), desc="month-ends", unit="month", disable=None),
+            )
+        except TrainingRefused as exc:
+            # One sentence naming what is missing, in the active language; never a traceback.
+            raise CommandError(refusal_sentence(exc.code, exc.params)) from None
+        metrics = version.metrics
+        self.stdout.write(evaluation_method_sentence(metrics.get("evaluation_method")))
+        self.stdout.write(gettext("evaluation month-end %(month)s; training month-ends %(first)s .. %(last)s") % {
+            "month": version.evaluation_month, "first": version.train_months[0], "last": version.train_months[-1]})
+        candidates = metrics.get("candidates") or {"model": metrics, **version.baselines}
+        champion = metrics.get("champion")
+        self.stdout.write(f"{'':52}" + "".join(f"{key:>16}" for key in HEADLINE) + f"{'PR AUC 95%':>20}")
+        for kind, figures in candidates.items():
+            interval = figures.get("pr_auc_interval") or [None, None]
+            live = " *" if kind == champion else ""
+            self.stdout.write(f"{(model_kind_label(kind) + live)[:52]:52}"
+                              + "".join(f"{str(figures.get(key)):>16}" for key in HEADLINE)
+                              + f"{f'{interval[0]} - {interval[1]}':>20}")
+        state = gettext("ACTIVE") if version.is_active else gettext("not active")
+        decision = metrics.get("activation")
+        note = activation_sentence(decision) if decision else version.activation_note
         self.stdout.write(self.style.SUCCESS(
-            f"model version #{version.pk} {state} ({version.activation_note}); "
-            f"{time.monotonic() - started:.0f}s"
+            gettext("model version #%(id)s (%(kind)s, marked *) %(state)s: %(note)s %(seconds)ss") % {
+                "id": version.pk, "kind": model_kind_label(champion or ""), "state": state, "note": note,
+                "seconds": f"{time.monotonic() - started:.0f}"}
         ))
