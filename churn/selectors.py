@@ -225,6 +225,11 @@ def model_version_report(*, version: ModelVersion) -> dict:
         "evaluation_month": version.evaluation_month.isoformat() if version.evaluation_month else None,
         "parameters": version.parameters,
         "headline": headline,
+        # Every model fitted on the same rows (the gradient-boosted one and both baselines) with
+        # its PR AUC interval, which of them scores, and how they were evaluated.
+        "candidates": metrics.get("candidates") or {},
+        "champion": metrics.get("champion") or "gradient_boosting",
+        "evaluation_method": metrics.get("evaluation_method") or "time_split",
         "lift_curve": metrics.get("lift_curve", []),
         "calibration": metrics.get("calibration", []),
         "feature_importance": metrics.get("feature_importance", []),

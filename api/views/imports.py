@@ -46,6 +46,8 @@ class ImportReportSerializer(serializers.Serializer):
                                      help_text="file:line:column: reason — the first problems found")
     problem_count = serializers.IntegerField()
     customers_refreshed = serializers.IntegerField()
+    warnings = serializers.ListField(child=serializers.CharField(), required=False,
+                                     help_text="imported, but looks wrong: e.g. no product, or every product, is ours")
 
 
 class ImportCreateApi(ApiView):
@@ -89,16 +91,17 @@ class ImportCreateApi(ApiView):
             problems=[str(p) for p in result.problems], problem_count=result.problem_count,
             files=[{"name": f.name, "rows": f.rows, "inserted": f.inserted, "updated": f.updated,
                     "unchanged": f.unchanged} for f in result.files],
-            customers_refreshed=result.customers_refreshed,
+            customers_refreshed=result.customers_refreshed, warnings=list(result.warnings),
         )
         return Response(report, status=status.HTTP_201_CREATED if result.ok else status.HTTP_400_BAD_REQUEST)
 
     @staticmethod
-    def _report(*, problems: list[str], problem_count: int | None = None, files=None, customers_refreshed=0):
+    def _report(*, problems: list[str], problem_count: int | None = None, files=None, customers_refreshed=0,
+                warnings: list[str] | None = None):
         return ImportReportSerializer({
             "ok": not problems and not problem_count, "files": files or [], "problems": problems,
             "problem_count": len(problems) if problem_count is None else problem_count,
-            "customers_refreshed": customers_refreshed,
+            "customers_refreshed": customers_refreshed, "warnings": warnings or [],
         }).data
 
     @staticmethod

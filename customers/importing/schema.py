@@ -1,8 +1,9 @@
 """The interchange format: each file's columns, their types and natural keys.
 
-This is a contract with the banks' export jobs (docs/interchange-format.md); column names must stay stable. Text lengths, decimal
-precision and choices are read from the models, so a CSV value that passes
-validation always fits its database column.
+This is a contract with the banks' export jobs (docs/interchange-format.md);
+column names must stay stable. Text lengths, decimal precision and choices are
+read from the models, so a CSV value that passes validation always fits its
+database column.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from django.utils import translation
 
 from churn import services
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun
+from churn.reasons import version_activation_text as activation_text
 from customers.models import Customer
 from tests.churn.helpers import load_bank, small_bank
-from churn.reasons import version_activation_text as activation_text
 
 RUN_DATE = date(2026, 1, 5)
 

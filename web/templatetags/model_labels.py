@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from churn.reasons import version_activation_text
+from churn.reasons import evaluation_method_sentence, model_kind_label, version_activation_text
 
 register = template.Library()
 
@@ -13,3 +13,15 @@ register = template.Library()
 def activation_text(version) -> str:
     """Why ``version`` is active or not, in the reader's language."""
     return version_activation_text(version)
+
+
+@register.filter
+def evaluation_method_text(version) -> str:
+    """How ``version`` was evaluated: on a later period, or on held-out customers (say so)."""
+    return evaluation_method_sentence((version.metrics or {}).get("evaluation_method"))
+
+
+@register.filter
+def scoring_model_label(version) -> str:
+    """Which model scores for ``version``: the gradient-boosted one or a baseline that beat it."""
+    return model_kind_label((version.metrics or {}).get("champion") or "gradient_boosting")

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from churn import conf as churn_conf
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.reasons import feature_label
 from churn.retraining import TrainingBusy, training_run_start
@@ -33,6 +34,8 @@ from customers.services import bank_data_import
 def _headline_label(key: str) -> str:
     if key == "model":
         return _("This model")
+    if key == "gradient_boosting":
+        return _("Gradient-boosted model")
     if key == "logistic_regression":
         return _("Baseline: logistic regression")
     if key.startswith("rule"):
@@ -68,6 +71,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
         # Just started from this page: the run's row may not exist yet, so poll until it does.
         "watch_run": request.GET.get("started") == "nightly",
         "training": TrainingRun.objects.select_related("model_version", "requested_by").first(),
+        "min_history_months": max(churn_conf.min_history_months(), churn_conf.window_months() + 1),
     })
 
 
@@ -108,8 +112,11 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lift = [point for point in report["lift_curve"] if point.get("lift") is not None]
     calibration = report["calibration"]
     top = max([max(p["predicted"], p["observed"]) for p in calibration] + [0.05])
+    # Versions trained with the baseline gate list every candidate, the one that scores marked.
+    rows = report["candidates"] or report["headline"]
     headline_rows = [
-        {"name": _headline_label(key), **(figures or {})} for key, figures in report["headline"].items()
+        {"name": _headline_label(key), "live": key == report["champion"] or key == "model", **(figures or {})}
+        for key, figures in rows.items()
     ]
     context = {
         "version": version,
@@ -190,7 +197,7 @@ def data_import(request: HttpRequest) -> HttpResponse:
                 result = bank_data_import(directory=Path(directory))
             context.update(ok=result.ok, problems=[str(p) for p in result.problems],
                            problem_count=result.problem_count, files=result.files,
-                           customers_refreshed=result.customers_refreshed)
+                           customers_refreshed=result.customers_refreshed, warnings=result.warnings)
         context["names"] = names
         if not context["ok"]:
             # A successful import is audited by the import service itself; a refused one here.

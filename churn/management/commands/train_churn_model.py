@@ -7,7 +7,7 @@ from django.utils.translation import gettext
 from tqdm import tqdm
 
 from churn import services
-from churn.reasons import activation_sentence, evaluation_method_sentence, model_kind_label, refusal_sentence
+from churn.reasons import evaluation_method_sentence, model_kind_label, refusal_sentence, version_activation_text
 from churn.training import HEADLINE, TrainingRefused
 
 
@@ -47,8 +47,7 @@ class Command(BaseCommand):
                               + "".join(f"{str(figures.get(key)):>16}" for key in HEADLINE)
                               + f"{f'{interval[0]} - {interval[1]}':>20}")
         state = gettext("ACTIVE") if version.is_active else gettext("not active")
-        decision = metrics.get("activation")
-        note = activation_sentence(decision) if decision else version.activation_note
+        note = version_activation_text(version)
         self.stdout.write(self.style.SUCCESS(
             gettext("model version #%(id)s (%(kind)s, marked *) %(state)s: %(note)s %(seconds)ss") % {
                 "id": version.pk, "kind": model_kind_label(champion or ""), "state": state, "note": note,
