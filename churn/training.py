@@ -582,7 +582,8 @@ def choose_champion(y: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[str, 
         lead = _interval(resampled[GRADIENT_BOOSTING] - resampled[name])
         gate["lead_interval"][name] = lead
         beats_all &= lead[0] is not None and lead[0] > 0
-    baselines = [name for name in scores if name != GRADIENT_BOOSTING]
+    # On a tie the simpler baseline wins: the rule before the logistic model.
+    baselines = sorted((name for name in scores if name != GRADIENT_BOOSTING), key=lambda name: name != RULE)
     best_baseline = max(baselines, key=lambda name: point[name])
     gate["best_baseline"] = best_baseline
     gate["model_beats_baselines"] = bool(beats_all)

@@ -183,6 +183,10 @@ def _balances(rng: np.random.Generator, p: _People, m: int, options: SecondBankO
     aum = np.where(after_parking, aum * rng.uniform(0.25, 0.9, (n, m)), aum)
     daily_average = np.where(after_parking, np.maximum(daily_average, aum), daily_average)
 
+    if options.churn == "all":  # everybody moves nine tenths of their money out in the third month
+        aum[:, 2:] *= 0.1
+        daily_average[:, 2:] *= 0.1
+
     spend_share = np.where(p.kind == 1, rng.uniform(0.3, 0.9, n), rng.uniform(0.005, 0.06, n))[:, None]
     spend = level * spend_share * rng.lognormal(0, 0.3, (n, m))
     spend = np.where(drained, spend * 0.25, spend)
@@ -192,8 +196,6 @@ def _balances(rng: np.random.Generator, p: _People, m: int, options: SecondBankO
     closed_from = np.minimum(closed_from, np.minimum(closing, life_at))
     if options.churn == "none":
         closed_from[:] = m
-    if options.churn == "all":
-        closed_from[:] = min(2, m)  # every account closed after the second month
     return _Balances(aum=np.round(aum, 2), daily_average=np.round(daily_average, 2), spend=np.round(spend, 2),
                      txns=txns, closed_from=closed_from)
 
