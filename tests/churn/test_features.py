@@ -164,3 +164,29 @@ def test_a_late_export_scores_from_the_latest_month_with_events_up_to_the_date()
     assert np.isnan(at_month_end.loc["A", "competitor_days_to_maturity"])
     # Without a data month the same date finds no balances for September: nobody would be scored.
     assert not bool(build_features(frames, as_of=date(2025, 10, 3), tier_floors=FLOORS).loc["A", "has_current_month"])
+
+
+def test_month_end_against_the_daily_average_and_spend_against_the_balance():
+    monthly = _monthly("A", [100_000] * 4 + [200_000])
+    monthly["aum_month_avg"] = [100_000, 100_000, 100_000, 100_000, 80_000]
+    monthly["card_spend"] = [10_000, 10_000, 10_000, 10_000, 40_000]
+    frames = BankFrames(customers=pd.DataFrame([_customer()]), monthly=monthly)
+    row = build_features(frames, as_of=date(2025, 5, 31), tier_floors=FLOORS).loc["A"]
+    assert row["month_end_to_daily_avg"] == pytest.approx(2.5)  # parked for the month-end
+    assert row["month_end_to_daily_avg_change_1m"] == pytest.approx(1.5)
+    assert row["daily_avg_change_1m"] == pytest.approx(-0.2)
+    assert row["card_spend_to_aum"] == pytest.approx(0.5)  # against the daily average where there is one
+    assert row["card_spend_to_aum_change_3m"] == pytest.approx(0.4)
+
+
+def test_features_needing_more_history_than_exists_are_missing_not_errors():
+    frames = BankFrames(customers=pd.DataFrame([_customer()]), monthly=_monthly("A", [100_000]))  # one month
+    row = build_features(frames, as_of=date(2025, 1, 31), tier_floors=FLOORS).loc["A"]
+    assert row["aum"] == 100_000
+    for name in ("aum_change_1m", "aum_change_3m", "aum_change_6m", "card_spend_trend", "month_end_to_daily_avg",
+                 "daily_avg_change_1m"):
+        assert np.isnan(row[name]), name
+
+
+def test_months_of_history_is_context_not_a_model_input():
+    assert "months_of_history" not in FEATURE_COLUMNS

@@ -156,3 +156,42 @@ def test_the_alert_rules_own_reasons_read_as_sentences():
         sentences = render_reasons(EVENT_REASONS)
     assert len(sentences) == len(EVENT_REASONS)
     assert not [s for s in sentences if re.search(r"[A-Za-z]{3,}", s)], sentences
+
+
+def test_the_tenure_is_worded_from_the_opening_date_not_the_months_of_data():
+    from datetime import date
+
+    import pandas as pd
+
+    from churn.features import BankFrames, build_features
+
+    customers = pd.DataFrame([{"customer_id": "A", "gender": "F", "birth_date": pd.Timestamp("1970-01-01"),
+                               "opened_on": pd.Timestamp("2013-04-01"), "annual_income": 1, "credit_score": 1,
+                               "region": "", "segment": ""}])
+    monthly = pd.DataFrame({"customer_id": "A", "month": pd.date_range("2025-01-01", periods=7, freq="MS"),
+                            "aum": 100_000.0, "deposit_balance": 100_000.0, "wealth_balance": 0.0,
+                            "loan_balance": 0.0, "card_spend": 0.0, "txn_count": 1, "digital_logins": 1,
+                            "products_held": 1, "status": "active"})
+    features = build_features(BankFrames(customers=customers, monthly=monthly), as_of=date(2025, 7, 31),
+                              tier_floors=FLOORS)
+    features["tenure_years"] = features["tenure_years"].astype(float)
+    [reasons] = reasons_from_contributions(features, np.array([[1.0]]), ["tenure_years"])
+    with translation.override("en"):
+        assert render_reasons(reasons) == ["banked with us since 2013"]
+    with translation.override("zh-hans"):
+        assert render_reasons(reasons) == ["自2013年起在本行开户"]
+
+
+def test_the_daily_average_and_spend_reasons_read_as_sentences_in_both_languages():
+    reasons = [
+        {"feature": "month_end_vs_daily_avg", "contribution": 0.5, "value": 2.4, "params": {"pct": 240}},
+        {"feature": "daily_avg_change", "contribution": 0.4, "value": -0.4, "params": {"pct": 40, "down": True}},
+        {"feature": "spend_to_balance", "contribution": 0.3, "value": 0.8, "params": {"pct": 80, "level": 9000}},
+    ]
+    with translation.override("en"):
+        assert render_reasons(reasons) == ["month-end balance 240% of the month's daily average",
+                                           "daily-average AUM down 40% in the last month",
+                                           "card spend equal to 80% of the balance a month"]
+    with translation.override("zh-hans"):
+        assert render_reasons(reasons) == ["月末余额为当月日均的240%", "月日均资产上月下降40%",
+                                           "每月信用卡消费相当于余额的80%"]
