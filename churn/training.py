@@ -58,6 +58,9 @@ DEFAULT_PARAMS = {
     "random_state": 0,
 }
 RULE_DROP = -0.30  # the one-line rule: AUM fell more than 30% in 3 months
+# Inputs of models trained before they were dropped, kept in the training rows so that the
+# active model can still be evaluated against a new one on the same rows.
+LEGACY_INPUTS = ["months_of_history"]
 
 
 class ArtifactError(Exception):
@@ -95,12 +98,12 @@ def build_training_rows(
         customers = frames.customers.copy()
         customers["segment"] = assign_segments(frames, as_of=as_of).reindex(customers["customer_id"]).to_numpy()
         features = build_features(replace(frames, customers=customers), as_of=as_of, tier_floors=tier_floors)
-        rows = features.loc[these["customer_id"].to_numpy(), FEATURE_COLUMNS].reset_index()
+        rows = features.loc[these["customer_id"].to_numpy(), [*FEATURE_COLUMNS, *LEGACY_INPUTS]].reset_index()
         rows["as_of"] = as_of
         rows["churned"] = these["churned"].to_numpy()
         parts.append(rows)
     if not parts:
-        return pd.DataFrame(columns=[*FEATURE_COLUMNS, "customer_id", "as_of", "churned"])
+        return pd.DataFrame(columns=[*FEATURE_COLUMNS, *LEGACY_INPUTS, "customer_id", "as_of", "churned"])
     return pd.concat(parts, ignore_index=True)
 
 

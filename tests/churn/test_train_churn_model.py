@@ -7,6 +7,7 @@ kept small (hundreds of customers) so each case takes seconds.
 
 from __future__ import annotations
 
+from datetime import date
 from io import StringIO
 
 import numpy as np
@@ -16,7 +17,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import translation
 
-from churn.models import ModelVersion
+from churn import services
+from churn.models import ChurnScore, ModelVersion
 from demo.second_bank import SecondBankOptions, generate_second_bank
 from tests.customers.factories import UserFactory
 
@@ -141,6 +143,12 @@ def test_when_the_model_cannot_beat_the_rule_the_rule_scores_and_the_page_says_w
     assert version.is_active and version.metrics["champion"] == "rule_aum_drop_30pct_3m"
     assert version.features == ["aum_change_3m"]
     assert "does not beat the rule baseline" in output
+    # The rule is a model version like any other: the nightly run scores and explains with it.
+    run = services.nightly_run(run_date=date(2026, 1, 5))
+    scores = ChurnScore.objects.filter(scored_on=run.run_date, model_version=version)
+    assert scores.count() == run.customers_scored > 0
+    reasons = [reason for score in scores for reason in score.reasons]
+    assert reasons and {reason["feature"] for reason in reasons} == {"aum_change_3m"}
     client.force_login(UserFactory(analyst=True))
     for language, words in (("en", "so the rule baseline (AUM down more than 30% in 3 months) scores the customers"),
                             ("zh-hans", "因此由规则基准（3个月内资产下降超过30%）为客户评分")):
