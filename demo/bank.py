@@ -1,6 +1,7 @@
 """A believable synthetic Chinese retail bank, written as interchange CSV files.
 
-``generate_demo_bank`` writes the files described in docs/interchange-format.md plus ``product_yields.csv``: branches, staff, customers,
+``generate_demo_bank`` writes the files described in docs/interchange-format.md plus
+``product_yields.csv``: branches, staff, customers,
 monthly balances, products and their yield history, holdings, satisfaction
 surveys and large-transaction appointments. numpy for the simulation, pyarrow
 (already a dependency, via pandas) for the CSV writing: its C++ writer and a
@@ -87,7 +88,7 @@ INTERCHANGE_COLUMNS: dict[str, list[str]] = {
     "appointments.csv": ["customer_id", "kind", "amount", "scheduled_on"],
 }
 
-# Default floors (docs/churn-definition.md) (settings.AUM_TIER_FLOORS): mass < 50k <= gold < 500k <= platinum < 6M <= private.
+# Default floors (docs/churn-definition.md): mass < 50k <= gold < 500k <= platinum < 6M <= private.
 TIER_FLOORS = np.array([0.0, 50_000.0, 500_000.0, 6_000_000.0])
 CHUNK_SIZE = 25_000
 LOOKAHEAD_MONTHS = 6

@@ -93,7 +93,8 @@ class Command(BaseCommand):
             metrics = version.metrics
             self.stdout.write(
                 f"model #{version.pk} {version.algorithm}: ROC AUC {metrics.get('roc_auc')}, "
-                f"PR AUC {metrics.get('pr_auc')}, lift@10% {metrics.get('lift_top10')}; {version_activation_text(version)}"
+                f"PR AUC {metrics.get('pr_auc')}, lift@10% {metrics.get('lift_top10')}; "
+                f"{version_activation_text(version)}"
             )
 
         run_dates = [_first_of_month(today, back) for back in range(history_months, 0, -1)] + [today]
