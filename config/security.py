@@ -98,6 +98,11 @@ IMPORT_MAX_FILES = 10
 # Django keeps larger uploads in temporary files, not memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = IMPORT_MAX_FILES
+# A header is refused before anything parses it when it is wider or longer than this: a
+# 400,000-column header once cost 17 s and 3 GB of memory per request. The interchange
+# files have at most a dozen columns; extra ones are ignored, within these limits.
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 64)
+IMPORT_MAX_HEADER_BYTES = env_int("IMPORT_MAX_HEADER_BYTES", 16 * 1024)
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.spreadsheet import looks_like_formula
 from customers.importing.schema import FILES
+from customers.importing.validation import header_too_long_message, too_many_columns_message
 
 KNOWN_NAMES = tuple(spec.name for spec in FILES)
 MAX_LINE_BYTES = 1024 * 1024
@@ -82,6 +83,9 @@ def _content_problems(upload: UploadedFile) -> list[UploadProblem]:
                                   % {"what": what})]
     if b"\x00" in head:
         return [UploadProblem(name, None, _("binary data, not CSV text"))]
+    header_problem = _header_problem(upload)
+    if header_problem is not None:
+        return [header_problem]
 
     # One pass over the bytes: UTF-8 (with or without BOM), line lengths, NUL bytes.
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
@@ -112,6 +116,21 @@ def _content_problems(upload: UploadedFile) -> list[UploadProblem]:
         return [UploadProblem(name, line, _("not UTF-8 text: the file ends in the middle of a character"))]
     upload.seek(0)
     return _formula_problems(upload)
+
+
+def _header_problem(upload: UploadedFile) -> UploadProblem | None:
+    """The header line, read no further than its size limit: too long or too wide is
+    refused here, before the byte pass, the formula scan or the import parse any of it."""
+    limit = settings.IMPORT_MAX_HEADER_BYTES
+    upload.seek(0)
+    first = upload.readline(limit + 1)
+    upload.seek(0)
+    if len(first.rstrip(b"\r\n")) > limit:
+        return UploadProblem(upload.name, 1, header_too_long_message())
+    # Commas bound the column count from above (a quoted name may hold one): enough to refuse early.
+    if first.count(b",") + 1 > settings.IMPORT_MAX_COLUMNS:
+        return UploadProblem(upload.name, 1, too_many_columns_message())
+    return None
 
 
 def _formula_problems(upload: UploadedFile) -> list[UploadProblem]:

@@ -38,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from django.conf import settings
 from django.utils.translation import gettext
 
 from customers.importing.schema import Column, FileSpec, Kind, Ref
@@ -217,16 +218,33 @@ class _Stop(Exception):
 
 
 def read_header(path: Path) -> list[str]:
-    """The header row's column names, stripped. Raises _Stop when there is none."""
+    """The header row's column names, stripped. Raises _Stop when there is none, or when
+    it is longer than ``IMPORT_MAX_HEADER_BYTES`` or wider than ``IMPORT_MAX_COLUMNS``:
+    both are checked on the raw line before the CSV reader sees it, so a hostile header
+    costs a bounded read, not a parse of every column."""
+    limit = settings.IMPORT_MAX_HEADER_BYTES
     with path.open("rb") as f:
-        first = f.readline()
+        first = f.readline(limit + 1)
         if not first.strip():
             raise _Stop(1, gettext("the file is empty; expected a header row"))
+        if len(first.rstrip(b"\r\n")) > limit:
+            raise _Stop(1, header_too_long_message())
+        # Commas bound the column count from above (a quoted name may hold one): enough to refuse early.
+        if first.count(b",") + 1 > settings.IMPORT_MAX_COLUMNS:
+            raise _Stop(1, too_many_columns_message())
         try:
             text = first.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise _Stop(1, _encoding_message(exc)) from None
     return [name.strip() for name in next(csv.reader([text]))]
+
+
+def header_too_long_message() -> str:
+    return gettext("the header row is longer than %(kb)d KB") % {"kb": settings.IMPORT_MAX_HEADER_BYTES // 1024}
+
+
+def too_many_columns_message() -> str:
+    return gettext("the header row has more than %(n)d columns") % {"n": settings.IMPORT_MAX_COLUMNS}
 
 
 def _encoding_message(exc: UnicodeDecodeError) -> str:
@@ -918,6 +936,9 @@ def validate_file(
     missing = [column.name for column in spec.columns if column.name not in header and not column.optional_column]
     for name in missing:
         log.add_line(1, gettext("missing required column"), columns=name)
+    if missing:
+        # A failed header fails the file: rows read against it would only add noise (and cost).
+        return FileResult(0, log.count, log.problems(path))
     wanted = [name for name in spec.column_names if name in header]
 
     def run(batches: Iterator[Batch]) -> tuple[int, KeyTracker | None, list[pa.Array], dict[str, str]]:
