@@ -1,12 +1,34 @@
-"""Writing the audit trail. Every write goes through ``audit_record``."""
+"""Writing the audit trail. Every write goes through ``audit_record``.
+
+Services and selectors write the events, never views: a view hands the service the
+acting user and where the request came from, as an ``AuditOrigin``
+(``origin_from_request``), so that the page, the API and the admin record the same
+event the same way.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
 
-from audit.models import AuditEvent
+from audit.models import AuditAction, AuditEvent
+
+
+@dataclass(frozen=True)
+class AuditOrigin:
+    """Who acts and from where: the user (None when anonymous), address, path and channel."""
+
+    actor: Any = None
+    ip_address: str | None = None
+    path: str = ""
+    via: str = ""  # "page", "api", "admin"; "" for commands and jobs
+
+
+def _django_request(request):
+    # DRF wraps Django's request; the address and path live on the one it wraps.
+    return getattr(request, "_request", request)
 
 
 def _client_ip(request: HttpRequest | None) -> str | None:
@@ -15,22 +37,43 @@ def _client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def origin_from_request(request, *, via: str = "") -> AuditOrigin:
+    """The acting user and the request's address and path, for a service to audit with."""
+    django_request = _django_request(request)
+    user = getattr(request, "user", None)
+    if via == "":
+        via = "api" if django_request.path.startswith("/api/") else (
+            "admin" if django_request.path.startswith("/admin/") else "page")
+    return AuditOrigin(
+        actor=user if user is not None and user.is_authenticated else None,
+        ip_address=_client_ip(django_request),
+        path=django_request.get_full_path()[:500],
+        via=via,
+    )
+
+
 def audit_record(
     *,
     action: str,
     request: HttpRequest | None = None,
+    origin: AuditOrigin | None = None,
     actor=None,
     actor_name: str = "",
     obj=None,
     customer=None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event. ``actor`` defaults to the request's user; ``obj`` is
-    the thing acted on (its type and pk are kept, not the object)."""
-    if actor is None and request is not None and getattr(request, "user", None) is not None:
-        actor = request.user if request.user.is_authenticated else None
+    """Append one event. ``actor`` defaults to the origin's (or the request's) user;
+    ``obj`` is the thing acted on (its type and pk are kept, not the object)."""
+    if origin is None and request is not None:
+        origin = origin_from_request(request)
+    if actor is None and origin is not None:
+        actor = origin.actor
     if customer is None and obj is not None and obj.__class__.__name__ == "Customer":
         customer = obj
+    detail = dict(detail or {})
+    if origin is not None and origin.via:
+        detail.setdefault("via", origin.via)
     return AuditEvent.objects.create(
         actor=actor,
         actor_name=actor_name or (actor.get_username() if actor is not None else ""),
@@ -38,7 +81,36 @@ def audit_record(
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         customer=customer,
-        ip_address=_client_ip(request),
-        path=request.get_full_path()[:500] if request is not None else "",
-        detail=detail or {},
+        ip_address=origin.ip_address if origin is not None else None,
+        path=origin.path if origin is not None else "",
+        detail=detail,
     )
+
+
+def audit_denied(*, origin: AuditOrigin, object_type: str, object_id: object = "", reason: str) -> AuditEvent:
+    """An attempt outside the caller's scope (answered 404) or permission (403)."""
+    return audit_record(action=AuditAction.DENIED, origin=origin,
+                        detail={"object_type": object_type, "object_id": str(object_id)[:64], "reason": reason})
+
+
+def audit_list_viewed(*, origin: AuditOrigin, what: str, filters: dict | None = None, rows: int,
+                      customer_ids: list[str] | None = None, action: str = AuditAction.VIEW) -> AuditEvent:
+    """A list or lookup of customer data was shown (or exported): who, with which filters,
+    how many rows, and which customers (their bank ids, never names)."""
+    detail: dict[str, Any] = {"list": what, "filters": _plain(filters or {}), "rows": rows}
+    if customer_ids is not None:
+        detail["customer_ids"] = list(customer_ids)[:500]
+    return audit_record(action=action, origin=origin, detail=detail)
+
+
+def _plain(filters: dict) -> dict:
+    """Filters as JSON: dates and choices as strings, lists kept, the CSRF token dropped."""
+    plain: dict[str, Any] = {}
+    for key, value in filters.items():
+        if key in ("csrfmiddlewaretoken", "page", "cursor") or value in (None, "", []):
+            continue
+        if isinstance(value, list | tuple | set):
+            plain[key] = [str(item) for item in value]
+        else:
+            plain[key] = str(value)[:200]
+    return plain

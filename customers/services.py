@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +16,9 @@ from django.utils.translation import gettext
 from tqdm import tqdm
 
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import AuditOrigin, audit_record
 from customers.importing.schema import FILES, FileSpec
+from customers.importing.uploads import upload_problems
 from customers.importing.validation import Problem, References, validate_file
 from customers.importing.writers import StageSink, Writer, writer_for
 from customers.models import Branch, Customer, Product, User
@@ -63,7 +65,33 @@ class _Rollback(Exception):
     """Raised inside the import's transaction to undo everything after a problem."""
 
 
-def bank_data_import(*, directory: Path, progress: bool = False) -> ImportResult:
+def bank_data_upload_import(*, uploads: list, origin: AuditOrigin) -> ImportResult:
+    """Import a set of uploaded interchange files, all or nothing: the page's and the API's one way.
+
+    The file-level guards (``customers.importing.uploads``) run first; the files that pass
+    are written to a private temporary directory and handed to ``bank_data_import``.
+    Exactly one audit event per upload, with the acting user, address and path: the import
+    writes it when it succeeds, this function when anything refused the set."""
+    names = [upload.name for upload in uploads]
+    guard_problems = upload_problems(uploads)
+    if guard_problems:
+        result = ImportResult(problems=tuple(guard_problems), problem_count=len(guard_problems))
+    else:
+        with tempfile.TemporaryDirectory(prefix="upload-") as directory:
+            for upload in uploads:
+                # The guards allow known names only, so the name cannot leave the directory.
+                with open(Path(directory) / upload.name, "wb") as out:
+                    for chunk in upload.chunks():
+                        out.write(chunk)
+            result = bank_data_import(directory=Path(directory), origin=origin, uploaded=names)
+    if not result.ok:
+        audit_record(action=AuditAction.IMPORT, origin=origin,
+                     detail={"files": names, "ok": False, "problem_count": result.problem_count})
+    return result
+
+
+def bank_data_import(*, directory: Path, progress: bool = False, origin: AuditOrigin | None = None,
+                     uploaded: list[str] | None = None) -> ImportResult:
     """Import the interchange files found in ``directory``, all or nothing.
 
     Files are read in dependency order (branches, products, product yields,
@@ -83,7 +111,7 @@ def bank_data_import(*, directory: Path, progress: bool = False) -> ImportResult
         }
         return ImportResult(problems=(Problem(str(directory), None, "", message),), problem_count=1)
 
-    run = _ImportRun(directory=directory, progress=progress)
+    run = _ImportRun(directory=directory, progress=progress, origin=origin, uploaded=uploaded)
     try:
         with transaction.atomic():
             run.run(present)
@@ -140,8 +168,11 @@ def product_ownership_warnings() -> list[str]:
 class _ImportRun:
     """One import: the state that passes from file to file."""
 
-    def __init__(self, *, directory: Path, progress: bool) -> None:
+    def __init__(self, *, directory: Path, progress: bool, origin: AuditOrigin | None,
+                 uploaded: list[str] | None) -> None:
         self.directory = directory
+        self.origin = origin
+        self.uploaded = uploaded
         self.progress = progress
         self.problems: list[Problem] = []
         self.problem_count = 0
@@ -166,14 +197,18 @@ class _ImportRun:
                 self.customers_refreshed = writer.refresh_customers(tier_floors=settings.AUM_TIER_FLOORS)
         with self.timed("finish (late index rebuilds)"):
             writer.finish()
+        detail = {"ok": True, "rows": {s.name: {"rows": s.rows, "inserted": s.inserted, "updated": s.updated}
+                                       for s in self.summaries}}
+        if self.uploaded is not None:
+            # An upload's temporary directory means nothing afterwards; the names do.
+            detail["files"] = self.uploaded
+        else:
+            detail["directory"] = str(self.directory)
         audit_record(
             action=AuditAction.IMPORT,
-            actor_name="import_bank_data",
-            detail={
-                "directory": str(self.directory),
-                "files": {s.name: {"rows": s.rows, "inserted": s.inserted, "updated": s.updated}
-                          for s in self.summaries},
-            },
+            origin=self.origin,
+            actor_name="" if self.origin is not None and self.origin.actor is not None else "import_bank_data",
+            detail=detail,
         )
 
     def _import_file(self, spec: FileSpec, writer: Writer, references: References) -> None:

@@ -7,9 +7,6 @@ The answer carries the error report (file:line:column: reason).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -17,12 +14,11 @@ from rest_framework.exceptions import APIException
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from api.base import ApiView, drf_request_for_audit
+from api.base import ApiView
 from api.permissions import IsAnalystOrAdmin
-from audit.models import AuditAction
-from audit.services import audit_record
-from customers.importing.uploads import KNOWN_NAMES, upload_problems
-from customers.services import bank_data_import
+from audit.services import origin_from_request
+from customers.importing.uploads import KNOWN_NAMES
+from customers.services import bank_data_upload_import
 
 
 class PayloadTooLarge(APIException):
@@ -74,19 +70,7 @@ class ImportCreateApi(ApiView):
         if length > limit:
             raise PayloadTooLarge()
         uploads = request.FILES.getlist("files")
-        problems = upload_problems(uploads)
-        names = [u.name for u in uploads]
-        if problems:
-            self._audit(request, names, ok=False, problem_count=len(problems))
-            return Response(self._report(problems=[str(p) for p in problems]), status=status.HTTP_400_BAD_REQUEST)
-
-        with tempfile.TemporaryDirectory(prefix="upload-") as directory:
-            for upload in uploads:
-                with open(Path(directory) / upload.name, "wb") as out:
-                    for chunk in upload.chunks():
-                        out.write(chunk)
-            result = bank_data_import(directory=Path(directory))
-        self._audit(request, names, ok=result.ok, problem_count=result.problem_count)
+        result = bank_data_upload_import(uploads=uploads, origin=origin_from_request(request))
         report = self._report(
             problems=[str(p) for p in result.problems], problem_count=result.problem_count,
             files=[{"name": f.name, "rows": f.rows, "inserted": f.inserted, "updated": f.updated,
@@ -103,8 +87,3 @@ class ImportCreateApi(ApiView):
             "problem_count": len(problems) if problem_count is None else problem_count,
             "customers_refreshed": customers_refreshed, "warnings": warnings or [],
         }).data
-
-    @staticmethod
-    def _audit(request, names, *, ok: bool, problem_count: int) -> None:
-        audit_record(action=AuditAction.IMPORT, request=drf_request_for_audit(request),
-                     detail={"via": "api", "files": names, "ok": ok, "problem_count": problem_count})

@@ -75,3 +75,17 @@ def test_too_large_a_file_is_refused_before_it_is_read(world, settings):
 
 def test_rms_cannot_import(world):
     assert _post(world, _csv("branches.csv", GOOD_BRANCHES), role="rm_owner").status_code == 403
+
+
+@pytest.mark.parametrize("via,path", [("page", "/analyst/import/"), ("api", "/api/v1/imports/")])
+@pytest.mark.parametrize("content,ok", [(GOOD_BRANCHES, True), (b"branch_code,name\nGZ01,x\n", False)])
+def test_every_import_is_audited_once_with_its_actor_address_and_path(world, via, path, content, ok):
+    """The page and the API share one upload-and-import service, which writes one event."""
+    before = AuditEvent.objects.filter(action=AuditAction.IMPORT).count()
+    world.client("analyst").post(path, {"files": [_csv("branches.csv", content)]})
+    events = list(AuditEvent.objects.filter(action=AuditAction.IMPORT).order_by("pk")[before:])
+    assert len(events) == 1
+    event = events[0]
+    assert event.actor == world.users["analyst"]
+    assert event.ip_address == "127.0.0.1" and event.path == path
+    assert event.detail["via"] == via and event.detail["ok"] is ok and event.detail["files"] == ["branches.csv"]

@@ -5,8 +5,6 @@ in the customers app; its page sits with the analyst's other pages)."""
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, origin_from_request
 from churn import conf as churn_conf
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.reasons import feature_label
@@ -26,9 +24,9 @@ from churn.retraining import TrainingBusy, training_run_start
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import nightly_run_task
 from config.celery import enqueue
-from customers.importing.uploads import KNOWN_NAMES, upload_problems
+from customers.importing.uploads import KNOWN_NAMES
 from customers.models import Role
-from customers.services import bank_data_import
+from customers.services import bank_data_upload_import
 
 
 def _headline_label(key: str) -> str:
@@ -184,26 +182,10 @@ def data_import(request: HttpRequest) -> HttpResponse:
     context = {"known_names": KNOWN_NAMES}
     if request.method == "POST":
         uploads = request.FILES.getlist("files")
-        names = [upload.name for upload in uploads]
-        guard_problems = upload_problems(uploads)
-        if guard_problems:
-            context.update(ok=False, problems=[str(p) for p in guard_problems], problem_count=len(guard_problems))
-        else:
-            with tempfile.TemporaryDirectory(prefix="upload-") as directory:
-                for upload in uploads:
-                    with open(Path(directory) / upload.name, "wb") as out:
-                        for chunk in upload.chunks():
-                            out.write(chunk)
-                result = bank_data_import(directory=Path(directory))
-            context.update(ok=result.ok, problems=[str(p) for p in result.problems],
-                           problem_count=result.problem_count, files=result.files,
-                           customers_refreshed=result.customers_refreshed, warnings=result.warnings)
-        context["names"] = names
-        if not context["ok"]:
-            # A successful import is audited by the import service itself; a refused one here.
-            audit_record(action=AuditAction.IMPORT, request=request,
-                         detail={"via": "page", "files": names, "ok": False,
-                                 "problem_count": context["problem_count"]})
+        result = bank_data_upload_import(uploads=uploads, origin=origin_from_request(request))
+        context.update(ok=result.ok, problems=[str(p) for p in result.problems], problem_count=result.problem_count,
+                       files=result.files, customers_refreshed=result.customers_refreshed, warnings=result.warnings,
+                       names=[upload.name for upload in uploads])
         status = 200 if context["ok"] else 422
         return render(request, "churn/data_import.html", context, status=status)
     return render(request, "churn/data_import.html", context)
