@@ -94,10 +94,11 @@ def audit_denied(*, origin: AuditOrigin, object_type: str, object_id: object = "
 
 
 def audit_list_viewed(*, origin: AuditOrigin, what: str, filters: dict | None = None, rows: int,
-                      customer_ids: list[str] | None = None, action: str = AuditAction.VIEW) -> AuditEvent:
+                      customer_ids: list[str] | None = None, action: str = AuditAction.VIEW,
+                      extra: dict | None = None) -> AuditEvent:
     """A list or lookup of customer data was shown (or exported): who, with which filters,
     how many rows, and which customers (their bank ids, never names)."""
-    detail: dict[str, Any] = {"list": what, "filters": _plain(filters or {}), "rows": rows}
+    detail: dict[str, Any] = {"list": what, "filters": _plain(filters or {}), "rows": rows, **(extra or {})}
     if customer_ids is not None:
         detail["customer_ids"] = list(customer_ids)[:500]
     return audit_record(action=action, origin=origin, detail=detail)

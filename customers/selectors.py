@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
+from audit.services import AuditOrigin, audit_denied, audit_list_viewed
 from customers.models import Customer, CustomerStatus, Role, User
+
+# Largest primary key a database column holds; a larger id cannot exist (and would overflow
+# SQLite's integer conversion), so it is simply not found.
+MAX_ID = 2**63 - 1
 
 
 def customer_scope(*, user: User, aggregate: bool = False) -> QuerySet[Customer]:
@@ -32,6 +38,23 @@ def customer_scope(*, user: User, aggregate: bool = False) -> QuerySet[Customer]
     if user.role in (Role.LOBBY, Role.HEAD) and user.branch_id:
         return customers.filter(branch_id=user.branch_id)
     return customers.none()
+
+
+def customer_get_for_user_or_404(*, user: User, pk, origin: AuditOrigin) -> Customer:
+    """The customer ``pk`` if ``user`` may see it; otherwise Http404 — the same answer
+    whether it does not exist or is not theirs — and a ``denied`` audit event, so that
+    probing shows in the trail from the pages as from the API."""
+    scope = customer_scope(user=user).select_related("branch", "rm")
+    try:
+        in_range = 0 < int(pk) <= MAX_ID
+    except (TypeError, ValueError):
+        in_range = False
+    customer = scope.filter(pk=pk).first() if in_range else None
+    if customer is None:
+        audit_denied(origin=origin, object_type="customers.customer", object_id=pk,
+                     reason="not_in_scope_or_missing")
+        raise Http404
+    return customer
 
 
 REVEAL_PERMISSION = "customers.reveal_personal_data"
@@ -63,6 +86,22 @@ def walkin_matches(*, user, query: str):
         "name", "customer_id", "phone_tail", "id_tail", "segment", "segment_override", "tier", "latest_aum",
         "branch_id", "rm__display_name", "rm__username", "rm__first_name", "rm__last_name",
     ).order_by("name", "pk")
+
+
+def walkin_lookup(*, user: User, query: str, limit: int, origin: AuditOrigin) -> tuple[list[Customer], bool]:
+    """The first ``limit`` walk-in matches (see ``walkin_matches``) and whether there are
+    more; the lookup is audited with the customers it showed. The query itself is kept
+    out of the trail (it may be a name); its kind is recorded."""
+    query = (query or "").strip()
+    if not query:
+        return [], False
+    matches = list(walkin_matches(user=user, query=query)[: limit + 1])
+    more = len(matches) > limit
+    matches = matches[:limit]
+    kind = "tail" if query.isdigit() or (len(query) == 4 and query[:3].isdigit()) else "name"
+    audit_list_viewed(origin=origin, what="lookup", filters={"query": kind}, rows=len(matches),
+                      customer_ids=[customer.customer_id for customer in matches])
+    return matches, more
 
 
 def branch_staff(*, roles, branch_ids=None) -> dict[int, dict[str, User]]:

@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pyarrow as pa
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext
 from tqdm import tqdm
 
 from audit.models import AuditAction
-from audit.services import AuditOrigin, audit_record
+from audit.services import AuditOrigin, audit_list_viewed, audit_record
 from customers.importing.schema import FILES, FileSpec
 from customers.importing.uploads import upload_problems
 from customers.importing.validation import Problem, References, validate_file
 from customers.importing.writers import StageSink, Writer, writer_for
 from customers.models import Branch, Customer, Product, User
+from customers.selectors import personal_data_reveal_allowed
 
 # A file with more rows than this gets a progress bar (when asked for).
 PROGRESS_MIN_ROWS = 100_000
@@ -326,3 +328,31 @@ def _references_from_database() -> References:
         staff_roles=staff_roles,
         foreign_usernames=codes(User.objects.exclude(username=F("staff_code")).values_list("username", flat=True)),
     )
+
+
+# --- reads of a customer's record, as the audit trail sees them -------------------------------
+
+
+def customer_viewed(*, customer: Customer, origin: AuditOrigin, part: str = "") -> None:
+    """One view of a customer's record (the 360 page, an API part, the admin's change form)."""
+    audit_record(action=AuditAction.VIEW, origin=origin, obj=customer, detail={"part": part} if part else {})
+
+
+def customer_field_reveal(*, customer: Customer, field: str, origin: AuditOrigin) -> str:
+    """The full value of a masked field, for staff with the reveal permission; every reveal
+    and every refused one is audited. PermissionDenied without the permission."""
+    if origin.actor is None or not personal_data_reveal_allowed(user=origin.actor):
+        audit_record(action=AuditAction.DENIED, origin=origin, obj=customer, detail={"reveal": field})
+        raise PermissionDenied
+    audit_record(action=AuditAction.REVEAL, origin=origin, obj=customer, detail={"field": field})
+    return getattr(customer, field)
+
+
+def customer_data_shown(*, origin: AuditOrigin, what: str, filters: dict | None, customer_ids: list[str],
+                        export: bool = False, rows: int | None = None, extra: dict | None = None) -> None:
+    """A list of customer data was shown or exported (alerts, interceptions, callbacks, a
+    dashboard, an export): who, with which filters, how many rows, which customers.
+    ``rows`` defaults to the number of customers (a dashboard's rows are its owners)."""
+    audit_list_viewed(origin=origin, what=what, filters=filters,
+                      rows=len(customer_ids) if rows is None else rows, customer_ids=customer_ids,
+                      action=AuditAction.EXPORT if export else AuditAction.VIEW, extra=extra)

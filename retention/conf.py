@@ -48,6 +48,8 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     "RETENTION_CONTROL_SHARE": (0.10, float),
     # A dismissed or manually closed alert is not raised again for this many days.
     "RETENTION_SUPPRESS_DAYS": (30, int),
+    # A snooze ends at most this many days ahead: a case is put off, never forgotten.
+    "RETENTION_SNOOZE_MAX_DAYS": (30, int),
 }
 
 
@@ -148,6 +150,10 @@ def control_share() -> float:
 
 def suppress_days() -> int:
     return _get("RETENTION_SUPPRESS_DAYS")
+
+
+def snooze_max_days() -> int:
+    return _get("RETENTION_SNOOZE_MAX_DAYS")
 
 
 # Shared with the churn engine (config/settings.py already defines these).

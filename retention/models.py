@@ -125,6 +125,8 @@ class AlertStatus(models.TextChoices):
 
 OPEN_STATUSES = (AlertStatus.OPEN, AlertStatus.IN_PROGRESS, AlertStatus.SNOOZED)
 WORKABLE_STATUSES = (AlertStatus.OPEN, AlertStatus.IN_PROGRESS)
+# The branch head's calls (docs/playbooks.md, service-oriented): satisfaction fell, or an apology is owed.
+CALLBACK_KINDS = (AlertKind.SATISFACTION_DROP, AlertKind.SERVICE_FAILURE)
 
 
 class Outcome(models.TextChoices):

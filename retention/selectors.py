@@ -11,12 +11,14 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
+from audit.services import AuditOrigin, audit_denied
 from customers.models import Customer, CustomerStatus, Product, ProductYield, Role, User
-from customers.selectors import customer_scope
+from customers.selectors import MAX_ID, customer_scope
 from retention import conf
 from retention.models import (
+    CALLBACK_KINDS,
     OPEN_STATUSES,
     WORKABLE_STATUSES,
     Alert,
@@ -65,14 +67,26 @@ def alert_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[
     )
 
 
-def alert_get_for_user(*, user: User, alert_id: int) -> Alert:
-    """One alert with its checklist and history; Http404 outside the user's scope."""
+def alert_get_for_user(*, user: User, alert_id: int, origin: AuditOrigin | None = None) -> Alert:
+    """One alert with its checklist and history; Http404 outside the user's scope.
+    Given the request's ``origin``, a miss is audited as a refused attempt (pages and
+    API alike); without it (a re-read after an action) it is not."""
     alerts = alert_scope_for_user(user=user).select_related("customer", "playbook", "owner", "branch")
     alerts = alerts.prefetch_related(
         Prefetch("steps", queryset=AlertStep.objects.select_related("owner", "done_by").order_by("order")),
         Prefetch("events", queryset=AlertEvent.objects.select_related("actor").order_by("at", "pk")),
     )
-    return get_object_or_404(alerts, pk=alert_id)
+    try:
+        in_range = 0 < int(alert_id) <= MAX_ID
+    except (TypeError, ValueError):
+        in_range = False
+    alert = alerts.filter(pk=alert_id).first() if in_range else None
+    if alert is None:
+        if origin is not None:
+            audit_denied(origin=origin, object_type="retention.alert", object_id=alert_id,
+                         reason="not_in_scope_or_missing")
+        raise Http404
+    return alert
 
 
 def interception_list(*, user: User, today: dt.date) -> QuerySet[Alert]:
@@ -91,7 +105,7 @@ def callback_queue(*, user: User) -> QuerySet[Alert]:
     return (
         alert_scope_for_user(user=user)
         .filter(
-            kind__in=[AlertKind.SATISFACTION_DROP, AlertKind.SERVICE_FAILURE],
+            kind__in=CALLBACK_KINDS,
             owner_role=OwnerRole.HEAD,
             status__in=WORKABLE_STATUSES,
         )

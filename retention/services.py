@@ -20,12 +20,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from audit.models import AuditAction
+from audit.services import AuditOrigin, audit_denied, audit_record
 from customers.models import ContactChannel, ContactLog, ContactResult, MonthlyBalance, Role, User
 from customers.selectors import branch_staff
 from retention import conf
 from retention.bulk import rows_update
 from retention.control import alert_key, control_draw, is_held_out
 from retention.models import (
+    CALLBACK_KINDS,
     OPEN_STATUSES,
     WORKABLE_STATUSES,
     Alert,
@@ -479,8 +482,13 @@ def alert_start(*, alert: Alert, user: User) -> Alert:
 def alert_snooze(*, alert: Alert, user: User, until: dt.date, note: str = "") -> Alert:
     alert = _alert_lock_for_user(alert=alert, user=user)
     _require_status(alert, OPEN_STATUSES)
-    if until <= timezone.localdate():
+    today = timezone.localdate()
+    if until <= today:
         raise ValidationError(_("Snooze until a later date."))
+    horizon = today + dt.timedelta(days=conf.snooze_max_days())
+    if until > horizon:
+        raise ValidationError(_("Snooze for at most %(days)d days, until %(last)s at the latest.")
+                              % {"days": conf.snooze_max_days(), "last": horizon.isoformat()})
     alert.snoozed_until = until
     return _set_status(
         alert,
@@ -603,6 +611,24 @@ def contact_log(
             data=data,
         ).save()
     return contact
+
+
+@transaction.atomic
+def callback_record(*, alert: Alert, user: User, result: str, note: str, next_step_on: dt.date | None,
+                    close_as: str, origin: AuditOrigin) -> Alert:
+    """The branch head's record of a satisfaction or apology call: a logged call, and the
+    alert closed when ``close_as`` is an outcome. Only callback alerts (``CALLBACK_KINDS``)
+    take it: any other alert is PermissionDenied (the page answers 404), audited as refused."""
+    if alert.kind not in CALLBACK_KINDS:
+        audit_denied(origin=origin, object_type="retention.alert", object_id=alert.pk, reason="not_a_callback")
+        raise PermissionDenied(_("This alert is not a callback."))
+    contact_log(alert=alert, user=user, channel=ContactChannel.CALL, result=result, note=note,
+                next_step_on=next_step_on)
+    if close_as:
+        alert = alert_outcome_record(alert=alert, user=user, outcome=close_as, note=note)
+    audit_record(action=AuditAction.CHANGE, origin=origin, obj=alert, customer=alert.customer,
+                 detail={"alert_action": "callback", "result": result, "close_as": close_as})
+    return alert
 
 
 # --- outcomes at the end of the churn window ---------------------------------------------

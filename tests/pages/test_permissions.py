@@ -64,7 +64,7 @@ def test_id_number_and_phone_are_masked_and_the_reveal_is_audited(client, bank, 
     response = post(client, bank.head, reverse("customers:reveal", args=[bank.customer.pk, "phone"]))
     assert response.status_code == 200 and bank.customer.phone in response.content.decode()
     event = AuditEvent.objects.get(action=AuditAction.REVEAL)
-    assert event.detail == {"field": "phone"} and event.customer_id == bank.customer.pk
+    assert event.detail == {"field": "phone", "via": "page"} and event.customer_id == bank.customer.pk
 
 
 def test_reveal_needs_the_permission_and_a_refusal_is_audited(client, bank, alert):
@@ -201,18 +201,18 @@ def test_export_respects_the_filters(client, bank, alert):
 
 def test_walk_in_lookup_searches_only_what_the_user_may_see(client, bank, alert):
     url = reverse("customers:walkin_results")
-    assert "王小明" in get(client, bank.lobby, url, q="王").content.decode()
-    assert "王大力" not in get(client, bank.lobby, url, q="王").content.decode()
-    assert "王小明" not in get(client, bank.other_lobby, url, q="王").content.decode()
-    assert "王小明" not in get(client, bank.colleague, url, q="王").content.decode()
-    assert "王小明" in get(client, bank.owner, url, q="1234").content.decode()
-    assert "王小明" in get(client, bank.owner, url, q="5678").content.decode()
+    assert "王小明" in post(client, bank.lobby, url, {"q": "王"}).content.decode()
+    assert "王大力" not in post(client, bank.lobby, url, {"q": "王"}).content.decode()
+    assert "王小明" not in post(client, bank.other_lobby, url, {"q": "王"}).content.decode()
+    assert "王小明" not in post(client, bank.colleague, url, {"q": "王"}).content.decode()
+    assert "王小明" in post(client, bank.owner, url, {"q": "1234"}).content.decode()
+    assert "王小明" in post(client, bank.owner, url, {"q": "5678"}).content.decode()
     # A full phone number is not searched (only the last four digits are indexed and allowed).
-    assert "王小明" not in get(client, bank.owner, url, q=bank.customer.phone).content.decode()
+    assert "王小明" not in post(client, bank.owner, url, {"q": bank.customer.phone}).content.decode()
 
 
 def test_walk_in_flags_an_at_risk_customer_with_talking_points(client, bank, alert):
-    page = get(client, bank.lobby, reverse("customers:walkin_results"), q="王小").content.decode()
+    page = post(client, bank.lobby, reverse("customers:walkin_results"), {"q": "王小"}).content.decode()
     assert "match flagged" in page
     assert "Product-oriented" in page or "产品导向型" in page
 

@@ -43,11 +43,11 @@ def test_no_rm_sees_an_unassigned_customer_of_their_branch_the_branch_does(clien
     alerts = reverse("retention:alert_list")
     for user in (bank.owner, bank.colleague, bank.other_head):
         assert get(client, user, detail).status_code == 404, user
-        assert NAME not in get(client, user, lookup, q="王无").content.decode(), user
+        assert NAME not in post(client, user, lookup, {"q": "王无"}).content.decode(), user
         assert NAME not in get(client, user, alerts).content.decode(), user
     for user in (bank.lobby, bank.head):
         assert get(client, user, detail).status_code == 200, user
-        assert NAME in get(client, user, lookup, q="王无").content.decode(), user
+        assert NAME in post(client, user, lookup, {"q": "王无"}).content.decode(), user
     # The RM-role alert went to the head, and is on the head's list.
     alert = Alert.objects.get(customer=unassigned)
     assert alert.owner == bank.head
@@ -66,7 +66,7 @@ def test_customer_360_says_unassigned_instead_of_none(client, bank, unassigned):
 
 
 def test_walk_in_lookup_hands_an_unassigned_customer_over_to_the_branch_head(client, bank, unassigned):
-    page = get(client, bank.lobby, reverse("customers:walkin_results"), q="王无").content.decode()
+    page = post(client, bank.lobby, reverse("customers:walkin_results"), {"q": "王无"}).content.decode()
 
     assert "No relationship manager assigned" in page
     assert "Hand over to the branch head" in page and str(bank.head) in page
@@ -86,7 +86,7 @@ def test_a_walk_in_without_rm_or_branch_head_is_not_handed_over(client, bank, un
     bank.head.is_active = False
     bank.head.save()
 
-    page = get(client, bank.lobby, reverse("customers:walkin_results"), q="王无").content.decode()
+    page = post(client, bank.lobby, reverse("customers:walkin_results"), {"q": "王无"}).content.decode()
 
     assert "The branch has no head to hand over to." in page
     assert reverse("customers:handover", args=[unassigned.pk]) not in page
@@ -96,7 +96,7 @@ def test_a_walk_in_without_rm_or_branch_head_is_not_handed_over(client, bank, un
 
 
 def test_an_assigned_customer_is_still_handed_over_to_their_rm(client, bank, alert):
-    page = get(client, bank.lobby, reverse("customers:walkin_results"), q="王小").content.decode()
+    page = post(client, bank.lobby, reverse("customers:walkin_results"), {"q": "王小"}).content.decode()
 
     assert "Hand over to RM" in page and str(bank.owner) in page
     assert "No relationship manager assigned" not in page

@@ -152,7 +152,7 @@ RULES: dict[str, Rule] = {
         method="post", kwargs=customer_pk, per_object=True, json=False, data={"note": "asked about loans"},
     ),
     "customers:walkin": Rule(page_everyone(200)),
-    "customers:walkin_results": Rule(page_everyone(200)),
+    "customers:walkin_results": Rule(page_everyone(200), method="post", json=False, data={"q": "王"}),
     "customers:interceptions": Rule(page_everyone(200)),
     "customers:competitors": Rule(page_everyone(200)),
     "retention:alert_list": Rule(page_everyone(200)),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from churn.models import RiskBand
@@ -44,19 +43,12 @@ class AlertFilterForm(forms.Form):
         return filters
 
 
-def _tomorrow() -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=1)
-
-
 class SnoozeForm(forms.Form):
     until = forms.DateField(label=_("Snooze until"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
-    def clean_until(self):
-        until = self.cleaned_data["until"]
-        if until < _tomorrow():
-            raise forms.ValidationError(_("Snooze until a later date."))
-        return until
+    # The earliest and latest dates (tomorrow, the snooze horizon) are the service's rule:
+    # retention.services.alert_snooze says which was broken, on the page as on the API.
 
 
 class DismissForm(forms.Form):
@@ -88,6 +80,17 @@ class CallbackForm(forms.Form):
     )
 
 
+# The months a dashboard can show: the import accepts dates from 1900 on, and month arithmetic
+# (the six-month trend) must never step outside what a date can hold.
+EARLIEST_MONTH = dt.date(1900, 1, 1)
+
+
 class MonthForm(forms.Form):
     month = forms.DateField(label=_("Month"), required=False, input_formats=["%Y-%m"],
                             widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+
+    def clean_month(self):
+        month = self.cleaned_data["month"]
+        if month is not None and month < EARLIEST_MONTH:
+            raise forms.ValidationError(_("Choose a month from %(first)s on.") % {"first": "1900-01"})
+        return month

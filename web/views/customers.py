@@ -11,21 +11,20 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, origin_from_request
 from churn.models import ChurnScore
 from churn.reasons import render_reasons
 from customers.masking import mask
@@ -40,11 +39,12 @@ from customers.models import (
 )
 from customers.selectors import (
     branch_heads,
+    customer_get_for_user_or_404,
     customer_handover_recipient,
-    customer_scope,
     personal_data_reveal_allowed,
-    walkin_matches,
+    walkin_lookup,
 )
+from customers.services import customer_data_shown, customer_field_reveal, customer_viewed
 from retention import selectors as retention_selectors
 from retention import services as retention_services
 from retention.models import OPEN_STATUSES, Playbook
@@ -97,7 +97,8 @@ def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
 
 
 def _scoped_customer(request: HttpRequest, pk: int) -> Customer:
-    return get_object_or_404(customer_scope(user=request.user).select_related("branch", "rm"), pk=pk)
+    # A miss is audited where the scope refuses it (customers.selectors).
+    return customer_get_for_user_or_404(user=request.user, pk=pk, origin=origin_from_request(request))
 
 
 def _can_override_segment(user) -> bool:
@@ -214,7 +215,7 @@ def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _scoped_customer(request, pk)
-    audit_record(action=AuditAction.VIEW, request=request, obj=customer)
+    customer_viewed(customer=customer, origin=origin_from_request(request))
     return render(request, "customers/customer_detail.html", customer_360_context(request, customer))
 
 
@@ -229,11 +230,8 @@ def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     if field not in REVEALABLE:
         raise Http404
     customer = _scoped_customer(request, pk)
-    if not personal_data_reveal_allowed(user=request.user):
-        audit_record(action=AuditAction.DENIED, request=request, obj=customer, detail={"reveal": field})
-        raise PermissionDenied
-    audit_record(action=AuditAction.REVEAL, request=request, obj=customer, detail={"field": field})
-    return render(request, "customers/_revealed.html", {"value": getattr(customer, REVEALABLE[field])})
+    value = customer_field_reveal(customer=customer, field=REVEALABLE[field], origin=origin_from_request(request))
+    return render(request, "customers/_revealed.html", {"value": value})
 
 
 @login_required
@@ -265,19 +263,23 @@ def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
 # --- walk-in lookup ----------------------------------------------------------------
 
 
+# The query travels in POST bodies, never in the URL: a name typed at the lobby desk must not
+# land in access logs, proxies or the browser history (the API's search is a POST too).
+
+
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def walkin(request: HttpRequest) -> HttpResponse:
-    form = LookupForm(request.GET or None)
+    form = LookupForm(request.POST or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     context = {"form": form, "query": query, **_walkin_results_context(request, query)}
     return render(request, "customers/walkin.html", context)
 
 
 @login_required
-@require_GET
+@require_POST
 def walkin_results(request: HttpRequest) -> HttpResponse:
-    form = LookupForm(request.GET)
+    form = LookupForm(request.POST)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     context = {"query": query, **_walkin_results_context(request, query)}
     return render(request, "customers/_walkin_results.html", context)
@@ -294,9 +296,8 @@ def _talking_points() -> dict[str, list[str]]:
 
 
 def _walkin_results_context(request: HttpRequest, query: str) -> dict:
-    matches = list(walkin_matches(user=request.user, query=query)[: LOOKUP_LIMIT + 1])
-    more = len(matches) > LOOKUP_LIMIT
-    matches = matches[:LOOKUP_LIMIT]
+    matches, more = walkin_lookup(user=request.user, query=query, limit=LOOKUP_LIMIT,
+                                  origin=origin_from_request(request))
     if matches:
         # Flagged = an open alert the user may see (held-out alerts are never shown, not even as a flag).
         open_kinds: dict[int, list[str]] = {}
@@ -334,6 +335,8 @@ def _walkin_results_context(request: HttpRequest, query: str) -> dict:
 def interceptions(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     page = paginate(request, retention_selectors.interception_list(user=request.user, today=today))
+    customer_data_shown(origin=origin_from_request(request), what="interceptions", filters=request.GET.dict(),
+                        customer_ids=[alert.customer.customer_id for alert in page.object_list])
     context = {"page": page, "today": today, "tomorrow": today + dt.timedelta(days=1)}
     return render(request, "customers/interceptions.html", context)
 

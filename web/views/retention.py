@@ -27,12 +27,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, origin_from_request
 from churn.models import ChurnScore, RiskBand
 from churn.reasons import render_reasons
 from core.spreadsheet import spreadsheet_safe
 from customers.models import ContactLog, Customer, Role, Survey
 from customers.selectors import customer_scope
+from customers.services import customer_data_shown
 from retention import selectors, services
 from retention.models import Alert, AlertStep, Outcome
 from retention.report import retention_report
@@ -93,6 +94,8 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     form = AlertFilterForm(request.GET or None)
     page = paginate(request, _filtered_alerts(request, form))
     _decorate(page.object_list)
+    customer_data_shown(origin=origin_from_request(request), what="alerts", filters=request.GET.dict(),
+                        customer_ids=[alert.customer.customer_id for alert in page.object_list])
     today = timezone.localdate()
     follow_ups = list(
         ContactLog.objects.filter(
@@ -149,11 +152,9 @@ def alert_export(request: HttpRequest, fmt: str) -> HttpResponse:
     alerts = _filtered_alerts(request, form)
     rows = [[spreadsheet_safe(cell) for cell in row] for row in _export_rows(alerts)]
     stamp = timezone.localdate().isoformat()
-    audit_record(
-        action=AuditAction.EXPORT,
-        request=request,
-        detail={"what": "alert_list", "format": fmt, "rows": len(rows) - 1, "filters": request.GET.dict()},
-    )
+    # The customer id is the export's third column.
+    customer_data_shown(origin=origin_from_request(request), what="alert_list", filters=request.GET.dict(),
+                        customer_ids=[str(row[2]) for row in rows[1:]], export=True, extra={"format": fmt})
     if fmt == "csv":
         buffer = io.StringIO()
         # A byte-order mark so that Excel opens the UTF-8 file with the Chinese names intact.
@@ -211,7 +212,7 @@ def _form_error(form) -> str:
 @login_required
 @require_POST
 def alert_snooze(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk, origin=origin_from_request(request))
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, error=_form_error(form))
@@ -225,7 +226,7 @@ def alert_snooze(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def alert_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk, origin=origin_from_request(request))
     form = DismissForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, error=_form_error(form))
@@ -239,7 +240,7 @@ def alert_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def alert_outcome(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk, origin=origin_from_request(request))
     form = OutcomeForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, error=_form_error(form))
@@ -254,7 +255,7 @@ def alert_outcome(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def alert_step_tick(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
-    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk, origin=origin_from_request(request))
     step = get_object_or_404(AlertStep, pk=step_id, alert=alert)
     done = request.POST.get("done", "1") == "1"
     return _run_action(
@@ -266,7 +267,7 @@ def alert_step_tick(request: HttpRequest, pk: int, step_id: int) -> HttpResponse
 @login_required
 @require_POST
 def alert_contact(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk, origin=origin_from_request(request))
     form = ContactForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, error=_form_error(form))
@@ -299,30 +300,29 @@ def callback_queue(request: HttpRequest) -> HttpResponse:
     for alert in page.object_list:
         alert.surveys = surveys.get(alert.customer_id, [])
         alert.reason_lines = alert_reason_lines(alert)
+    customer_data_shown(origin=origin_from_request(request), what="callbacks", filters=request.GET.dict(),
+                        customer_ids=[alert.customer.customer_id for alert in page.object_list])
     return render(request, "retention/callback_queue.html", {"page": page, "form": CallbackForm(auto_id=False)})
 
 
 @login_required
 @require_POST
 def callback_record(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk)
+    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk, origin=origin_from_request(request))
     form = CallbackForm(request.POST, auto_id=False)
     if not form.is_valid():
         context = {"alert": alert, "form": form}
         return render(request, "retention/_callback_form.html", context, status=422)
     data = form.cleaned_data
     try:
-        services.contact_log(alert=alert, user=request.user, channel="call", result=data["result"],
-                             note=data["note"], next_step_on=data["next_step_on"])
-        if data["close_as"]:
-            services.alert_outcome_record(alert=alert, user=request.user, outcome=data["close_as"], note=data["note"])
+        services.callback_record(alert=alert, user=request.user, result=data["result"], note=data["note"],
+                                 next_step_on=data["next_step_on"], close_as=data["close_as"],
+                                 origin=origin_from_request(request))
     except ValidationError as exc:
         form.add_error(None, " ".join(exc.messages))
         return render(request, "retention/_callback_form.html", {"alert": alert, "form": form}, status=422)
-    except PermissionDenied as exc:
+    except PermissionDenied as exc:  # not a callback, or not the user's to work
         raise Http404 from exc
-    audit_record(action=AuditAction.CHANGE, request=request, obj=alert, customer=alert.customer,
-                 detail={"alert_action": "callback", "result": data["result"], "close_as": data["close_as"]})
     return render(request, "retention/_callback_done.html", {"alert": alert, "close_as": data["close_as"]})
 
 
@@ -355,6 +355,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     month = (form.cleaned_data.get("month") if form.is_valid() else None) or this_month
     month = min(month.replace(day=1), this_month)
     board = selectors.branch_dashboard(user=request.user, month=month)
+    # Aggregates only (no customer is named): the event says who looked at which month.
+    customer_data_shown(origin=origin_from_request(request), what="dashboard",
+                        filters={"month": month.strftime("%Y-%m")}, customer_ids=[], rows=len(board["per_owner"]))
     # The trend: the same figures for the months before (three queries a month, a fixed number).
     trend_months = [add_months(month, -offset) for offset in range(TREND_MONTHS - 1, -1, -1)]
     trend = [
