@@ -7,18 +7,14 @@ from django.db.models import Model, QuerySet
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit import services as audit_services
+from audit.services import origin_from_request
 
 
 def audit_denied(request, *, object_type: str, object_id: str = "", reason: str) -> None:
-    user = request.user if request.user.is_authenticated else None
-    audit_record(
-        action=AuditAction.DENIED,
-        request=request._request if hasattr(request, "_request") else request,
-        actor=user,
-        detail={"object_type": object_type, "object_id": str(object_id)[:64], "reason": reason},
-    )
+    """A refusal, written by the audit service with the request's actor, address and path."""
+    audit_services.audit_denied(origin=origin_from_request(request), object_type=object_type,
+                                object_id=object_id, reason=reason)
 
 
 class ApiView(APIView):
@@ -56,11 +52,6 @@ def scoped_get(request, queryset: QuerySet, *, pk, object_type: str) -> Model:
         audit_denied(request, object_type=object_type, object_id=pk, reason="not_in_scope_or_missing")
         raise NotFound()
     return obj
-
-
-def drf_request_for_audit(request):
-    """audit_record wants Django's request (REMOTE_ADDR, path); DRF wraps it."""
-    return getattr(request, "_request", request)
 
 
 def IdFilter(**kwargs):  # noqa: N802  (reads as a filter class at the call site)

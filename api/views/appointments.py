@@ -7,13 +7,13 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from api.base import ApiView, drf_request_for_audit
+from api.base import ApiView
 from api.pagination import ApiCursorPagination
 from api.serializers import CustomerSummarySerializer
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import origin_from_request
 from customers.models import Appointment, AppointmentKind
 from customers.selectors import customer_scope
+from customers.services import customer_data_shown
 
 
 class AppointmentFilter(django_filters.FilterSet):
@@ -57,7 +57,6 @@ class AppointmentListApi(ApiView):
             raise serializers.ValidationError(filterset.errors)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(filterset.qs, request, view=self)
-        audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
-                     detail={"via": "api", "list": "appointments",
-                             "customer_ids": [a.customer.customer_id for a in page]})
+        customer_data_shown(origin=origin_from_request(request), what="appointments",
+                            filters=request.query_params.dict(), customer_ids=[a.customer.customer_id for a in page])
         return paginator.get_paginated_response(self.AppointmentOutputSerializer(page, many=True).data)

@@ -7,12 +7,12 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 
-from api.base import ApiView, drf_request_for_audit
+from api.base import ApiView
 from api.pagination import ApiCursorPagination
 from api.permissions import IsAdmin
 from audit.exports import audit_events_csv
 from audit.models import AuditAction, AuditEvent
-from audit.services import audit_record
+from audit.services import audit_list_viewed, origin_from_request
 
 TAGS = ["audit"]
 EXPORT_MAX_ROWS = 100_000
@@ -65,8 +65,8 @@ class AuditEventListApi(ApiView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         data = AuditEventSerializer(page, many=True).data
-        audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
-                     detail={"via": "api", "list": "audit_events", "count": len(page)})
+        audit_list_viewed(origin=origin_from_request(request), what="audit_events",
+                          filters=request.query_params.dict(), rows=len(page))
         return paginator.get_paginated_response(data)
 
 
@@ -84,7 +84,6 @@ class AuditEventExportApi(ApiView):
     def get(self, request):
         events = _events(request).order_by("-pk")[:EXPORT_MAX_ROWS]
         response, count = audit_events_csv(events)
-        audit_record(action=AuditAction.EXPORT, request=drf_request_for_audit(request),
-                     detail={"via": "api", "what": "audit_events", "rows": count,
-                             "filters": dict(request.query_params.items())})
+        audit_list_viewed(origin=origin_from_request(request), what="audit_events", action=AuditAction.EXPORT,
+                          filters=request.query_params.dict(), rows=count)
         return response

@@ -10,11 +10,11 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from api.base import ApiView, drf_request_for_audit, scoped_get
+from api.base import ApiView, scoped_get
 from api.pagination import ApiCursorPagination
 from api.permissions import IsAnalystOrAdmin
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, origin_from_request
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.retraining import TrainingBusy, training_run_start
 from churn.selectors import model_version_report, nightly_run_get
@@ -110,7 +110,7 @@ class NightlyRunStartApi(ApiView):
     def post(self, request):
         today = timezone.localdate()
         enqueue(nightly_run_task, run_date=today.isoformat())
-        audit_record(action=AuditAction.CHANGE, request=drf_request_for_audit(request),
+        audit_record(action=AuditAction.CHANGE, origin=origin_from_request(request),
                      detail={"via": "api", "action": "nightly_run_start", "run_date": today.isoformat()})
         return Response({"run_date": today.isoformat()}, status=status.HTTP_202_ACCEPTED)
 
@@ -165,7 +165,7 @@ class TrainingRunStartApi(ApiView):
             run = training_run_start(user=request.user, force=force)
         except TrainingBusy as busy:
             return Response(TrainingRunSerializer(busy.run).data, status=status.HTTP_409_CONFLICT)
-        audit_record(action=AuditAction.CHANGE, request=drf_request_for_audit(request),
+        audit_record(action=AuditAction.CHANGE, origin=origin_from_request(request),
                      detail={"via": "api", "action": "training_run_start", "training_run": run.pk, "force": force})
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 

@@ -14,18 +14,17 @@ from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from api.base import ApiView, IdFilter, audit_denied, drf_request_for_audit, scoped_get
+from api.base import ApiView, IdFilter, scoped_get
 from api.pagination import ApiCursorPagination
 from api.serializers import CustomerSummarySerializer, MaskedField, StaffSerializer
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import origin_from_request
 from churn.reasons import render_reasons
 from core.spreadsheet import csv_response
 from customers.models import Customer, CustomerStatus, Segment, Tier
-from customers.selectors import customer_scope, personal_data_reveal_allowed, walkin_matches
+from customers.selectors import customer_scope, walkin_lookup
+from customers.services import customer_data_shown, customer_field_reveal, customer_viewed
 
 TAGS = ["customers"]
 
@@ -39,13 +38,12 @@ def _customer(request, pk) -> Customer:
 
 
 def _audit_view(request, customer: Customer, part: str) -> None:
-    audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request), obj=customer,
-                 detail={"via": "api", "part": part})
+    customer_viewed(customer=customer, origin=origin_from_request(request), part=part)
 
 
 def _audit_list(request, customers, what: str) -> None:
-    audit_record(action=AuditAction.VIEW, request=drf_request_for_audit(request),
-                 detail={"via": "api", "list": what, "customer_ids": [c.customer_id for c in customers]})
+    customer_data_shown(origin=origin_from_request(request), what=what, filters=request.query_params.dict(),
+                        customer_ids=[c.customer_id for c in customers])
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -104,10 +102,11 @@ class CustomerSearchApi(ApiView):
     def post(self, request):
         data = self.CustomerSearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        matches = walkin_matches(user=request.user, query=data.validated_data["q"])
-        customers = list(Customer.objects.filter(pk__in=[c.pk for c in matches[: self.LIMIT]])
+        # The same audited lookup as the lobby page's (customers.selectors.walkin_lookup).
+        matches, _more = walkin_lookup(user=request.user, query=data.validated_data["q"], limit=self.LIMIT,
+                                       origin=origin_from_request(request))
+        customers = list(Customer.objects.filter(pk__in=[c.pk for c in matches])
                          .select_related("branch", "rm").order_by("name", "pk"))
-        _audit_list(request, customers, "search")
         return Response(CustomerSummarySerializer(customers, many=True).data)
 
 
@@ -174,12 +173,9 @@ class CustomerRevealApi(ApiView):
         data = self.CustomerRevealInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         field = data.validated_data["field"]
-        if not personal_data_reveal_allowed(user=request.user):
-            audit_denied(request, object_type="customers.customer", object_id=customer.pk, reason=f"reveal {field}")
-            raise PermissionDenied()
-        audit_record(action=AuditAction.REVEAL, request=drf_request_for_audit(request), obj=customer,
-                     detail={"via": "api", "field": field})
-        return Response({"field": field, "value": getattr(customer, field)})
+        # The same audited reveal as the customer page's.
+        value = customer_field_reveal(customer=customer, field=field, origin=origin_from_request(request))
+        return Response({"field": field, "value": value})
 
 
 class BalancePagination(ApiCursorPagination):
@@ -307,9 +303,8 @@ class CustomerExportApi(ApiView):
             for c in customers
         )
         response, count = csv_response(header=header, rows=rows, filename="customers")
-        audit_record(action=AuditAction.EXPORT, request=drf_request_for_audit(request),
-                     detail={"via": "api", "what": "customers", "rows": count,
-                             "filters": {k: v for k, v in request.query_params.items() if k != "cursor"}})
+        customer_data_shown(origin=origin_from_request(request), what="customers",
+                            filters=request.query_params.dict(), customer_ids=[], rows=count, export=True)
         return response
 
 

@@ -9,7 +9,9 @@ from rest_framework.response import Response
 
 from api.base import ApiView
 from api.permissions import IsHeadAnalystOrAdmin
+from audit.services import origin_from_request
 from customers.selectors import customer_scope
+from customers.services import customer_data_shown
 from retention import selectors
 from retention.models import Alert, Outcome
 from retention.report import retention_report
@@ -59,6 +61,8 @@ class DashboardApi(ApiView):
         this_month = timezone.localdate().replace(day=1)
         month = min((params.validated_data.get("month") or this_month).replace(day=1), this_month)
         board = selectors.branch_dashboard(user=request.user, month=month)
+        customer_data_shown(origin=origin_from_request(request), what="dashboard",
+                            filters={"month": month.strftime("%Y-%m")}, customer_ids=[], rows=len(board["per_owner"]))
         return Response(self.DashboardOutputSerializer(board).data)
 
 
