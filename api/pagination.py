@@ -1,3 +1,5 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
@@ -16,4 +18,12 @@ class ApiCursorPagination(CursorPagination):
         try:
             return super().decode_cursor(request)
         except NotFound:
+            raise ValidationError({"cursor": [self.invalid_cursor_message]}) from None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A cursor decodes to any text a client cares to encode ("p=notadate", "p=1e4000"); the
+        # ordering field refuses it only when the query is built or run. Bad input, not a 500.
+        try:
+            return super().paginate_queryset(queryset, request, view=view)
+        except (ValueError, TypeError, OverflowError, DjangoValidationError, DataError):
             raise ValidationError({"cursor": [self.invalid_cursor_message]}) from None

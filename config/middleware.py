@@ -37,3 +37,21 @@ class SessionAbsoluteExpiryMiddleware:
             elif now - int(started) > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store, private`` on every answer to a signed-in user (session or
+    API token) and on every API answer: they carry customer data, which neither a shared
+    proxy nor the browser's disk cache may keep (a branch PC is shared by the staff).
+    After AuthenticationMiddleware; DRF sets the token's user on the request it wraps, so
+    the check after the view sees API callers too. Static files are served before this."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or request.path.startswith("/api/"):
+            response["Cache-Control"] = "no-store, private"
+        return response

@@ -45,6 +45,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # The pages send the CSRF token from the template (hx-headers), never read the cookie from JS.
 CSRF_COOKIE_HTTPONLY = True
+# A failed CSRF check is audited, then answered with the 403 page (JSON under /api/).
+CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
 
 # --- HTTPS and cookies ----------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not _DEBUG)
@@ -118,7 +120,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": f"{env_int('API_REQUESTS_PER_MINUTE', 600)}/min"},

@@ -23,5 +23,6 @@ urlpatterns = [
 ]
 
 # JSON for API clients, our own templates (templates/404.html, 500.html) for people.
+handler400 = "api.errors.bad_request"
 handler404 = "api.errors.page_not_found"
 handler500 = "api.errors.server_error"

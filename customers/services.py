@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from tqdm import tqdm
 
 from audit.models import AuditAction
-from audit.services import AuditOrigin, audit_list_viewed, audit_record
+from audit.services import AuditOrigin, audit_denied, audit_list_viewed, audit_record
 from customers.importing.schema import FILES, FileSpec
 from customers.importing.uploads import upload_problems
 from customers.importing.validation import Problem, References, validate_file
@@ -356,3 +356,9 @@ def customer_data_shown(*, origin: AuditOrigin, what: str, filters: dict | None,
     audit_list_viewed(origin=origin, what=what, filters=filters,
                       rows=len(customer_ids) if rows is None else rows, customer_ids=customer_ids,
                       action=AuditAction.EXPORT if export else AuditAction.VIEW, extra=extra)
+
+
+def customer_action_refused(*, customer: Customer, action: str, origin: AuditOrigin) -> None:
+    """An action on a customer in scope that the user's role may not take (answered 404,
+    like an out-of-scope customer): audited as refused, like every other attempt."""
+    audit_denied(origin=origin, object_type="customers.customer", object_id=customer.pk, reason=action)

@@ -44,7 +44,12 @@ from customers.selectors import (
     personal_data_reveal_allowed,
     walkin_lookup,
 )
-from customers.services import customer_data_shown, customer_field_reveal, customer_viewed
+from customers.services import (
+    customer_action_refused,
+    customer_data_shown,
+    customer_field_reveal,
+    customer_viewed,
+)
 from retention import selectors as retention_selectors
 from retention import services as retention_services
 from retention.models import OPEN_STATUSES, Playbook
@@ -239,6 +244,7 @@ def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
 def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _scoped_customer(request, pk)
     if not _can_override_segment(request.user):
+        customer_action_refused(customer=customer, action="segment_override", origin=origin_from_request(request))
         raise Http404
     before = {"segment_override": customer.segment_override, "reason": customer.segment_override_reason}
     form = SegmentOverrideForm(request.POST, instance=customer)
@@ -351,6 +357,7 @@ def customer_handover(request: HttpRequest, pk: int) -> HttpResponse:
     is written and the page says so."""
     customer = _scoped_customer(request, pk)
     if request.user.role not in (Role.LOBBY, Role.HEAD) and not request.user.is_superuser:
+        customer_action_refused(customer=customer, action="handover", origin=origin_from_request(request))
         raise Http404
     recipient = customer_handover_recipient(customer=customer)
     if recipient is None:
