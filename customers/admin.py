@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import origin_from_request
 from customers import models
+from customers.masking import mask
+from customers.selectors import personal_data_reveal_allowed
+from customers.services import customer_data_shown, customer_viewed
 
 
 @admin.register(models.Branch)
@@ -23,8 +28,18 @@ class UserAdmin(BaseUserAdmin):
     )
 
 
+# Field -> the read-only, masked stand-in shown to staff without the reveal permission.
+MASKED_FIELDS = {"id_number": "masked_id_number", "phone": "masked_phone"}
+
+
 @admin.register(models.Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    """Customers in the admin follow the pages' rules: ID number and phone masked unless the
+    user holds ``customers.reveal_personal_data`` — shown as read-only masked text, and left
+    out of the form altogether, so that no widget, initial value or view-only rendering
+    carries the raw value — and every change form opened is a customer view in the audit
+    trail (changes are audited from the admin's log, audit/signals.py)."""
+
     list_display = [
         "customer_id",
         "name",
@@ -41,6 +56,48 @@ class CustomerAdmin(admin.ModelAdmin):
     raw_id_fields = ["rm"]
     list_select_related = ["branch", "rm"]
     readonly_fields = ["phone_tail", "id_tail", "latest_aum", "latest_month"]
+
+    @admin.display(description=_("ID number"))
+    def masked_id_number(self, customer: models.Customer) -> str:
+        return mask(customer.id_number)
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, customer: models.Customer) -> str:
+        return mask(customer.phone)
+
+    def _reveals(self, request: HttpRequest) -> bool:
+        return personal_data_reveal_allowed(user=request.user)
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if self._reveals(request):
+            return fields
+        if obj is None:
+            # Adding a customer means typing the values in: nothing to reveal yet.
+            return fields
+        return [MASKED_FIELDS.get(name, name) for name in fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not self._reveals(request):
+            readonly += list(MASKED_FIELDS.values())
+        return readonly
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            customer = self.get_object(request, object_id)
+            if customer is not None and self.has_view_or_change_permission(request, customer):
+                customer_viewed(customer=customer, origin=origin_from_request(request, via="admin"), part="admin")
+        return super().change_view(request, object_id, form_url=form_url, extra_context=extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context=extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
+        if changelist is not None:
+            customer_data_shown(origin=origin_from_request(request, via="admin"), what="admin.customers",
+                                filters=request.GET.dict(),
+                                customer_ids=[customer.customer_id for customer in changelist.result_list])
+        return response
 
 
 @admin.register(models.MonthlyBalance)
