@@ -613,21 +613,22 @@ def contact_log(
     return contact
 
 
-@transaction.atomic
 def callback_record(*, alert: Alert, user: User, result: str, note: str, next_step_on: dt.date | None,
                     close_as: str, origin: AuditOrigin) -> Alert:
     """The branch head's record of a satisfaction or apology call: a logged call, and the
     alert closed when ``close_as`` is an outcome. Only callback alerts (``CALLBACK_KINDS``)
     take it: any other alert is PermissionDenied (the page answers 404), audited as refused."""
     if alert.kind not in CALLBACK_KINDS:
+        # Outside the transaction below: the refusal stays in the trail.
         audit_denied(origin=origin, object_type="retention.alert", object_id=alert.pk, reason="not_a_callback")
         raise PermissionDenied(_("This alert is not a callback."))
-    contact_log(alert=alert, user=user, channel=ContactChannel.CALL, result=result, note=note,
-                next_step_on=next_step_on)
-    if close_as:
-        alert = alert_outcome_record(alert=alert, user=user, outcome=close_as, note=note)
-    audit_record(action=AuditAction.CHANGE, origin=origin, obj=alert, customer=alert.customer,
-                 detail={"alert_action": "callback", "result": result, "close_as": close_as})
+    with transaction.atomic():
+        contact_log(alert=alert, user=user, channel=ContactChannel.CALL, result=result, note=note,
+                    next_step_on=next_step_on)
+        if close_as:
+            alert = alert_outcome_record(alert=alert, user=user, outcome=close_as, note=note)
+        audit_record(action=AuditAction.CHANGE, origin=origin, obj=alert, customer=alert.customer,
+                     detail={"alert_action": "callback", "result": result, "close_as": close_as})
     return alert
 
 

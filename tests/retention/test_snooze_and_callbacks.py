@@ -1,0 +1,76 @@
+"""A snooze ends within a configurable horizon (the page and the API say why they refuse);
+the callback form is for callback alerts only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditAction, AuditEvent
+from customers.models import ContactLog
+from retention.models import Alert, AlertKind, AlertStatus, OwnerRole
+from tests.api.conftest import TODAY, _test_settings, frozen_day, world  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true", "Accept-Language": "en"}
+
+
+def _snooze_on_the_page(world, until: dt.date):
+    alert = world.alerts["own"]
+    return world.client("rm_owner").post(reverse("retention:alert_snooze", args=[alert.pk]),
+                                         {"until": until.isoformat()}, headers=HTMX)
+
+
+@pytest.mark.parametrize("days,message", [(0, "Snooze until a later date."), (-30, "Snooze until a later date."),
+                                          (31, "Snooze for at most 30 days, until 2024-06-14 at the latest.")])
+def test_a_snooze_out_of_bounds_gets_its_message_on_the_page(world, days, message):
+    response = _snooze_on_the_page(world, TODAY + dt.timedelta(days=days))
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert Alert.objects.get(pk=world.alerts["own"].pk).status != AlertStatus.SNOOZED
+
+
+def test_a_snooze_within_the_horizon_is_taken(world):
+    response = _snooze_on_the_page(world, TODAY + dt.timedelta(days=30))
+    assert response.status_code == 200
+    assert Alert.objects.get(pk=world.alerts["own"].pk).snoozed_until == TODAY + dt.timedelta(days=30)
+
+
+def test_the_horizon_is_a_setting(world, settings):
+    settings.RETENTION_SNOOZE_MAX_DAYS = 90
+    assert _snooze_on_the_page(world, TODAY + dt.timedelta(days=60)).status_code == 200
+
+
+def test_the_api_refuses_a_snooze_past_the_horizon_with_a_400_and_the_message(world):
+    alert = world.alerts["own"]
+    response = world.client("rm_owner").post(f"/api/v1/alerts/{alert.pk}/snooze/",
+                                             {"until": (TODAY + dt.timedelta(days=31)).isoformat()},
+                                             content_type="application/json", headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert "at most 30 days" in str(response.json())
+
+
+def _callback(world, alert):
+    return world.client("head").post(reverse("retention:callback_record", args=[alert.pk]),
+                                     {"result": "reached", "note": "apologised"}, headers=HTMX)
+
+
+def test_the_callback_form_refuses_an_alert_that_is_not_a_callback(world):
+    alert = world.alerts["own"]  # a model-risk alert, in the head's branch
+    assert alert.kind == AlertKind.MODEL_RISK
+    assert _callback(world, alert).status_code == 404
+    assert not ContactLog.objects.filter(customer=alert.customer, note="apologised").exists()
+    assert AuditEvent.objects.filter(action=AuditAction.DENIED, detail__reason="not_a_callback").exists()
+
+
+def test_the_callback_form_records_a_satisfaction_callback(world):
+    alert = world.alerts["own"]
+    Alert.objects.filter(pk=alert.pk).update(kind=AlertKind.SATISFACTION_DROP, owner=world.users["head"],
+                                             owner_role=OwnerRole.HEAD)
+    response = _callback(world, alert)
+    assert response.status_code == 200
+    assert ContactLog.objects.filter(customer=alert.customer, note="apologised", channel="call").exists()
+    event = AuditEvent.objects.filter(action=AuditAction.CHANGE, object_id=str(alert.pk)).get()
+    assert event.actor == world.users["head"] and event.detail["alert_action"] == "callback"
