@@ -362,3 +362,21 @@ def customer_action_refused(*, customer: Customer, action: str, origin: AuditOri
     """An action on a customer in scope that the user's role may not take (answered 404,
     like an out-of-scope customer): audited as refused, like every other attempt."""
     audit_denied(origin=origin, object_type="customers.customer", object_id=customer.pk, reason=action)
+
+
+@transaction.atomic
+def customer_segment_override(*, customer: Customer, segment_override: str, reason: str,
+                              origin: AuditOrigin) -> Customer:
+    """An RM's or head's own judgement of the segment (empty: back to the rules'), with the
+    reason; audited with the values before and after."""
+    before = Customer.objects.select_for_update().filter(pk=customer.pk).values(
+        "segment_override", "segment_override_reason").get()
+    customer.segment_override = segment_override
+    customer.segment_override_reason = reason if segment_override else ""
+    customer.save(update_fields=["segment_override", "segment_override_reason"])
+    audit_record(action=AuditAction.CHANGE, origin=origin, obj=customer, detail={
+        "field": "segment_override",
+        "before": {"segment_override": before["segment_override"], "reason": before["segment_override_reason"]},
+        "after": {"segment_override": customer.segment_override, "reason": customer.segment_override_reason},
+    })
+    return customer

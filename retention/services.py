@@ -441,6 +441,20 @@ def _alert_lock_for_user(*, alert: Alert, user: User) -> Alert:
     return Alert.objects.select_for_update().get(pk=alert.pk)
 
 
+def _audit_alert_change(origin: AuditOrigin | None, alert: Alert, action: str, **detail) -> None:
+    """The audit event of a staff action on an alert, in the action's transaction. Without an
+    origin (a service calling another, e.g. the callback's contact log) the caller audits."""
+    if origin is not None:
+        audit_record(action=AuditAction.CHANGE, origin=origin, obj=alert, customer=alert.customer,
+                     detail={"alert_action": action, **detail})
+
+
+def alert_action_refused(*, alert: Alert, action: str, origin: AuditOrigin) -> None:
+    """An action on an alert in scope but not the user's to work (a colleague's): the page
+    and the API answer 404, as for an alert out of scope, and the attempt is audited."""
+    audit_denied(origin=origin, object_type="retention.alert", object_id=alert.pk, reason=action)
+
+
 def _require_status(alert: Alert, allowed: tuple[str, ...]) -> None:
     if alert.status not in allowed:
         raise ValidationError(
@@ -469,17 +483,20 @@ def _set_status(
 
 
 @transaction.atomic
-def alert_start(*, alert: Alert, user: User) -> Alert:
+def alert_start(*, alert: Alert, user: User, origin: AuditOrigin | None = None) -> Alert:
     alert = _alert_lock_for_user(alert=alert, user=user)
     _require_status(alert, (AlertStatus.OPEN, AlertStatus.SNOOZED))
     alert.snoozed_until = None
-    return _set_status(
+    alert = _set_status(
         alert, to_status=AlertStatus.IN_PROGRESS, action=AlertEvent.Action.STARTED, user=user, fields=["snoozed_until"]
     )
+    _audit_alert_change(origin, alert, "start")
+    return alert
 
 
 @transaction.atomic
-def alert_snooze(*, alert: Alert, user: User, until: dt.date, note: str = "") -> Alert:
+def alert_snooze(*, alert: Alert, user: User, until: dt.date, note: str = "",
+                 origin: AuditOrigin | None = None) -> Alert:
     alert = _alert_lock_for_user(alert=alert, user=user)
     _require_status(alert, OPEN_STATUSES)
     today = timezone.localdate()
@@ -490,7 +507,7 @@ def alert_snooze(*, alert: Alert, user: User, until: dt.date, note: str = "") ->
         raise ValidationError(_("Snooze for at most %(days)d days, until %(last)s at the latest.")
                               % {"days": conf.snooze_max_days(), "last": horizon.isoformat()})
     alert.snoozed_until = until
-    return _set_status(
+    alert = _set_status(
         alert,
         to_status=AlertStatus.SNOOZED,
         action=AlertEvent.Action.SNOOZED,
@@ -499,10 +516,12 @@ def alert_snooze(*, alert: Alert, user: User, until: dt.date, note: str = "") ->
         data={"until": until.isoformat()},
         fields=["snoozed_until"],
     )
+    _audit_alert_change(origin, alert, "snooze", until=until.isoformat())
+    return alert
 
 
 @transaction.atomic
-def alert_dismiss(*, alert: Alert, user: User, reason: str) -> Alert:
+def alert_dismiss(*, alert: Alert, user: User, reason: str, origin: AuditOrigin | None = None) -> Alert:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("A reason is required to dismiss an alert."))
@@ -510,7 +529,7 @@ def alert_dismiss(*, alert: Alert, user: User, reason: str) -> Alert:
     _require_status(alert, OPEN_STATUSES)
     alert.dismiss_reason = reason
     alert.closed_at = timezone.now()
-    return _set_status(
+    alert = _set_status(
         alert,
         to_status=AlertStatus.DISMISSED,
         action=AlertEvent.Action.DISMISSED,
@@ -518,10 +537,13 @@ def alert_dismiss(*, alert: Alert, user: User, reason: str) -> Alert:
         note=reason,
         fields=["dismiss_reason", "closed_at"],
     )
+    _audit_alert_change(origin, alert, "dismiss", reason=reason)
+    return alert
 
 
 @transaction.atomic
-def alert_step_tick(*, step: AlertStep, user: User, done: bool = True) -> AlertStep:
+def alert_step_tick(*, step: AlertStep, user: User, done: bool = True,
+                    origin: AuditOrigin | None = None) -> AlertStep:
     alert = _alert_lock_for_user(alert=step.alert, user=user)
     _require_status(alert, OPEN_STATUSES)
     step = AlertStep.objects.get(pk=step.pk, alert=alert)
@@ -542,11 +564,13 @@ def alert_step_tick(*, step: AlertStep, user: User, done: bool = True) -> AlertS
             to_status=alert.status,
             data={"step": step.order},
         ).save()
+    _audit_alert_change(origin, alert, "step_tick", step=step.order, done=done)
     return step
 
 
 @transaction.atomic
-def alert_outcome_record(*, alert: Alert, user: User, outcome: str, note: str = "") -> Alert:
+def alert_outcome_record(*, alert: Alert, user: User, outcome: str, note: str = "",
+                         origin: AuditOrigin | None = None) -> Alert:
     """Staff close an alert as retained or lost. The measured outcome at the end
     of the churn window is separate (``alert_outcomes_mark``): the report uses that."""
     if outcome not in Outcome.values:
@@ -556,7 +580,7 @@ def alert_outcome_record(*, alert: Alert, user: User, outcome: str, note: str = 
     alert.close_reason = note
     alert.closed_at = timezone.now()
     to_status = AlertStatus.CLOSED_RETAINED if outcome == Outcome.RETAINED else AlertStatus.CLOSED_LOST
-    return _set_status(
+    alert = _set_status(
         alert,
         to_status=to_status,
         action=AlertEvent.Action.CLOSED,
@@ -564,11 +588,14 @@ def alert_outcome_record(*, alert: Alert, user: User, outcome: str, note: str = 
         note=note,
         fields=["close_reason", "closed_at"],
     )
+    _audit_alert_change(origin, alert, "outcome", outcome=outcome)
+    return alert
 
 
 @transaction.atomic
 def contact_log(
-    *, alert: Alert, user: User, channel: str, result: str, note: str = "", next_step_on: dt.date | None = None
+    *, alert: Alert, user: User, channel: str, result: str, note: str = "", next_step_on: dt.date | None = None,
+    origin: AuditOrigin | None = None,
 ) -> ContactLog:
     """Log one contact with the alert's customer: writes the contact log and moves the alert on."""
     if channel not in ContactChannel.values:
@@ -610,6 +637,7 @@ def contact_log(
             note=note,
             data=data,
         ).save()
+    _audit_alert_change(origin, alert, "contact", channel=channel, result=result)
     return contact
 
 

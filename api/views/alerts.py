@@ -18,8 +18,7 @@ from rest_framework.response import Response
 from api.base import ApiView, IdFilter, audit_denied, id_in_range
 from api.pagination import ApiCursorPagination
 from api.serializers import CustomerSummarySerializer, StaffSerializer
-from audit.models import AuditAction
-from audit.services import audit_record, origin_from_request
+from audit.services import origin_from_request
 from churn.reasons import render_reasons
 from customers.models import ContactChannel, ContactResult
 from customers.services import customer_data_shown, customer_viewed
@@ -166,7 +165,8 @@ class _AlertActionApi(ApiView):
 
     action_name = ""
 
-    def perform(self, request, alert: Alert, data: dict) -> dict:
+    def perform(self, request, alert: Alert, data: dict) -> None:
+        """Run the service, handing it the origin: the service writes the audit event."""
         raise NotImplementedError
 
     def run(self, request, pk: int, input_serializer_class=None):
@@ -177,13 +177,11 @@ class _AlertActionApi(ApiView):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
         try:
-            detail = self.perform(request, alert, data)
+            self.perform(request, alert, data)
         except DjangoPermissionDenied:
             # In scope but not the caller's to work: the same answer as out of scope.
-            audit_denied(request, object_type="retention.alert", object_id=pk, reason=self.action_name)
+            services.alert_action_refused(alert=alert, action=self.action_name, origin=origin_from_request(request))
             raise NotFound() from None
-        audit_record(action=AuditAction.CHANGE, origin=origin_from_request(request), obj=alert,
-                     customer=alert.customer, detail={"via": "api", "alert_action": self.action_name, **detail})
         return Response(AlertDetailSerializer(selectors.alert_get_for_user(user=request.user, alert_id=pk)).data)
 
 
@@ -193,8 +191,7 @@ class AlertStartApi(_AlertActionApi):
     action_name = "start"
 
     def perform(self, request, alert, data):
-        services.alert_start(alert=alert, user=request.user)
-        return {}
+        services.alert_start(alert=alert, user=request.user, origin=origin_from_request(request))
 
     @extend_schema(tags=TAGS, request=None, responses=AlertDetailSerializer, operation_id="alerts_start")
     def post(self, request, pk: int):
@@ -211,8 +208,8 @@ class AlertSnoozeApi(_AlertActionApi):
         note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def perform(self, request, alert, data):
-        services.alert_snooze(alert=alert, user=request.user, until=data["until"], note=data["note"])
-        return {"until": data["until"].isoformat()}
+        services.alert_snooze(alert=alert, user=request.user, until=data["until"], note=data["note"],
+                              origin=origin_from_request(request))
 
     @extend_schema(tags=TAGS, request=AlertSnoozeInputSerializer, responses=AlertDetailSerializer,
                    operation_id="alerts_snooze")
@@ -229,8 +226,8 @@ class AlertDismissApi(_AlertActionApi):
         reason = serializers.CharField(max_length=2000)
 
     def perform(self, request, alert, data):
-        services.alert_dismiss(alert=alert, user=request.user, reason=data["reason"])
-        return {}
+        services.alert_dismiss(alert=alert, user=request.user, reason=data["reason"],
+                               origin=origin_from_request(request))
 
     @extend_schema(tags=TAGS, request=AlertDismissInputSerializer, responses=AlertDetailSerializer,
                    operation_id="alerts_dismiss")
@@ -248,8 +245,8 @@ class AlertOutcomeApi(_AlertActionApi):
         note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def perform(self, request, alert, data):
-        services.alert_outcome_record(alert=alert, user=request.user, outcome=data["outcome"], note=data["note"])
-        return {"outcome": data["outcome"]}
+        services.alert_outcome_record(alert=alert, user=request.user, outcome=data["outcome"], note=data["note"],
+                                      origin=origin_from_request(request))
 
     @extend_schema(tags=TAGS, request=AlertOutcomeInputSerializer, responses=AlertDetailSerializer,
                    operation_id="alerts_outcome")
@@ -270,8 +267,7 @@ class AlertContactApi(_AlertActionApi):
 
     def perform(self, request, alert, data):
         services.contact_log(alert=alert, user=request.user, channel=data["channel"], result=data["result"],
-                             note=data["note"], next_step_on=data["next_step_on"])
-        return {"channel": data["channel"], "result": data["result"]}
+                             note=data["note"], next_step_on=data["next_step_on"], origin=origin_from_request(request))
 
     @extend_schema(tags=TAGS, request=AlertContactInputSerializer, responses=AlertDetailSerializer,
                    operation_id="alerts_contact")
@@ -294,8 +290,7 @@ class AlertStepTickApi(_AlertActionApi):
             audit_denied(request, object_type="retention.alertstep", object_id=self.kwargs["step_id"],
                          reason="not_in_scope_or_missing")
             raise NotFound()
-        services.alert_step_tick(step=step, user=request.user, done=data["done"])
-        return {"step": step.order, "done": data["done"]}
+        services.alert_step_tick(step=step, user=request.user, done=data["done"], origin=origin_from_request(request))
 
     @extend_schema(tags=TAGS, request=AlertStepTickInputSerializer, responses=AlertDetailSerializer,
                    operation_id="alerts_step_tick")

@@ -48,6 +48,7 @@ from customers.services import (
     customer_action_refused,
     customer_data_shown,
     customer_field_reveal,
+    customer_segment_override,
     customer_viewed,
 )
 from retention import selectors as retention_selectors
@@ -246,22 +247,13 @@ def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
     if not _can_override_segment(request.user):
         customer_action_refused(customer=customer, action="segment_override", origin=origin_from_request(request))
         raise Http404
-    before = {"segment_override": customer.segment_override, "reason": customer.segment_override_reason}
     form = SegmentOverrideForm(request.POST, instance=customer)
     saved = False
     if form.is_valid():
-        form.save()
+        customer_segment_override(customer=customer, segment_override=form.cleaned_data["segment_override"],
+                                  reason=form.cleaned_data["segment_override_reason"],
+                                  origin=origin_from_request(request))
         saved = True
-        audit_record(
-            action=AuditAction.CHANGE,
-            request=request,
-            obj=customer,
-            detail={
-                "field": "segment_override",
-                "before": before,
-                "after": {"segment_override": customer.segment_override, "reason": customer.segment_override_reason},
-            },
-        )
     context = {"customer": customer, "segment_form": form, "can_override_segment": True, "saved": saved}
     return render(request, "customers/_segment.html", context, status=200 if saved or form.is_valid() else 422)
 

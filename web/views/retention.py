@@ -26,8 +26,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from audit.models import AuditAction
-from audit.services import audit_record, origin_from_request
+from audit.services import origin_from_request
 from churn.models import ChurnScore, RiskBand
 from churn.reasons import render_reasons
 from core.spreadsheet import spreadsheet_safe
@@ -194,14 +193,15 @@ def _after_action(request: HttpRequest, alert: Alert, *, error: str = "", flash:
     return redirect(reverse("customers:detail", args=[alert.customer_id]) + f"#alert-{alert.pk}")
 
 
-def _run_action(request: HttpRequest, alert: Alert, action, *, flash: str, detail: dict):
+def _run_action(request: HttpRequest, alert: Alert, action, *, flash: str, name: str):
+    """Run one service on the alert; the service audits the change (given the origin)."""
     try:
         action()
     except ValidationError as exc:
         return _after_action(request, alert, error=" ".join(exc.messages))
     except PermissionDenied as exc:  # the alert is in scope but not the user's to work (e.g. a colleague's)
+        services.alert_action_refused(alert=alert, action=name, origin=origin_from_request(request))
         raise Http404 from exc
-    audit_record(action=AuditAction.CHANGE, request=request, obj=alert, customer=alert.customer, detail=detail)
     return _after_action(request, alert, flash=flash)
 
 
@@ -218,8 +218,9 @@ def alert_snooze(request: HttpRequest, pk: int) -> HttpResponse:
         return _after_action(request, alert, error=_form_error(form))
     until, note = form.cleaned_data["until"], form.cleaned_data["note"]
     return _run_action(
-        request, alert, lambda: services.alert_snooze(alert=alert, user=request.user, until=until, note=note),
-        flash=_("Snoozed."), detail={"alert_action": "snooze", "until": until.isoformat()},
+        request, alert, lambda: services.alert_snooze(alert=alert, user=request.user, until=until, note=note,
+                                                      origin=origin_from_request(request)),
+        flash=_("Snoozed."), name="snooze",
     )
 
 
@@ -232,8 +233,9 @@ def alert_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
         return _after_action(request, alert, error=_form_error(form))
     reason = form.cleaned_data["reason"]
     return _run_action(
-        request, alert, lambda: services.alert_dismiss(alert=alert, user=request.user, reason=reason),
-        flash=_("Dismissed."), detail={"alert_action": "dismiss", "reason": reason},
+        request, alert, lambda: services.alert_dismiss(alert=alert, user=request.user, reason=reason,
+                                                       origin=origin_from_request(request)),
+        flash=_("Dismissed."), name="dismiss",
     )
 
 
@@ -247,8 +249,9 @@ def alert_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     outcome, note = form.cleaned_data["outcome"], form.cleaned_data["note"]
     return _run_action(
         request, alert,
-        lambda: services.alert_outcome_record(alert=alert, user=request.user, outcome=outcome, note=note),
-        flash=_("Outcome recorded."), detail={"alert_action": "outcome", "outcome": outcome},
+        lambda: services.alert_outcome_record(alert=alert, user=request.user, outcome=outcome, note=note,
+                                              origin=origin_from_request(request)),
+        flash=_("Outcome recorded."), name="outcome",
     )
 
 
@@ -259,8 +262,9 @@ def alert_step_tick(request: HttpRequest, pk: int, step_id: int) -> HttpResponse
     step = get_object_or_404(AlertStep, pk=step_id, alert=alert)
     done = request.POST.get("done", "1") == "1"
     return _run_action(
-        request, alert, lambda: services.alert_step_tick(step=step, user=request.user, done=done),
-        flash=_("Checklist updated."), detail={"alert_action": "step_tick", "step": step.order, "done": done},
+        request, alert, lambda: services.alert_step_tick(step=step, user=request.user, done=done,
+                                                         origin=origin_from_request(request)),
+        flash=_("Checklist updated."), name="step_tick",
     )
 
 
@@ -275,9 +279,9 @@ def alert_contact(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_action(
         request, alert,
         lambda: services.contact_log(alert=alert, user=request.user, channel=data["channel"], result=data["result"],
-                                     note=data["note"], next_step_on=data["next_step_on"]),
-        flash=_("Contact logged."), detail={"alert_action": "contact", "channel": data["channel"],
-                                           "result": data["result"]},
+                                     note=data["note"], next_step_on=data["next_step_on"],
+                                     origin=origin_from_request(request)),
+        flash=_("Contact logged."), name="contact",
     )
 
 
