@@ -103,3 +103,15 @@ def celery_worker_process(transactional_db, settings):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# Generated-input tests count their requests; the counts are printed at the end of the run.
+CASE_COUNTING_MODULES = ["tests.api.test_schemathesis", "tests.pages.test_query_parameters"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    for name in CASE_COUNTING_MODULES:
+        module = sys.modules.get(name)
+        summary = module.case_count_summary() if module else ""
+        for line in summary.splitlines():
+            terminalreporter.write_line(line)

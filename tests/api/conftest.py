@@ -144,11 +144,3 @@ def build_world() -> World:
 def world(db, frozen_day) -> World:
     return build_world()
 
-
-def pytest_terminal_summary(terminalreporter):
-    import sys
-
-    module = sys.modules.get("tests.api.test_schemathesis")
-    summary = module.case_count_summary() if module else ""
-    if summary:
-        terminalreporter.write_line(summary)

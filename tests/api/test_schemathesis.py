@@ -1,5 +1,8 @@
 """Schemathesis against the OpenAPI schema, as every role: no 5xx, and every response
-(status, content type, body) conforms to the schema.
+(status, content type, body) conforms to the schema. Every operation is called on its own
+(below, per role), and in sequences along the schema's links (the stateful test at the end:
+an alert from the list is read, started, snoozed, dismissed...), so that the calls reach
+objects that exist instead of ids that 404.
 
 The schema is generated in-process (drf-spectacular), the requests go to Django's WSGI
 application in this process, so they see the test database. Examples are few per
@@ -38,6 +41,7 @@ schema.app = get_wsgi_application()
 
 
 CASES: dict[str, int] = {}
+STATEFUL_STEPS: dict[str, int] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -56,10 +60,15 @@ def _keep_the_test_connection():
 
 def case_count_summary() -> str:
     """Printed at the end of the run by tests/api/conftest.py (pytest_terminal_summary)."""
-    if not CASES:
-        return ""
-    return (f"schemathesis: {sum(CASES.values())} requests over {len({k.split(' ', 1)[1] for k in CASES})} "
-            f"operations as {len({k.split(' ', 1)[0] for k in CASES})} roles")
+    lines = []
+    if CASES:
+        lines.append(f"schemathesis: {sum(CASES.values())} requests over {len({k.split(' ', 1)[1] for k in CASES})} "
+                     f"operations as {len({k.split(' ', 1)[0] for k in CASES})} roles")
+    if STATEFUL_STEPS:
+        lines.append(f"schemathesis stateful: {sum(STATEFUL_STEPS.values())} linked calls over "
+                     f"{len({k.split(' ', 1)[1] for k in STATEFUL_STEPS})} operations as "
+                     f"{len({k.split(' ', 1)[0] for k in STATEFUL_STEPS})} roles")
+    return "\n".join(lines)
 
 
 def _call(world, role: str, case) -> None:
@@ -84,3 +93,42 @@ def test_api_conforms_to_its_schema_as_admin_with_coverage(world, case):
           phases=[Phase.generate])
 def test_api_conforms_to_its_schema(world, role, case):
     _call(world, role, case)
+
+
+# --- stateful: sequences along the links --------------------------------------------------------
+
+STATEFUL_ROLES = ["admin", "rm_owner", "head"]
+STATEFUL_EXAMPLES = 8
+STATEFUL_STEP_COUNT = 6
+
+
+def test_every_operation_with_a_path_parameter_is_reached_by_a_link():
+    """The links (inferred by schemathesis from the response schemas and path parameters) lead
+    to every operation that names an object, so the stateful test below reaches each of them
+    with ids that exist; the operations without one start the sequences."""
+    from schemathesis.specs.openapi.stateful import collect_transitions
+
+    schema.as_state_machine()  # infers the links and adds them to the schema
+    operations = [result.ok() for result in schema.get_all_operations()]
+    transitions = collect_transitions(operations)
+    linked = {label for label, entry in transitions.operations.items() if entry.incoming}
+    naming_an_object = {operation.label for operation in operations if "{" in operation.path}
+    assert naming_an_object and naming_an_object <= linked, sorted(naming_an_object - linked)
+
+
+@pytest.mark.parametrize("role", STATEFUL_ROLES)
+def test_linked_sequences_conform_to_the_schema(world, role):
+    headers = world.token_headers(role)
+
+    class Machine(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            key = f"{role} {case.operation.label}"
+            STATEFUL_STEPS[key] = STATEFUL_STEPS.get(key, 0) + 1
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
+
+    Machine.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEP_COUNT,
+                                  deadline=None, derandomize=True, suppress_health_check=SUPPRESS,
+                                  phases=[Phase.generate]))
