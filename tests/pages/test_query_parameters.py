@@ -14,9 +14,14 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import _test_settings, frozen_day, world  # noqa: F401  (the same small bank)
+from tests.api import conftest as api_world
 
 pytestmark = pytest.mark.django_db
+
+# The API tests' small bank (tests/api/conftest.py), with its settings and frozen day.
+world = api_world.world
+frozen_day = api_world.frozen_day
+_test_settings = api_world._test_settings
 
 EXAMPLES = 60
 CASES: dict[str, int] = {}
@@ -90,7 +95,8 @@ def test_the_dashboard_answers_any_month(world, month, extra):
 
 
 @HYPOTHESIS
-@given(query=st.one_of(ANY_TEXT, st.from_regex(r"\A[0-9]{3}[0-9Xx]\Z"), st.sampled_from(["王", "王小", "1234", "5678"])))
+@given(query=st.one_of(ANY_TEXT, st.from_regex(r"\A[0-9]{3}[0-9Xx]\Z"),
+                       st.sampled_from(["王", "王小", "1234", "5678"])))
 def test_the_lookup_answers_any_query(world, query):
     assert _post(world, "lobby", "/lookup/results/", {"q": query}, "lookup").status_code == 200
 

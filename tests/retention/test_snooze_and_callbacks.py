@@ -11,9 +11,15 @@ from django.urls import reverse
 from audit.models import AuditAction, AuditEvent
 from customers.models import ContactLog
 from retention.models import Alert, AlertKind, AlertStatus, OwnerRole
-from tests.api.conftest import TODAY, _test_settings, frozen_day, world  # noqa: F401
+from tests.api import conftest as api_world
+from tests.api.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
+
+# The API tests' small bank (tests/api/conftest.py), with its settings and frozen day.
+world = api_world.world
+frozen_day = api_world.frozen_day
+_test_settings = api_world._test_settings
 HTMX = {"HX-Request": "true", "Accept-Language": "en"}
 
 

@@ -68,10 +68,10 @@ def test_the_limits_are_settings_and_the_problem_says_which(world, settings, hea
 def test_the_import_engine_refuses_a_wide_header_itself_and_checks_no_row(tmp_path, settings):
     """The command-line import has no upload guard in front of it: the engine's own header
     check refuses the file, and a failed header stops the file (no row problems after it)."""
+    import pyarrow as pa
+
     from customers.importing.schema import FILES
     from customers.importing.validation import References, validate_file
-
-    import pyarrow as pa
 
     spec = next(spec for spec in FILES if spec.name == "branches.csv")
     empty = pa.array([], pa.string())
