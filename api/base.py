@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from audit import services as audit_services
 from audit.services import origin_from_request
+from customers.selectors import MAX_ID
 
 
 def audit_denied(request, *, object_type: str, object_id: str = "", reason: str) -> None:
@@ -31,9 +32,6 @@ class ApiView(APIView):
         super().permission_denied(request, message=message, code=code)
 
 
-# Largest primary key a database column holds; a larger id in a URL cannot exist (and would
-# overflow SQLite's integer conversion), so it is simply not found.
-MAX_ID = 2**63 - 1
 
 
 def id_in_range(pk) -> bool:

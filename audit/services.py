@@ -71,12 +71,12 @@ def audit_record(
         actor = origin.actor
     if customer is None and obj is not None and obj.__class__.__name__ == "Customer":
         customer = obj
-    detail = dict(detail or {})
+    detail = _storable(dict(detail or {}))
     if origin is not None and origin.via:
         detail.setdefault("via", origin.via)
     return AuditEvent.objects.create(
         actor=actor,
-        actor_name=actor_name or (actor.get_username() if actor is not None else ""),
+        actor_name=_storable(actor_name or (actor.get_username() if actor is not None else "")),
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
@@ -102,6 +102,18 @@ def audit_list_viewed(*, origin: AuditOrigin, what: str, filters: dict | None = 
     if customer_ids is not None:
         detail["customer_ids"] = list(customer_ids)[:500]
     return audit_record(action=action, origin=origin, detail=detail)
+
+
+def _storable(value):
+    """``value`` without NUL characters: PostgreSQL's text and JSON types cannot hold them, and
+    a filter typed by a user (or a scanner) may contain one; the event must still be written."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_storable(str(key)): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
 
 
 def _plain(filters: dict) -> dict:
