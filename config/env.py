@@ -71,4 +71,6 @@ def env_cache(name: str) -> dict:
         return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": DATABASE_CACHE_TABLE}
     if raw.startswith(("redis://", "rediss://")):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
-    raise ImproperlyConfigured(f"{name} must be a redis:// or rediss:// URL, or db:// or unset for the database, got {raw!r}")
+    raise ImproperlyConfigured(
+        f"{name} must be a redis:// or rediss:// URL, or db:// or unset for the database, got {raw!r}"
+    )
