@@ -68,7 +68,13 @@ def env_cache(name: str) -> dict:
     Django's default in-memory cache would give each process its own count."""
     raw = os.environ.get(name, "").strip()
     if not raw or raw == "db://":
-        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": DATABASE_CACHE_TABLE}
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": DATABASE_CACHE_TABLE,
+            # Django's default of 300 entries would cull live rate-limit counts once more than
+            # 300 users called the API within a minute (every page's scripts do).
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
     if raw.startswith(("redis://", "rediss://")):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
     raise ImproperlyConfigured(

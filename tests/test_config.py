@@ -63,7 +63,8 @@ def test_home_requires_login(client):
 def test_env_cache_is_the_database_without_a_url(monkeypatch):
     monkeypatch.delenv("CACHE_URL", raising=False)
     assert env.env_cache("CACHE_URL") == {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache",
+        "OPTIONS": {"MAX_ENTRIES": 50_000}}
 
 
 def test_env_cache_is_redis_for_a_redis_url(monkeypatch):
