@@ -142,19 +142,18 @@ def test_the_image_installs_the_production_lock_then_every_app():
 
 
 def _packages(find: dict) -> set[str]:
-    # setuptools' find_packages: every folder with an __init__.py below the root, as a dotted
-    # name, kept when it matches an include pattern and no exclude pattern.
-    found = set()
-    for init in ROOT.rglob("__init__.py"):
-        name = ".".join(init.parent.relative_to(ROOT).parts)
-        if name and all(part.isidentifier() for part in name.split(".")):
-            found.add(name)
-    # A folder whose parent is not a package is not reached by the walk.
-    found = {name for name in found if all(".".join(name.split(".")[:end]) in found
-                                            for end in range(1, name.count(".") + 1))}
+    # setuptools' find_packages: folders with an __init__.py, reached through folders that
+    # have one too, as dotted names, kept when they match an include and no exclude pattern.
+    def walk(folder: Path, prefix: str):
+        for child in sorted(folder.iterdir()):
+            if child.is_dir() and child.name.isidentifier() and (child / "__init__.py").is_file():
+                yield prefix + child.name
+                yield from walk(child, prefix + child.name + ".")
+
     def matches(name: str, patterns) -> bool:
         return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
-    return {name for name in found
+
+    return {name for name in walk(ROOT, "")
             if matches(name, find.get("include", ["*"])) and not matches(name, find.get("exclude", []))}
 
 
