@@ -62,10 +62,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# Re-resolve the lock files after a change to the dependencies in pyproject.toml
-# (uv is only needed here; installing from the locks needs pip alone).
+# Re-resolve the lock files after a change to the dependencies in pyproject.toml, with uv
+# (a dev dependency); installing from the locks needs pip alone.
 lock: $(STAMP)
-	$(BIN)/python -m pip install --quiet "uv>=0.9,<1"
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
 		--quiet -o requirements/prod.lock
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
