@@ -6,8 +6,10 @@ Without ``CELERY_BROKER_URL`` the settings switch Celery to eager mode, so
 
 import os
 import threading
+from pathlib import Path
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -42,3 +44,16 @@ def enqueue(task, **kwargs) -> threading.Thread | None:
     thread = threading.Thread(target=run, name=f"eager-{task.name}", daemon=True)
     thread.start()
     return thread
+
+
+class HeartbeatScheduler(PersistentScheduler):
+    """Celery beat's default scheduler, which also touches ``BEAT_HEARTBEAT_FILE``
+    on every tick, so that a health check can tell a live beat from a stuck or dead one
+    (docker-compose.yml). Beat ticks at least every ``CELERY_BEAT_MAX_LOOP_INTERVAL``."""
+
+    def tick(self, *args, **kwargs):
+        from django.conf import settings
+
+        interval = super().tick(*args, **kwargs)
+        Path(settings.BEAT_HEARTBEAT_FILE).touch()
+        return interval

@@ -56,3 +56,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DATABASE_CACHE_TABLE = "django_cache"
+
+
+def env_cache(name: str) -> dict:
+    """The default cache from a URL: ``redis://`` or ``rediss://`` (Django's Redis cache),
+    or, when unset, a table in the project's database. Both are shared by every process
+    (gunicorn workers, Celery), which per-user state such as the API's rate limit needs;
+    Django's default in-memory cache would give each process its own count."""
+    raw = os.environ.get(name, "").strip()
+    if not raw or raw == "db://":
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": DATABASE_CACHE_TABLE,
+            # Django's default of 300 entries would cull live rate-limit counts once more than
+            # 300 users called the API within a minute (every page's scripts do).
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    if raw.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
+    raise ImproperlyConfigured(
+        f"{name} must be a redis:// or rediss:// URL, or db:// or unset for the database, got {raw!r}"
+    )

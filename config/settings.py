@@ -11,7 +11,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_cache, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -93,8 +93,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with a flush that passes the audit trail's append-only
+    # triggers by, as PostgreSQL's TRUNCATE does (config/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "config.sqlite"
     # SQLite holds a write lock per transaction; wait for it rather than fail at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+
+# Shared by every process: the API's rate limit counts here (config/env.py::env_cache).
+# The database cache's table is created by migrate (api/apps.py).
+CACHES = {"default": env_cache("CACHE_URL")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "customers.User"
@@ -166,6 +173,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 20 * 60)
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 60
+BEAT_HEARTBEAT_FILE = env_str("BEAT_HEARTBEAT_FILE", str(VAR_DIR / "celerybeat-heartbeat"))
 CELERY_BEAT_SCHEDULE = {
     # The nightly job: score every customer, then raise alerts. CELERY_TIMEZONE is TIME_ZONE.
     "churn-nightly-scoring": {

@@ -58,3 +58,36 @@ def test_home_requires_login(client):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_env_cache_is_the_database_without_a_url(monkeypatch):
+    monkeypatch.delenv("CACHE_URL", raising=False)
+    assert env.env_cache("CACHE_URL") == {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache",
+        "OPTIONS": {"MAX_ENTRIES": 50_000}}
+
+
+def test_env_cache_is_redis_for_a_redis_url(monkeypatch):
+    monkeypatch.setenv("CACHE_URL", "redis://redis:6379/1")
+    assert env.env_cache("CACHE_URL") == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://redis:6379/1"}
+
+
+def test_env_cache_refuses_an_unknown_scheme(monkeypatch):
+    # memcached:// or a typo must not fall back to a per-process cache in silence.
+    monkeypatch.setenv("CACHE_URL", "memcached://cache:11211")
+    with pytest.raises(ImproperlyConfigured, match="CACHE_URL"):
+        env.env_cache("CACHE_URL")
+
+
+@pytest.mark.django_db
+def test_migrate_creates_the_database_cache_table():
+    from django.core.cache import caches
+    from django.db import connection
+
+    if caches["default"].__class__.__name__ == "DatabaseCache":
+        assert "django_cache" in connection.introspection.table_names()
+        caches["default"].set("probe", 1)
+        assert caches["default"].get("probe") == 1
+    else:
+        pytest.skip("CACHE_URL names Redis")

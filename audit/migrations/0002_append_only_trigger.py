@@ -5,7 +5,7 @@ should run the application as a role that does not own the table.
 
 TRUNCATE is left alone: the test runner empties tables with it between transactional
 tests, and it needs the TRUNCATE privilege, which the application role should not have.
-SQLite (development, tests) relies on the model's refusal only."""
+SQLite gets its own triggers in 0003."""
 
 from django.db import migrations
 

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -54,9 +53,7 @@ def _test_settings(settings):
     settings.SECURE_SSL_REDIRECT = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.RETENTION_CONTROL_SHARE = 0.0
-    # The API's per-user throttle counts in the cache; on SQLite user ids repeat from test to
-    # test, so without this the counts would carry over and a long run would hit the limit.
-    cache.clear()
+    # The API's per-user throttle counts in the cache: tests/conftest.py::_fresh_cache empties it.
 
 
 @pytest.fixture

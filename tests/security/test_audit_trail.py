@@ -1,4 +1,4 @@
-"""The audit trail: append-only (in the application, and on PostgreSQL in the database),
+"""The audit trail: append-only (in the application, and in the database: PostgreSQL and SQLite),
 readable and exportable by administrators only, and exporting it is audited."""
 
 from __future__ import annotations
@@ -20,16 +20,65 @@ def test_the_application_refuses_to_change_or_delete_an_event(world):
         event.delete()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
-def test_the_database_refuses_update_and_delete_even_in_raw_sql(world):
+REFUSED_STATEMENTS = [
+    "UPDATE audit_auditevent SET action = 'login' WHERE id = %s",
+    "DELETE FROM audit_auditevent WHERE id = %s",
+]
+
+
+@pytest.mark.parametrize("statement", REFUSED_STATEMENTS)
+def test_the_database_refuses_update_and_delete_in_raw_sql(world, statement):
     event = audit_record(action=AuditAction.VIEW, actor=world.users["rm_owner"])
-    for statement in ("UPDATE audit_auditevent SET action = 'login' WHERE id = %s",
-                      "DELETE FROM audit_auditevent WHERE id = %s"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, [event.pk])
-    with pytest.raises(DatabaseError), transaction.atomic():
-        AuditEvent.objects.filter(pk=event.pk).update(action="login")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == AuditAction.VIEW
+
+
+def test_the_database_refuses_queryset_update_and_delete(world):
+    event = audit_record(action=AuditAction.VIEW, actor=world.users["rm_owner"])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action="login")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get(pk=event.pk).action == AuditAction.VIEW
+
+
+def _append_only_triggers() -> list[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_auditevent'::regclass"
+                           " AND NOT tgisinternal ORDER BY tgname")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                           " AND tbl_name = 'audit_auditevent' ORDER BY name")
+        return [name for (name,) in cursor.fetchall()]
+
+
+def test_the_migrated_database_carries_the_append_only_triggers():
+    # Fails if a later migration rebuilds the table on SQLite (which drops its triggers)
+    # without creating them again.
+    expected = {
+        "postgresql": ["audit_auditevent_append_only"],
+        "sqlite": ["audit_auditevent_no_delete", "audit_auditevent_no_update"],
+    }
+    assert _append_only_triggers() == expected[connection.vendor]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_empties_the_trail_and_leaves_the_triggers_in_place():
+    # The test runner flushes after every transactional test (TRUNCATE on PostgreSQL, DELETE
+    # on SQLite through config/sqlite): the flush must pass, and the rule hold afterwards.
+    from django.core.management import call_command
+
+    audit_record(action=AuditAction.LOGIN_FAILED, actor_name="someone")
+    call_command("flush", interactive=False, verbosity=0)
+    assert not AuditEvent.objects.exists()
+    assert len(_append_only_triggers()) >= 1
+    event = audit_record(action=AuditAction.LOGIN_FAILED, actor_name="someone")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
 
 
 def test_admin_reads_and_exports_the_trail_through_the_api(world):
