@@ -52,7 +52,8 @@ class RunStatus(models.TextChoices):
 
 
 class NightlyRun(models.Model):
-    """One nightly scoring run for a date; chunks report into it."""
+    """One nightly run for a date: its scoring chunks report into it; the ``nightly`` app
+    records the stages of the chain around it."""
 
     Status = RunStatus
 
@@ -70,8 +71,10 @@ class NightlyRun(models.Model):
     customers_scored = models.PositiveIntegerField(default=0)
     # Active customers left unscored by the churn definition (under the minimum average AUM, no current month).
     customers_skipped = models.PositiveIntegerField(default=0)
+    # Failed chunks ({"chunk": [first, last], "error"}) and a failed stage ({"stage", "error"}):
+    # what the run status partial, the API and ``run_nightly`` show. The stages themselves
+    # (status, timing, result) are ``nightly.NightlyStage`` rows.
     errors = models.JSONField(default=list, blank=True)
-    alerts_result = models.JSONField(_("alert hand-over result"), null=True, blank=True)
 
     class Meta:
         ordering = ["-run_date"]

@@ -172,23 +172,6 @@ def latest_data_month(*, before: date | None = None) -> date | None:
     return rows.aggregate(m=Max("month"))["m"]
 
 
-def customer_ids_with_open_alerts(*, first_id: int, last_id: int) -> set[int]:
-    """Customers in the range with an open alert (they get reasons whatever their band).
-
-    Read through the app registry so the churn engine does not depend on the
-    retention app being installed.
-    """
-    from django.apps import apps
-
-    try:
-        alert = apps.get_model("retention", "Alert")
-    except LookupError:
-        return set()
-    open_statuses = ["open", "snoozed", "in_progress"]
-    rows = alert.objects.filter(customer__pk__range=(first_id, last_id), status__in=open_statuses)
-    return set(rows.values_list("customer_id", flat=True))
-
-
 def model_version_active() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).first()
 

@@ -1,18 +1,17 @@
 """Writes of the churn engine: training a model version, the nightly scoring run,
 reasons on demand, customer segments.
 
-The nightly run is a set of independent id-range chunks recorded in
+The nightly run's scoring is a set of independent id-range chunks recorded in
 ``NightlyChunk``. Any process may score any chunk (a Celery worker, the
 ``run_nightly`` command); scores are upserted on (customer, day), so a chunk
 scored twice leaves the same rows, and a later run for the same date redoes
-only the chunks that are not done. Whoever finishes the last chunk closes the
-run (under a row lock, so exactly one does) and hands over to alert raising.
+only the chunks that are not done. The chain around it (what comes after the
+last chunk: alerts, reasons) is the ``nightly`` app's: this app knows nothing of
+alerts, and is told which customers to explain.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import io
 import json
 import logging
@@ -236,12 +235,15 @@ def nightly_run_pending_chunks(*, run: NightlyRun) -> list[tuple[int, int]]:
     return list(run.chunks.filter(status=NightlyChunk.Status.PENDING).values_list("first_id", "last_id"))
 
 
-def nightly_chunk_score(*, run_id: int, first_id: int, last_id: int, timings: dict | None = None) -> int:
+def nightly_chunk_score(
+    *, run_id: int, first_id: int, last_id: int, explain_ids: set[int] | None = None, timings: dict | None = None,
+) -> int:
     """Score active customers ``first_id..last_id`` for the run's date; returns how many were scored.
 
     Reads their data (features as of the run date), predicts, explains the
-    medium/high band and customers with an open alert, upserts one score per
-    customer, marks the chunk done, and closes the run if it was the last.
+    medium/high band and ``explain_ids`` (the nightly chain passes the customers
+    with an open alert), upserts one score per customer and marks the chunk done.
+    What comes after the last chunk is the caller's to decide.
     ``timings``, if given, receives the seconds spent in each step.
     """
     timings = {} if timings is None else timings
@@ -257,11 +259,10 @@ def nightly_chunk_score(*, run_id: int, first_id: int, last_id: int, timings: di
     with _timed(timings, "read"):
         frames = selectors.bank_frames_for_customers(first_id=first_id, last_id=last_id, as_of=run.run_date,
                                                      data_month=run.data_month)
-        alerted = selectors.customer_ids_with_open_alerts(first_id=first_id, last_id=last_id)
     # Chunks are the unit of parallelism (one per worker process): OpenMP threads inside a
     # chunk only spin against the other workers on the same cores (measured: twice the CPU).
     with threadpool_limits(limits=conf.openmp_threads()):
-        scores = score_frames(frames=frames, model=model, as_of=run.run_date, explain_ids=alerted,
+        scores = score_frames(frames=frames, model=model, as_of=run.run_date, explain_ids=explain_ids,
                               data_month=run.data_month, timings=timings)
     with _timed(timings, "write"):
         scores_write(scores=scores, run_date=run.run_date, model_version_id=run.model_version_id)
@@ -270,8 +271,6 @@ def nightly_chunk_score(*, run_id: int, first_id: int, last_id: int, timings: di
         status=NightlyChunk.Status.DONE, customers_scored=scored, customers_skipped=skipped, error="",
         finished_at=timezone.now(),
     )
-    with _timed(timings, "finish"):
-        nightly_run_finish(run_id=run_id)
     return scored
 
 
@@ -285,75 +284,85 @@ def _timed(timings: dict, step: str):
 
 
 def nightly_chunk_fail(*, run_id: int, first_id: int, last_id: int, error: str) -> None:
-    """Record that a chunk gave up (after its retries), so the run reports it instead of skipping it."""
-    NightlyChunk.objects.filter(run_id=run_id, first_id=first_id).update(
+    """Record that a chunk gave up (after its retries), so the run reports it instead of skipping it.
+    A chunk that another attempt finished meanwhile stays done."""
+    NightlyChunk.objects.filter(run_id=run_id, first_id=first_id).exclude(status=NightlyChunk.Status.DONE).update(
         status=NightlyChunk.Status.FAILED, error=error[:2000], finished_at=timezone.now(),
     )
     logger.error("nightly run %s: chunk %s-%s failed: %s", run_id, first_id, last_id, error)
-    nightly_run_finish(run_id=run_id)
 
 
-def nightly_run_finish(*, run_id: int) -> NightlyRun | None:
-    """Close the run once no chunk is pending, then prune old scores and raise alerts.
+def nightly_scoring_totals(*, run_id: int) -> dict | None:
+    """The run's scoring totals once no chunk is pending (None while one is, or without the run).
 
-    Every chunk calls this; the row lock and the status check make exactly one
-    caller (the last chunk) do the closing and the hand-over.
+    Stores them, and the failed chunks' errors, on the run and returns
+    ``{"chunks_done", "chunks_failed", "customers_scored", "customers_skipped", "errors"}``.
+    It only counts: what comes next is the nightly chain's to decide, under its own lock.
     """
+    run = NightlyRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return None
+    counts = run.chunks.aggregate(
+        pending=Count("pk", filter=Q(status=NightlyChunk.Status.PENDING)),
+        done=Count("pk", filter=Q(status=NightlyChunk.Status.DONE)),
+        scored=Sum("customers_scored"), skipped=Sum("customers_skipped"),
+    )
+    if counts["pending"]:
+        return None
+    failed = list(run.chunks.filter(status=NightlyChunk.Status.FAILED).values("first_id", "last_id", "error"))
+    totals = {"chunks_done": counts["done"], "chunks_failed": len(failed),
+              "customers_scored": counts["scored"] or 0, "customers_skipped": counts["skipped"] or 0,
+              "errors": [{"chunk": [c["first_id"], c["last_id"]], "error": c["error"]} for c in failed]}
+    NightlyRun.objects.filter(pk=run_id).update(
+        chunks_done=totals["chunks_done"], customers_scored=totals["customers_scored"],
+        customers_skipped=totals["customers_skipped"], errors=totals["errors"],
+    )
+    return totals
+
+
+def nightly_run_close(*, run_id: int, failed: bool, error: dict | None = None) -> None:
+    """Mark the run done or failed, with its finishing time; ``error`` (e.g.
+    ``{"stage": "alerts", "error": "..."}``) is added to its errors. A run done prunes
+    the daily scores past their retention period."""
     with transaction.atomic():
         run = NightlyRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.status != NightlyRun.Status.RUNNING:
-            return run
-        counts = run.chunks.aggregate(
-            pending=Count("pk", filter=Q(status=NightlyChunk.Status.PENDING)),
-            done=Count("pk", filter=Q(status=NightlyChunk.Status.DONE)),
-            scored=Sum("customers_scored"), skipped=Sum("customers_skipped"),
-        )
-        if counts["pending"]:
-            return run
-        failed = list(run.chunks.filter(status=NightlyChunk.Status.FAILED).values("first_id", "last_id", "error"))
-        run.chunks_done = counts["done"]
-        run.customers_scored = counts["scored"] or 0
-        run.customers_skipped = counts["skipped"] or 0
-        run.errors = [{"chunk": [c["first_id"], c["last_id"]], "error": c["error"]} for c in failed]
+        if run is None:
+            return
         run.status = NightlyRun.Status.FAILED if failed else NightlyRun.Status.DONE
         run.finished_at = timezone.now()
-        run.save(update_fields=["chunks_done", "customers_scored", "customers_skipped", "errors", "status",
-                                "finished_at"])
-    churn_scores_prune(today=run.run_date)
-    run.alerts_result = _alerts_hand_over(run_date=run.run_date)
-    NightlyRun.objects.filter(pk=run.pk).update(alerts_result=run.alerts_result)
-    churn_scores_explain_alerted(run_date=run.run_date)
-    return run
+        if error is not None:
+            run.errors = [*run.errors, error]
+        run.save(update_fields=["status", "finished_at", "errors"])
+    if not failed:
+        churn_scores_prune(today=run.run_date)
 
 
-def churn_scores_explain_alerted(*, run_date: date) -> int:
-    """Reasons for tonight's low-band scores whose customer has an open alert (raised by an
-    event rule after scoring, so the chunk could not know).
+def churn_scores_explain(*, run_date: date, customer_ids: Iterable[int]) -> int:
+    """Reasons for the scores of ``run_date`` that have none, among ``customer_ids``; returns how many.
 
+    The nightly chain passes the customers with an open alert: a low-band score
+    whose alert an event rule raised after scoring (so the chunk could not know).
     Grouped by model version and explained a batch at a time (one read, one
     feature build, one attribution and one write per batch), not customer by
     customer: tens of thousands of customers on a million-customer night.
+    Idempotent: a score that has its reasons is left alone.
     """
-    from django.apps import apps
-
-    try:
-        alert = apps.get_model("retention", "Alert")
-    except LookupError:
-        return 0
-    alerted = alert.objects.filter(status__in=["open", "snoozed", "in_progress"]).values("customer_id")
-    pending = (ChurnScore.objects.filter(scored_on=run_date, reasons=[], customer_id__in=alerted)
-               .order_by().values_list("model_version_id", "customer_id"))
+    wanted = sorted(set(customer_ids))
     by_version: dict[int, list[int]] = {}
-    for version_id, customer_id in pending.iterator(chunk_size=10_000):
-        by_version.setdefault(version_id, []).append(customer_id)
+    for start in range(0, len(wanted), 10_000):
+        pending = (ChurnScore.objects.filter(scored_on=run_date, reasons=[],
+                                             customer_id__in=wanted[start : start + 10_000])
+                   .order_by().values_list("model_version_id", "customer_id"))
+        for version_id, customer_id in pending:
+            by_version.setdefault(version_id, []).append(customer_id)
     run = selectors.nightly_run_get(run_date=run_date)
     data_month = run.data_month if run is not None else None
     count = 0
-    for version_id, customer_ids in by_version.items():
+    for version_id, ids in by_version.items():
         version = ModelVersion.objects.get(pk=version_id)
-        customer_ids.sort()
-        for start in range(0, len(customer_ids), conf.chunk_size()):
-            batch = customer_ids[start : start + conf.chunk_size()]
+        ids.sort()
+        for start in range(0, len(ids), conf.chunk_size()):
+            batch = ids[start : start + conf.chunk_size()]
             reasons = _reasons_for_customers(customer_ids=batch, version=version, as_of=run_date,
                                              data_month=data_month)
             count += _reasons_write(reasons=reasons, scored_on=run_date)
@@ -403,58 +412,6 @@ def _reasons_write(*, reasons: dict[int, list[dict]], scored_on: date) -> int:
         score.reasons = reasons[score.customer_id]
     ChurnScore.objects.bulk_update(scores, ["reasons"], batch_size=500)
     return len(scores)
-
-
-def _alerts_hand_over(*, run_date: date) -> dict | None:
-    """Call ``retention.services.alerts_raise_for_date`` when the retention app provides it.
-
-    Looked up at run time, so the churn engine works before (and without) the
-    retention app; an import error *inside* retention.services is not hidden.
-    """
-    if importlib.util.find_spec("retention.services") is None:
-        return None
-    raise_alerts = getattr(importlib.import_module("retention.services"), "alerts_raise_for_date", None)
-    if raise_alerts is None:
-        logger.info("retention.services.alerts_raise_for_date not available yet: no alerts raised")
-        return None
-    result = raise_alerts(run_date=run_date)
-    return json.loads(json.dumps(result, default=str)) if result is not None else None
-
-
-def nightly_run(*, run_date: date, progress: Callable[[Iterable], Iterable] = lambda it: it) -> NightlyRun | None:
-    """The nightly job in this process, chunk after chunk (``run_nightly``; Celery eager mode)."""
-    run = nightly_run_prepare(run_date=run_date)
-    if run is None or run.status == NightlyRun.Status.DONE:
-        return run
-    for first_id, last_id in progress(nightly_run_pending_chunks(run=run)):
-        try:
-            nightly_chunk_score(run_id=run.pk, first_id=first_id, last_id=last_id)
-        except Exception as exc:
-            logger.exception("chunk %s-%s failed", first_id, last_id)
-            nightly_chunk_fail(run_id=run.pk, first_id=first_id, last_id=last_id, error=repr(exc))
-    nightly_run_finish(run_id=run.pk)  # closes a run with no chunks at all
-    run.refresh_from_db()
-    return run
-
-
-def nightly_run_dispatch(*, run_date: date, queue: str | None = None) -> NightlyRun | None:
-    """Prepare the run and send one Celery task per pending chunk (a group); workers do the rest.
-
-    ``queue``: where to send the chunks (default: the default queue)."""
-    from celery import group
-
-    from churn.tasks import score_chunk_task
-
-    run = nightly_run_prepare(run_date=run_date)
-    if run is None or run.status == NightlyRun.Status.DONE:
-        return run
-    chunks = nightly_run_pending_chunks(run=run)
-    if not chunks:
-        nightly_run_finish(run_id=run.pk)
-        return run
-    options = {"queue": queue} if queue else {}
-    group(score_chunk_task.s(run.pk, first_id, last_id) for first_id, last_id in chunks).apply_async(**options)
-    return run
 
 
 def churn_scores_prune(*, today: date) -> int:

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "customers",
     "churn",
     "retention",
+    "nightly",
     "audit",
     "api",
     "web",
@@ -178,8 +179,8 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 60
 BEAT_HEARTBEAT_FILE = env_str("BEAT_HEARTBEAT_FILE", str(VAR_DIR / "celerybeat-heartbeat"))
 CELERY_BEAT_SCHEDULE = {
     # The nightly job: score every customer, then raise alerts. CELERY_TIMEZONE is TIME_ZONE.
-    "churn-nightly-scoring": {
-        "task": "churn.tasks.nightly_run_task",
+    "nightly-run": {
+        "task": "nightly.tasks.nightly_run_task",
         "schedule": crontab(hour=env_int("NIGHTLY_HOUR", 2), minute=0),
     },
     # Alerts whose churn window has ended get their measured outcome (retained / lost, AUM kept).
@@ -214,6 +215,12 @@ CHURN_RISK_BANDS = {
 }
 CHURN_SCORE_CHUNK_SIZE = env_int("CHURN_SCORE_CHUNK_SIZE", 50_000)
 CHURN_DAILY_SCORE_RETENTION_DAYS = env_int("CHURN_DAILY_SCORE_RETENTION_DAYS", 90)
+
+# The nightly chain (nightly/): on SQLite, how long a run's lease outlives its holder's
+# last renewal (a holder on this machine that died releases it at once); the first delay
+# before a task retries after a transient error (then doubling, three retries).
+NIGHTLY_LEASE_SECONDS = env_int("NIGHTLY_LEASE_SECONDS", 30 * 60)
+NIGHTLY_RETRY_DELAY_SECONDS = env_float("NIGHTLY_RETRY_DELAY_SECONDS", 30)
 
 # Alerts and playbooks (retention/conf.py reads these and documents the rest).
 RETENTION_DAILY_BUDGET = env_int("RETENTION_DAILY_BUDGET", 15)

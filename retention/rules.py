@@ -93,9 +93,12 @@ class CustomerFacts:
 class RuleContext:
     """Data shared by the rules for one run date, each piece loaded once."""
 
-    def __init__(self, *, run_date: dt.date):
+    def __init__(self, *, run_date: dt.date, data_month: dt.date | None = None):
         self.run_date = run_date
-        self.balance_cutoff = month_start(run_date)
+        # Balances before this month are the rules' history. Given the nightly run's month
+        # of balances (fixed when the run was created, the month its scores came from), the
+        # rules read the same month; with none, the last complete month before the run date.
+        self.balance_cutoff = add_months(month_start(data_month), 1) if data_month else month_start(run_date)
 
     @cached_property
     def customers(self) -> dict[int, CustomerFacts]:

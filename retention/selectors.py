@@ -195,3 +195,13 @@ def product_comparison_table(*, kind: str | None = None, since: dt.date | None =
             }
         )
     return table
+
+
+def customer_ids_with_open_alert(*, first_id: int | None = None, last_id: int | None = None) -> set[int]:
+    """Customers (pks, within ``first_id..last_id`` if given) with an open, snoozed or in-progress
+    alert, held-out ones included: the nightly chain has the churn engine give them reasons
+    whatever their risk band. Not scoped to a user: the nightly job's read."""
+    alerts = Alert.objects.filter(status__in=OPEN_STATUSES)
+    if first_id is not None and last_id is not None:
+        alerts = alerts.filter(customer__pk__range=(first_id, last_id))
+    return set(alerts.values_list("customer_id", flat=True).distinct())

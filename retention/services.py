@@ -11,6 +11,7 @@ import logging
 import random
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -130,45 +131,40 @@ def _owner_for(role: str, facts: CustomerFacts, staff: dict[int | None, dict[str
 # --- the nightly job ----------------------------------------------------------------------
 
 
-def alerts_raise_for_date(*, run_date: dt.date) -> dict:
-    """Turn tonight's scores and events into alerts. Called by the nightly job after scoring.
+def alerts_raise_for_date(*, run_date: dt.date, data_month: dt.date | None = None) -> dict:
+    """Turn tonight's scores and events into alerts: the nightly chain's alerts stage.
 
-    Idempotent: a second run for the same date changes nothing (an alert
-    already triggered on ``run_date`` is left alone, and the partial unique
-    constraint forbids a second open alert per customer and kind). Each rule is
-    applied in its own transaction, so a failing rule leaves the others' work.
-    Returns counts per outcome and per kind.
+    ``data_month``: the month of balances the night's scores came from (the nightly
+    run's); the rules read balances up to it. None: up to the last complete month.
+
+    All or nothing: one transaction, so a process killed half-way (or a rule that
+    fails) leaves no alert, step or event of the night, and a rerun raises them all.
+    Idempotent too: a second run for the same date changes nothing (an alert already
+    triggered on ``run_date`` is left alone, and the partial unique constraint forbids
+    a second open alert per customer and kind). Returns counts per outcome and per
+    kind; ``no_playbook`` counts triggers dropped because their playbook is missing or
+    inactive (logged as a warning).
     """
-    ctx = RuleContext(run_date=run_date)
-    playbooks = {playbook.key: playbook for playbook in Playbook.objects.prefetch_related("steps")}
-    save_rates = playbook_save_rates()
-    staff = _branch_staff()
-    counts: dict = {
-        "raised": 0,
-        "held_out": 0,
-        "updated": 0,
-        "unchanged": 0,
-        "suppressed": 0,
-        "cleared": 0,
-        "unowned": 0,
-        "woken": 0,
-        "skipped_rules": [],
-        "by_kind": {},
-    }
-    counts["woken"] = _alerts_wake(run_date=run_date)
-    for kind, rule in RULES.items():
-        triggers = rule(ctx)
-        if triggers is None:
-            counts["skipped_rules"].append(str(kind))
-            continue
-        with transaction.atomic():
+    ctx = RuleContext(run_date=run_date, data_month=data_month)
+    counts: dict = {key: 0 for key in _KIND_COUNTS}
+    counts.update(woken=0, skipped_rules=[], by_kind={})
+    with transaction.atomic():
+        playbooks = {playbook.key: playbook for playbook in Playbook.objects.prefetch_related("steps")}
+        save_rates = playbook_save_rates()
+        staff = _branch_staff()
+        counts["woken"] = _alerts_wake(run_date=run_date)
+        for kind, rule in RULES.items():
+            triggers = rule(ctx)
+            if triggers is None:
+                counts["skipped_rules"].append(str(kind))
+                continue
             kind_counts = _triggers_apply(
                 kind=kind, triggers=triggers, ctx=ctx, playbooks=playbooks, save_rates=save_rates, staff=staff
             )
-        counts["by_kind"][str(kind)] = kind_counts
-        for key, value in kind_counts.items():
-            counts[key] += value
-    counts["ranked"] = alerts_rank_for_date(run_date=run_date)
+            counts["by_kind"][str(kind)] = kind_counts
+            for key, value in kind_counts.items():
+                counts[key] += value
+        counts["ranked"] = alerts_rank_for_date(run_date=run_date)
     logger.info("alerts for %s: %s", run_date, counts)
     return counts
 
@@ -192,6 +188,40 @@ def _alerts_wake(*, run_date: dt.date) -> int:
     return woken
 
 
+# What ``_triggers_apply`` counts, per kind.
+_KIND_COUNTS = ("raised", "held_out", "updated", "unchanged", "suppressed", "cleared", "unowned", "no_playbook")
+
+_ALERT_UPDATE_FIELDS = [
+    "last_triggered_on", "trigger_count", "probability", "aum", "aum_at_risk", "expected_aum_at_risk", "priority",
+    "reasons", "details", "event_on", "owner", "branch", "updated_at",
+]
+
+
+@dataclass
+class _KindPass:
+    """What one kind's pass over its triggers collects before writing it in a few bulk queries."""
+
+    kind: str
+    ctx: RuleContext
+    staff: dict[int | None, dict[str, int]]
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_KIND_COUNTS, 0))
+    new_alerts: list[Alert] = field(default_factory=list)
+    changed: list[Alert] = field(default_factory=list)
+    events: list[AlertEvent] = field(default_factory=list)
+    triggered: set[int] = field(default_factory=set)
+    missing_playbooks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Pricing:
+    """A trigger's figures: probability, expected AUM at risk, priority, AUM."""
+
+    probability: float
+    expected_aum_at_risk: Decimal
+    priority: float
+    aum: Decimal
+
+
 def _triggers_apply(
     *,
     kind: str,
@@ -201,139 +231,177 @@ def _triggers_apply(
     save_rates: dict[int, float],
     staff: dict[int | None, dict[str, int]],
 ) -> dict[str, int]:
-    run_date = ctx.run_date
-    counts = {"raised": 0, "held_out": 0, "updated": 0, "unchanged": 0, "suppressed": 0, "cleared": 0,
-              "unowned": 0}
-    # Locked so a member of staff acting on an alert meanwhile cannot be overwritten.
-    existing = {
-        alert.customer_id: alert
-        for alert in Alert.objects.select_for_update().filter(kind=kind, status__in=OPEN_STATUSES)
-    }
-    # A dismissed or closed-by-hand alert is not raised again at once: staff decided about it.
-    suppress_since = timezone.make_aware(
-        dt.datetime.combine(run_date - dt.timedelta(days=conf.suppress_days()), dt.time.min)
-    )
-    suppressed = set(
-        Alert.objects.filter(
-            kind=kind,
-            status__in=[AlertStatus.DISMISSED, AlertStatus.CLOSED_RETAINED, AlertStatus.CLOSED_LOST],
-            closed_at__gte=suppress_since,
-        ).values_list("customer_id", flat=True)
-    )
-    cost = conf.contact_cost()
-    prior_probability = conf.event_probability_prior()
-    new_alerts: list[Alert] = []
-    changed: list[Alert] = []
-    events: list[AlertEvent] = []
-    triggered: set[int] = set()
-
+    """One kind's triggers of the night: update the open alerts they hit, raise new ones
+    (with their checklist steps, or held out), and clear the open alerts no trigger hit."""
+    existing = _open_alerts_locked(kind=kind)
+    suppressed = _recently_closed_customers(kind=kind, run_date=ctx.run_date)
+    batch = _KindPass(kind=kind, ctx=ctx, staff=staff)
     for trigger in triggers:
         facts = ctx.customers.get(trigger.customer_id)
         if facts is None:
             continue
-        triggered.add(trigger.customer_id)
+        batch.triggered.add(trigger.customer_id)
         playbook = playbooks.get(trigger.playbook_key)
         if playbook is None or not playbook.is_active:
+            batch.counts["no_playbook"] += 1
+            batch.missing_playbooks[trigger.playbook_key] = batch.missing_playbooks.get(trigger.playbook_key, 0) + 1
             continue
-        score = ctx.latest_scores.get(trigger.customer_id)
-        probability = trigger.probability
-        if probability is None:
-            probability = score.probability if score is not None else prior_probability
-        expected = (Decimal(str(probability)) * trigger.aum_at_risk).quantize(Decimal("0.01"))
-        priority = expected_value(
-            probability=probability,
-            aum_at_risk=float(trigger.aum_at_risk),
-            save_rate=save_rates.get(playbook.pk, conf.save_rate_prior()),
-            contact_cost=cost,
-        )
+        pricing = _trigger_pricing(trigger=trigger, playbook=playbook, facts=facts, ctx=ctx, save_rates=save_rates)
         owner_id = _owner_for(trigger.owner_role, facts, staff)
-        aum = score.aum if score is not None else facts.latest_aum
-
         alert = existing.get(trigger.customer_id)
         if alert is not None:
-            if alert.last_triggered_on >= run_date:
-                counts["unchanged"] += 1
-                continue
-            if owner_id is None:
-                owner_id = alert.owner_id  # nobody to hand it to: it stays where it is
-            what_changed = alert.details != trigger.details or alert.owner_id != owner_id
-            if what_changed:
-                events.append(
-                    _event(
-                        alert,
-                        action=AlertEvent.Action.RETRIGGERED,
-                        from_status=alert.status,
-                        to_status=alert.status,
-                        data={"before": alert.details, "after": trigger.details, "owner_before": alert.owner_id},
-                    )
-                )
-            alert.last_triggered_on = run_date
-            alert.trigger_count += 1
-            alert.probability = probability
-            alert.aum = aum
-            alert.aum_at_risk = trigger.aum_at_risk
-            alert.expected_aum_at_risk = expected
-            alert.priority = priority
-            alert.reasons = trigger.reasons
-            alert.details = trigger.details
-            alert.event_on = trigger.event_on
-            alert.owner_id = owner_id
-            alert.branch_id = facts.branch_id
-            changed.append(alert)
-            counts["updated"] += 1
-            continue
-        if trigger.customer_id in suppressed:
-            counts["suppressed"] += 1
-            continue
-        if owner_id is None:
+            _alert_retrigger(batch, alert=alert, trigger=trigger, facts=facts, pricing=pricing, owner_id=owner_id)
+        elif trigger.customer_id in suppressed:
+            batch.counts["suppressed"] += 1
+        elif owner_id is None:
             # Alert.owner is required, and neither the customer's branch nor the bank has
             # anyone to own it (no RM, head, lobby manager or administrator). Not raised
             # tonight, but loudly: the rule fires again each night, so the alert appears
             # as soon as the branch has staff.
             logger.warning("%s alert for customer %s not raised: nobody to own it (branch %s)",
                            kind, facts.customer_id, facts.branch_id)
-            counts["unowned"] += 1
-            continue
+            batch.counts["unowned"] += 1
+        else:
+            batch.new_alerts.append(_alert_new(kind=kind, trigger=trigger, facts=facts, playbook=playbook,
+                                               pricing=pricing, owner_id=owner_id, run_date=ctx.run_date))
+    for key, dropped in batch.missing_playbooks.items():
+        # Counted in the result too: a playbook switched off (or never loaded) must not
+        # make a night's alerts vanish without a word.
+        logger.warning("%s: %s trigger(s) dropped: playbook %r is missing or inactive", kind, dropped, key)
+    _alerts_insert_with_steps(batch, playbooks=playbooks)
+    rows_update(batch.changed, _ALERT_UPDATE_FIELDS)
+    _alerts_clear(batch, cleared=[alert for customer_id, alert in existing.items()
+                                  if customer_id not in batch.triggered])
+    AlertEvent.objects.bulk_create(batch.events, batch_size=BATCH)
+    return batch.counts
 
-        share = playbook.control_share if playbook.control_share is not None else conf.control_share()
-        draw = control_draw(
-            alert_key=alert_key(customer_id=facts.customer_id, kind=kind, raised_on_iso=run_date.isoformat()),
-            salt=playbook.control_salt or playbook.key,
-        )
-        window_start, window_ends_on = window_of(raised_on=run_date)
-        new_alerts.append(
-            Alert(
-                customer_id=trigger.customer_id,
-                branch_id=facts.branch_id,
-                kind=kind,
-                playbook=playbook,
-                owner_id=owner_id,
-                owner_role=trigger.owner_role,
-                status=AlertStatus.OPEN,
-                raised_on=run_date,
-                last_triggered_on=run_date,
-                event_on=trigger.event_on,
-                probability=probability,
-                aum=aum,
-                aum_at_risk=trigger.aum_at_risk,
-                expected_aum_at_risk=expected,
-                reasons=trigger.reasons,
-                details=trigger.details,
-                priority=priority,
-                is_control=is_held_out(draw=draw, share=share),
-                control_draw=draw,
-                window_start_month=window_start,
-                window_ends_on=window_ends_on,
+
+def _open_alerts_locked(*, kind: str) -> dict[int, Alert]:
+    """Customer pk -> the open alert of ``kind``, locked so that a member of staff acting
+    on it meanwhile cannot be overwritten."""
+    return {
+        alert.customer_id: alert
+        for alert in Alert.objects.select_for_update().filter(kind=kind, status__in=OPEN_STATUSES)
+    }
+
+
+def _recently_closed_customers(*, kind: str, run_date: dt.date) -> set[int]:
+    """Customers whose ``kind`` alert staff dismissed or closed within the suppression period:
+    not raised again at once, staff decided about it."""
+    since = timezone.make_aware(dt.datetime.combine(run_date - dt.timedelta(days=conf.suppress_days()), dt.time.min))
+    return set(
+        Alert.objects.filter(
+            kind=kind,
+            status__in=[AlertStatus.DISMISSED, AlertStatus.CLOSED_RETAINED, AlertStatus.CLOSED_LOST],
+            closed_at__gte=since,
+        ).values_list("customer_id", flat=True)
+    )
+
+
+def _trigger_pricing(
+    *, trigger: Trigger, playbook: Playbook, facts: CustomerFacts, ctx: RuleContext, save_rates: dict[int, float],
+) -> _Pricing:
+    """The trigger's probability (its own, else the latest score's, else the prior), what is
+    expected to be lost, and the alert's priority (expected value of working it)."""
+    score = ctx.latest_scores.get(trigger.customer_id)
+    probability = trigger.probability
+    if probability is None:
+        probability = score.probability if score is not None else conf.event_probability_prior()
+    return _Pricing(
+        probability=probability,
+        expected_aum_at_risk=(Decimal(str(probability)) * trigger.aum_at_risk).quantize(Decimal("0.01")),
+        priority=expected_value(
+            probability=probability,
+            aum_at_risk=float(trigger.aum_at_risk),
+            save_rate=save_rates.get(playbook.pk, conf.save_rate_prior()),
+            contact_cost=conf.contact_cost(),
+        ),
+        aum=score.aum if score is not None else facts.latest_aum,
+    )
+
+
+def _alert_retrigger(
+    batch: _KindPass, *, alert: Alert, trigger: Trigger, facts: CustomerFacts, pricing: _Pricing,
+    owner_id: int | None,
+) -> None:
+    """An open alert triggered again: refresh its figures (once per date), say what changed."""
+    run_date = batch.ctx.run_date
+    if alert.last_triggered_on >= run_date:
+        batch.counts["unchanged"] += 1
+        return
+    if owner_id is None:
+        owner_id = alert.owner_id  # nobody to hand it to: it stays where it is
+    if alert.details != trigger.details or alert.owner_id != owner_id:
+        batch.events.append(
+            _event(
+                alert,
+                action=AlertEvent.Action.RETRIGGERED,
+                from_status=alert.status,
+                to_status=alert.status,
+                data={"before": alert.details, "after": trigger.details, "owner_before": alert.owner_id},
             )
         )
+    alert.last_triggered_on = run_date
+    alert.trigger_count += 1
+    alert.probability = pricing.probability
+    alert.aum = pricing.aum
+    alert.aum_at_risk = trigger.aum_at_risk
+    alert.expected_aum_at_risk = pricing.expected_aum_at_risk
+    alert.priority = pricing.priority
+    alert.reasons = trigger.reasons
+    alert.details = trigger.details
+    alert.event_on = trigger.event_on
+    alert.owner_id = owner_id
+    alert.branch_id = facts.branch_id
+    batch.changed.append(alert)
+    batch.counts["updated"] += 1
 
+
+def _alert_new(
+    *, kind: str, trigger: Trigger, facts: CustomerFacts, playbook: Playbook, pricing: _Pricing, owner_id: int,
+    run_date: dt.date,
+) -> Alert:
+    """A new open alert (not saved), held out or not by its reproducible control draw."""
+    share = playbook.control_share if playbook.control_share is not None else conf.control_share()
+    draw = control_draw(
+        alert_key=alert_key(customer_id=facts.customer_id, kind=kind, raised_on_iso=run_date.isoformat()),
+        salt=playbook.control_salt or playbook.key,
+    )
+    window_start, window_ends_on = window_of(raised_on=run_date)
+    return Alert(
+        customer_id=trigger.customer_id,
+        branch_id=facts.branch_id,
+        kind=kind,
+        playbook=playbook,
+        owner_id=owner_id,
+        owner_role=trigger.owner_role,
+        status=AlertStatus.OPEN,
+        raised_on=run_date,
+        last_triggered_on=run_date,
+        event_on=trigger.event_on,
+        probability=pricing.probability,
+        aum=pricing.aum,
+        aum_at_risk=trigger.aum_at_risk,
+        expected_aum_at_risk=pricing.expected_aum_at_risk,
+        reasons=trigger.reasons,
+        details=trigger.details,
+        priority=pricing.priority,
+        is_control=is_held_out(draw=draw, share=share),
+        control_draw=draw,
+        window_start_month=window_start,
+        window_ends_on=window_ends_on,
+    )
+
+
+def _alerts_insert_with_steps(batch: _KindPass, *, playbooks: dict[str, Playbook]) -> None:
+    """Insert the new alerts, their "raised" events and, unless held out, their playbook's steps."""
     # bulk_create sets primary keys on PostgreSQL and SQLite >= 3.35, which the steps need.
-    Alert.objects.bulk_create(new_alerts, batch_size=BATCH)
-    steps: list[AlertStep] = []
+    Alert.objects.bulk_create(batch.new_alerts, batch_size=BATCH)
+    run_date = batch.ctx.run_date
     playbook_by_pk = {playbook.pk: playbook for playbook in playbooks.values()}
-    for alert in new_alerts:
-        facts = ctx.customers[alert.customer_id]
-        events.append(
+    steps: list[AlertStep] = []
+    for alert in batch.new_alerts:
+        batch.events.append(
             _event(
                 alert,
                 action=AlertEvent.Action.RAISED,
@@ -343,49 +411,33 @@ def _triggers_apply(
         )
         if alert.is_control:
             # Held out: recorded and measured, but nobody is asked to do anything.
-            counts["held_out"] += 1
+            batch.counts["held_out"] += 1
             continue
-        counts["raised"] += 1
-        for step in playbook_by_pk[alert.playbook_id].steps.all():
-            steps.append(
-                AlertStep(
-                    alert=alert,
-                    playbook_step=step,
-                    order=step.order,
-                    owner_role=step.owner_role,
-                    owner_id=_owner_for(step.owner_role, facts, staff),
-                    channel=step.channel,
-                    due_on=run_date + dt.timedelta(days=step.due_offset_days),
-                    text_zh=step.text_zh,
-                    text_en=step.text_en,
-                )
+        batch.counts["raised"] += 1
+        facts = batch.ctx.customers[alert.customer_id]
+        steps.extend(
+            AlertStep(
+                alert=alert,
+                playbook_step=step,
+                order=step.order,
+                owner_role=step.owner_role,
+                owner_id=_owner_for(step.owner_role, facts, batch.staff),
+                channel=step.channel,
+                due_on=run_date + dt.timedelta(days=step.due_offset_days),
+                text_zh=step.text_zh,
+                text_en=step.text_en,
             )
+            for step in playbook_by_pk[alert.playbook_id].steps.all()
+        )
     AlertStep.objects.bulk_create(steps, batch_size=BATCH)
-    rows_update(
-        changed,
-        [
-            "last_triggered_on",
-            "trigger_count",
-            "probability",
-            "aum",
-            "aum_at_risk",
-            "expected_aum_at_risk",
-            "priority",
-            "reasons",
-            "details",
-            "event_on",
-            "owner",
-            "branch",
-            "updated_at",
-        ],
-    )
 
-    # Whatever no longer triggers has cleared: close it, saying why.
-    reason = CLEAR_REASONS[kind]
+
+def _alerts_clear(batch: _KindPass, *, cleared: list[Alert]) -> None:
+    """Whatever no longer triggers has cleared: close it, saying why."""
+    reason = CLEAR_REASONS[batch.kind]
     now = timezone.now()
-    cleared = [alert for customer_id, alert in existing.items() if customer_id not in triggered]
     for alert in cleared:
-        events.append(
+        batch.events.append(
             _event(
                 alert,
                 action=AlertEvent.Action.CLEARED,
@@ -400,9 +452,7 @@ def _triggers_apply(
         alert.rank = None
         alert.in_budget = False
     rows_update(cleared, ["status", "close_reason", "closed_at", "rank", "in_budget", "updated_at"])
-    counts["cleared"] = len(cleared)
-    AlertEvent.objects.bulk_create(events, batch_size=BATCH)
-    return counts
+    batch.counts["cleared"] = len(cleared)
 
 
 def alerts_rank_for_date(*, run_date: dt.date) -> int:

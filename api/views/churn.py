@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -18,8 +18,9 @@ from audit.services import audit_record, origin_from_request
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.retraining import TrainingBusy, training_run_start
 from churn.selectors import model_version_report, nightly_run_get
-from churn.tasks import nightly_run_task
 from config.celery import enqueue
+from nightly.selectors import nightly_stages_of
+from nightly.tasks import nightly_run_task
 
 TAGS = ["models"]
 
@@ -81,7 +82,22 @@ class NightlyRunSerializer(serializers.Serializer):
     chunks_total = serializers.IntegerField()
     chunks_done = serializers.IntegerField()
     customers_scored = serializers.IntegerField()
+    # Failed chunks ({"chunk": [first, last], "error"}) and a failed stage ({"stage", "error"}).
     errors = serializers.JSONField()
+    stages = serializers.SerializerMethodField()
+
+    class StageSerializer(serializers.Serializer):
+        name = serializers.CharField()
+        status = serializers.CharField()
+        started_at = serializers.DateTimeField(allow_null=True)
+        finished_at = serializers.DateTimeField(allow_null=True)
+        error = serializers.CharField()
+        result = serializers.JSONField(allow_null=True)
+
+    @extend_schema_field(StageSerializer(many=True))
+    def get_stages(self, run: NightlyRun) -> list[dict]:
+        """The chain's stages in order (prepare, score, alerts, reasons), each with its own status and error."""
+        return self.StageSerializer(nightly_stages_of(run=run), many=True).data
 
 
 class NightlyRunListApi(ApiView):

@@ -22,11 +22,11 @@ from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.reasons import feature_label
 from churn.retraining import TrainingBusy, training_run_start
 from churn.selectors import model_version_report, nightly_run_get
-from churn.tasks import nightly_run_task
 from config.celery import enqueue
 from customers.importing.uploads import KNOWN_NAMES
 from customers.models import Role
 from customers.services import bank_data_upload_import
+from nightly.tasks import nightly_run_task
 
 
 def _headline_label(key: str) -> str:

@@ -23,6 +23,9 @@ from customers.models import Customer
 from customers.services import bank_data_import
 from demo.bank import generate_demo_bank
 from demo.logins import demo_complaints_record, demo_logins_create
+from nightly import services as nightly_services
+from nightly.models import StageName
+from nightly.selectors import nightly_stage_result
 from retention import services as retention_services
 
 
@@ -101,10 +104,10 @@ class Command(BaseCommand):
         self._step(_("Running the nightly job for %(n)s dates (past months replayed, then today)")
                    % {"n": len(run_dates)})
         for run_date in run_dates:
-            run = churn_services.nightly_run(run_date=run_date)
+            run = nightly_services.nightly_run(run_date=run_date)
             if run is None:
                 raise CommandError(_("no active model"))
-            alerts = run.alerts_result or {}
+            alerts = nightly_stage_result(run=run, name=StageName.ALERTS) or {}
             self.stdout.write(
                 "  " + _("%(date)s: %(scored)s customers scored; alerts raised %(raised)s, updated %(updated)s, "
                          "closed as cleared %(cleared)s, held out %(held_out)s")

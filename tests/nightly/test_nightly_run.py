@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.utils import translation
 
 from churn import services
+from nightly import services as nightly_services
+from nightly.models import NightlyStage
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun
 from churn.reasons import version_activation_text as activation_text
 from customers.models import Customer
@@ -33,7 +35,7 @@ def _snapshot():
 
 
 def test_run_scores_every_scoreable_active_customer_once_with_reasons_for_the_flagged(bank):
-    run = services.nightly_run(run_date=RUN_DATE)
+    run = nightly_services.nightly_run(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.DONE and run.chunks_total == run.chunks_done >= 4
     active = Customer.objects.filter(status="active").count()
     assert run.customers_scored + run.customers_skipped == active
@@ -52,7 +54,7 @@ def test_running_twice_for_the_same_date_leaves_the_same_rows(bank):
     # Even if every chunk is redone, the upsert leaves the same rows.
     NightlyRun.objects.filter(run_date=RUN_DATE).update(status=NightlyRun.Status.RUNNING)
     NightlyChunk.objects.update(status=NightlyChunk.Status.PENDING)
-    services.nightly_run(run_date=RUN_DATE)
+    nightly_services.nightly_run(run_date=RUN_DATE)
     assert _snapshot() == first
 
 
@@ -68,13 +70,13 @@ def test_a_run_that_died_half_way_is_completed_without_duplicates(bank, monkeypa
 
     monkeypatch.setattr(services, "nightly_chunk_score", dies_after_two)
     with pytest.raises(SystemExit):
-        services.nightly_run(run_date=RUN_DATE)
+        nightly_services.nightly_run(run_date=RUN_DATE)
     run = NightlyRun.objects.get(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.RUNNING
     assert run.chunks.filter(status=NightlyChunk.Status.DONE).count() == 2
     half = ChurnScore.objects.filter(scored_on=RUN_DATE).count()
     monkeypatch.setattr(services, "nightly_chunk_score", real)
-    run = services.nightly_run(run_date=RUN_DATE)
+    run = nightly_services.nightly_run(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.DONE
     total = ChurnScore.objects.filter(scored_on=RUN_DATE).count()
     assert total == run.customers_scored > half
@@ -91,10 +93,13 @@ def test_a_failing_chunk_is_reported_not_skipped(bank, monkeypatch):
         return real(**kwargs)
 
     monkeypatch.setattr(services, "score_frames", fails_once)
-    run = services.nightly_run(run_date=RUN_DATE)
+    run = nightly_services.nightly_run(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.FAILED
-    assert len(run.errors) == 1 and "bad data" in run.errors[0]["error"]
-    run = services.nightly_run(run_date=RUN_DATE)  # the next run redoes just that chunk
+    chunk_errors = [error for error in run.errors if "chunk" in error]
+    assert len(chunk_errors) == 1 and "bad data" in chunk_errors[0]["error"]
+    assert [error["stage"] for error in run.errors if "stage" in error] == ["score"]
+    assert NightlyStage.objects.get(run=run, name="alerts").status == "pending"  # the chain stopped there
+    run = nightly_services.nightly_run(run_date=RUN_DATE)  # the next run redoes just that chunk
     assert run.status == NightlyRun.Status.DONE and run.errors == []
 
 
@@ -110,7 +115,7 @@ def test_daily_scores_are_pruned_after_the_retention_period_month_ends_kept(bank
 
 
 def test_reasons_on_demand_are_computed_once_and_kept(bank):
-    services.nightly_run(run_date=RUN_DATE)
+    nightly_services.nightly_run(run_date=RUN_DATE)
     score = ChurnScore.objects.filter(scored_on=RUN_DATE, risk_band="low").first()
     assert score is not None and score.reasons == []
     services.score_reasons_ensure(score=score)
@@ -118,7 +123,7 @@ def test_reasons_on_demand_are_computed_once_and_kept(bank):
     assert 0 < len(score.reasons) <= 3
     NightlyRun.objects.filter(run_date=RUN_DATE).update(status=NightlyRun.Status.RUNNING)
     NightlyChunk.objects.update(status=NightlyChunk.Status.PENDING)
-    services.nightly_run(run_date=RUN_DATE)
+    nightly_services.nightly_run(run_date=RUN_DATE)
     score.refresh_from_db()
     assert score.reasons  # a re-run with the same model keeps them
 
@@ -157,7 +162,7 @@ def test_a_late_monthly_export_scores_everyone_from_the_latest_month_available(b
     run = NightlyRun.objects.get(run_date=late_date)
     assert run.data_month == date(2025, 12, 1)
     assert "not imported yet: scored from 2025-12" in capsys.readouterr().out
-    on_time = services.nightly_run(run_date=RUN_DATE)  # 5 January: December is the last complete month
+    on_time = nightly_services.nightly_run(run_date=RUN_DATE)  # 5 January: December is the last complete month
     assert on_time.data_month == date(2025, 12, 1)
     assert run.customers_scored == on_time.customers_scored > 0
     assert run.customers_skipped == on_time.customers_skipped
@@ -178,7 +183,7 @@ def test_low_band_customers_with_an_open_alert_get_their_reasons_in_one_batch(ba
         return real(**kwargs)
 
     monkeypatch.setattr(services, "_reasons_for_customers", counted)
-    run = services.nightly_run(run_date=RUN_DATE)
+    run = nightly_services.nightly_run(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.DONE
     open_alerts = Alert.objects.filter(status__in=["open", "snoozed", "in_progress"]).values("customer_id")
     alerted = ChurnScore.objects.filter(scored_on=RUN_DATE, customer_id__in=open_alerts)

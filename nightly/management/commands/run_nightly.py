@@ -7,12 +7,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from churn import services
 from churn.features import last_complete_month
+from nightly import services
+from nightly.lease import LeaseBusy
+from nightly.models import StageName, StageStatus
+from nightly.selectors import nightly_stages_of
 
 
 class Command(BaseCommand):
-    help = "Score every active customer for a date (default today), in this process, then raise alerts."
+    help = ("Run the night of a date (default today) in this process: prepare, score, raise alerts, reasons. "
+            "A rerun resumes at the first stage not done.")
 
     def add_arguments(self, parser):
         parser.add_argument("--date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD")
@@ -20,9 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args, date: dt.date | None, **options):
         run_date = date or timezone.localdate()
         started = time.monotonic()
-        run = services.nightly_run(
-            run_date=run_date, progress=lambda chunks: tqdm(chunks, desc="chunks", unit="chunk", disable=None)
-        )
+        try:
+            run = services.nightly_run(
+                run_date=run_date, progress=lambda chunks: tqdm(chunks, desc="chunks", unit="chunk", disable=None)
+            )
+        except LeaseBusy as exc:
+            raise CommandError(str(exc)) from None
         if run is None:
             raise CommandError("no active model version: run train_churn_model first")
         expected = last_complete_month(run.run_date).date()
@@ -40,9 +47,17 @@ class Command(BaseCommand):
             f"skipped (below the minimum AUM or no current month), {run.chunks_done}/{run.chunks_total} chunks, "
             f"model #{run.model_version_id}; {time.monotonic() - started:.1f}s"
         )
-        if run.alerts_result is not None:
-            self.stdout.write(f"alerts: {run.alerts_result}")
+        for stage in nightly_stages_of(run=run):
+            seconds = ((stage.finished_at - stage.started_at).total_seconds()
+                       if stage.started_at and stage.finished_at else None)
+            timing = f" in {seconds:.1f}s" if seconds is not None else ""
+            self.stdout.write(f"  {stage.name}: {stage.status}{timing}")
+            if stage.name == StageName.ALERTS and stage.status == StageStatus.DONE and stage.result:
+                self.stdout.write(f"  alerts: {stage.result}")
+            if stage.status == StageStatus.FAILED:
+                self.stderr.write(f"stage {stage.name} failed: {stage.error}")
         for error in run.errors:
-            self.stderr.write(f"chunk {error['chunk']} failed: {error['error']}")
+            if "chunk" in error:
+                self.stderr.write(f"chunk {error['chunk']} failed: {error['error']}")
         if run.status != run.Status.DONE:
             raise CommandError(f"run {run.run_date} is {run.status}")
