@@ -1,4 +1,8 @@
-"""Celery tasks: each takes a date, calls one service, owns its retries."""
+"""Celery tasks: each takes a date, calls one service, owns its retries.
+
+Alert raising is a stage of the nightly chain (``nightly.tasks``), which hands it
+the run's date and month of balances; it has no task of its own here.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from retention import services
-
-
-@shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=True, retry_kwargs={"max_retries": 3})
-def alerts_raise_for_date_task(self, run_date: str) -> dict:
-    """Raise, update and clear alerts for ``run_date`` (ISO date). Safe to retry: the service is idempotent."""
-    return services.alerts_raise_for_date(run_date=dt.date.fromisoformat(run_date))
 
 
 @shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=True, retry_kwargs={"max_retries": 3})

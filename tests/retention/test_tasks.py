@@ -1,19 +1,6 @@
 from __future__ import annotations
 
-from retention.models import Alert
-from retention.tasks import alert_outcomes_mark_task, alerts_raise_for_date_task
-from tests.retention.conftest import RUN_DATE
-from tests.retention.factories import ChurnScoreFactory
-
-
-def test_the_nightly_task_raises_alerts_for_the_date(bank, settings):
-    settings.RETENTION_CONTROL_SHARE = 0.0
-    ChurnScoreFactory(customer=bank.customer, scored_on=RUN_DATE)
-
-    counts = alerts_raise_for_date_task.apply(args=[RUN_DATE.isoformat()]).get()
-
-    assert counts["raised"] == 1
-    assert Alert.objects.get().customer == bank.customer
+from retention.tasks import alert_outcomes_mark_task
 
 
 def test_the_outcomes_task_takes_a_date(db):
