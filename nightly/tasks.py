@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 
 from celery import Task, group, shared_task
-from django.db import DatabaseError, InterfaceError
+from django.db import DatabaseError, InterfaceError, connection
 from django.utils import timezone
 
 from churn import services as churn_services
@@ -29,6 +29,25 @@ logger = logging.getLogger(__name__)
 # with a doubling delay; a bug in the data or code fails at once and is reported in the run.
 TRANSIENT = (DatabaseError, InterfaceError, OSError)
 MAX_RETRIES = 3
+
+
+def _connection_lost() -> bool:
+    """Whether this process's database connection died (and, if so, drop it so the next
+    query opens a new one)."""
+    if connection.connection is None:
+        return False
+    if connection.is_usable():
+        return False
+    connection.close()
+    return True
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A transient error, or any error raised while the connection died under the task:
+    the driver does not always say so (psycopg2 raised SystemError from a COPY whose
+    connection the server had terminated)."""
+    lost = _connection_lost()
+    return lost or isinstance(exc, TRANSIENT)
 
 
 def _queue_of(task: Task) -> str | None:
@@ -85,6 +104,7 @@ class _ChunkTask(Task):
         """Called once retries are exhausted (or for an error not retried): the chunk is
         recorded as failed in its run, never silently skipped, and the chain moves on
         (to a failed score stage) if it was the last."""
+        _connection_lost()  # the failure may have been a dead connection: record it on a new one
         run_id, first_id, last_id = (list(args) + [None, None, None])[:3]
         run_id = kwargs.get("run_id", run_id)
         first_id = kwargs.get("first_id", first_id)
@@ -111,7 +131,9 @@ def score_chunk_task(self, run_id: int, first_id: int, last_id: int) -> int:
     try:
         scored = services.nightly_chunk_run(run_id=run_id, first_id=first_id, last_id=last_id)
         services.nightly_scoring_advance(run_id=run_id, dispatch=_dispatcher(_queue_of(self)))
-    except TRANSIENT as exc:
+    except Exception as exc:
+        if not _is_transient(exc):
+            raise
         raise self.retry(exc=exc, countdown=conf.retry_delay(attempt=self.request.retries)) from exc
     return scored
 
@@ -119,6 +141,7 @@ def score_chunk_task(self, run_id: int, first_id: int, last_id: int) -> int:
 class _StageTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """Retries exhausted (or an error not retried): the stage and the run are failed, with the error."""
+        _connection_lost()
         run_id, name = (list(args) + [None, None])[:2]
         run_id = kwargs.get("run_id", run_id)
         name = kwargs.get("name", name)
@@ -142,5 +165,7 @@ def nightly_stage_task(self, run_id: int, name: str) -> str | None:
             logger.warning("%s: stage %s left to its holder", exc, name)
             return None
         raise self.retry(exc=exc, countdown=conf.retry_delay(attempt=self.request.retries)) from exc
-    except TRANSIENT as exc:
+    except Exception as exc:
+        if not _is_transient(exc):
+            raise
         raise self.retry(exc=exc, countdown=conf.retry_delay(attempt=self.request.retries)) from exc

@@ -65,8 +65,61 @@ def _real_services_missing() -> str | None:
     return None
 
 
+class CeleryWorkers:
+    """Start real Celery workers (subprocesses) on one queue of this test's own, and kill them.
+
+    ``start(env=...)`` adds environment variables for the worker (its settings: chunk
+    size, retry delay). A worker started after another was killed listens on the same
+    queue, as a restarted worker would, and finds the messages the dead one left.
+    """
+
+    def __init__(self, *, database_url: str):
+        self.database_url = database_url
+        # A queue of its own, so a worker left over from a developer's shell cannot steal the tasks.
+        self.queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, *, env: dict[str, str] | None = None) -> subprocess.Popen:
+        from config.celery import app
+
+        full_env = {**os.environ, "DATABASE_URL": self.database_url, **(env or {})}
+        full_env.setdefault("DEBUG", "1")
+        name = f"{self.queue}-{len(self.processes)}@{os.uname().nodename}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
+             "-Q", self.queue, "-n", name, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=full_env,
+        )
+        self.processes.append(proc)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"Celery worker exited with status {proc.returncode}")
+            if app.control.ping(destination=[name], timeout=1.0):
+                return proc
+        pytest.fail("Celery worker did not answer within 60 s")
+
+    def kill(self, proc: subprocess.Popen) -> None:
+        """SIGKILL: no clean-up, no acknowledgement, as the kernel's OOM killer would."""
+        proc.kill()
+        proc.wait(timeout=20)
+
+    def stop_all(self) -> None:
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=20)
+
+
 @pytest.fixture
-def celery_worker_process(transactional_db, settings):
+def celery_workers(transactional_db, settings):
+    """Real Celery workers against the test database (PostgreSQL) and the configured Redis broker;
+    tasks sent from this process go to their queue."""
     missing = _real_services_missing()
     if missing:
         if os.environ.get("REQUIRE_REAL_SERVICES") == "1":
@@ -76,41 +129,25 @@ def celery_worker_process(transactional_db, settings):
     from config.celery import app
 
     db = settings.DATABASES["default"]
-    env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env.setdefault("DEBUG", "1")
-    # A queue of its own, so a worker left over from a developer's shell cannot steal the tasks.
-    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
-         "-Q", queue, "-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT,
-        env=env,
+    workers = CeleryWorkers(
+        database_url=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     )
     app.conf.task_always_eager = False
     previous_default_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
+    app.conf.task_default_queue = workers.queue
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"Celery worker exited with status {proc.returncode}")
-            replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1.0)
-            if replies:
-                break
-        else:
-            pytest.fail("Celery worker did not answer within 60 s")
-        yield queue
+        yield workers
     finally:
         app.conf.task_default_queue = previous_default_queue
         app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        workers.stop_all()
+
+
+@pytest.fixture
+def celery_worker_process(celery_workers):
+    """One real Celery worker, started; yields its queue."""
+    celery_workers.start()
+    return celery_workers.queue
 
 
 # Generated-input tests count their requests; the counts are printed at the end of the run.

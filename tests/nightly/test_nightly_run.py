@@ -8,11 +8,11 @@ from django.core.management import call_command
 from django.utils import translation
 
 from churn import services
-from nightly import services as nightly_services
-from nightly.models import NightlyStage
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun
 from churn.reasons import version_activation_text as activation_text
 from customers.models import Customer
+from nightly import services as nightly_services
+from nightly.models import NightlyStage
 from tests.churn.helpers import load_bank, small_bank
 
 RUN_DATE = date(2026, 1, 5)
