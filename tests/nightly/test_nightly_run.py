@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from churn import services
@@ -13,6 +13,7 @@ from churn.reasons import version_activation_text as activation_text
 from customers.models import Customer
 from nightly import services as nightly_services
 from nightly.models import NightlyStage
+from retention.models import Alert, AlertStep
 from tests.churn.helpers import load_bank, small_bank
 
 RUN_DATE = date(2026, 1, 5)
@@ -190,3 +191,102 @@ def test_low_band_customers_with_an_open_alert_get_their_reasons_in_one_batch(ba
     assert alerted.filter(risk_band="low").exists(), "the fixture should raise event alerts on low-band customers"
     assert not alerted.filter(reasons=[]).exists()
     assert calls and len(calls) <= 1 and calls[0] > 1  # one batch, not one customer at a time
+
+
+def test_each_stage_is_recorded_in_order_with_its_timing_and_result(bank):
+    run = nightly_services.nightly_run(run_date=RUN_DATE)
+
+    stages = list(NightlyStage.objects.filter(run=run).order_by("pk"))
+    assert [stage.name for stage in stages] == ["prepare", "score", "alerts", "reasons"]
+    assert all(stage.status == "done" and stage.error == "" for stage in stages)
+    assert all(stage.started_at <= stage.finished_at for stage in stages)
+    assert stages[0].result["chunks_total"] == run.chunks_total
+    assert stages[1].result["customers_scored"] == run.customers_scored
+    assert stages[2].result["raised"] + stages[2].result["held_out"] == Alert.objects.count() > 0
+    assert stages[2].result["no_playbook"] == 0
+    assert stages[3].result["customers_with_open_alert"] > 0
+    assert run.finished_at >= stages[3].finished_at
+
+
+def _night_rows():
+    from tests.nightly.helpers import night_snapshot
+
+    return night_snapshot(run_date=RUN_DATE)
+
+
+def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun_gives_a_clean_nights_rows(
+    bank, capsys,
+):
+    from django.db import connection
+
+    from tests.nightly.helpers import night_forget
+
+    nightly_services.nightly_run(run_date=RUN_DATE)
+    clean = _night_rows()
+    night_forget(run_date=RUN_DATE)
+    # The database refuses checklist steps once half the night's are in: alert raising fails half-way.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_alertstep "
+            f"WHEN (SELECT count(*) FROM retention_alertstep) >= {clean['steps'] // 2} "
+            "BEGIN SELECT RAISE(ABORT, 'test fault: step insert refused'); END"
+        )
+    with pytest.raises(CommandError, match="is failed"):
+        call_command("run_nightly", "--date", RUN_DATE.isoformat())
+    assert "stage alerts failed: IntegrityError('test fault: step insert refused')" in capsys.readouterr().err
+    run = NightlyRun.objects.get(run_date=RUN_DATE)
+    assert run.status == NightlyRun.Status.FAILED
+    assert [error["stage"] for error in run.errors] == ["alerts"]
+    assert dict(NightlyStage.objects.filter(run=run).values_list("name", "status")) == {
+        "prepare": "done", "score": "done", "alerts": "failed", "reasons": "pending"}
+    assert not Alert.objects.exists() and not AlertStep.objects.exists()  # all or nothing
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_refuse_step")
+    call_command("run_nightly", "--date", RUN_DATE.isoformat())
+    run.refresh_from_db()
+    assert run.status == NightlyRun.Status.DONE and run.errors == []
+    assert _night_rows() == clean
+
+
+def test_only_one_process_runs_a_date_and_a_dead_holders_lease_is_taken_over(bank):
+    import os
+    import socket
+
+    from django.utils import timezone
+
+    from nightly.lease import LeaseBusy, nightly_lease
+    from nightly.models import NightlyLease
+
+    with nightly_lease(run_date=RUN_DATE):
+        with pytest.raises(LeaseBusy):
+            nightly_services.nightly_run(run_date=RUN_DATE)
+        with pytest.raises(CommandError, match="another process is running the night of 2026-01-05"):
+            call_command("run_nightly", "--date", RUN_DATE.isoformat())
+    assert not NightlyRun.objects.exists()
+    # A holder on this machine whose process is gone (killed) leaves its row; it does not keep the date.
+    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
+    assert not _process_exists(dead)
+    NightlyLease.objects.create(run_date=RUN_DATE, holder=f"{socket.gethostname()}:{dead}:x",
+                                renewed_at=timezone.now())
+    assert nightly_services.nightly_run(run_date=RUN_DATE).status == NightlyRun.Status.DONE
+    assert not NightlyLease.objects.exists()
+    # A live holder keeps it, until it has not renewed it for the lease period.
+    NightlyLease.objects.create(run_date=RUN_DATE, holder=f"{socket.gethostname()}:{os.getpid()}:y",
+                                renewed_at=timezone.now())
+    with pytest.raises(LeaseBusy):
+        nightly_services.nightly_run(run_date=RUN_DATE)
+    NightlyLease.objects.update(renewed_at=timezone.now() - timezone.timedelta(hours=1))
+    assert nightly_services.nightly_run(run_date=RUN_DATE).status == NightlyRun.Status.DONE
+
+
+def _process_exists(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

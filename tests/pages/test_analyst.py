@@ -40,6 +40,22 @@ def test_a_running_nightly_run_is_polled_until_it_finishes(client, bank):
     assert client.get(url, headers={"HX-Request": "true"}).status_code == 286
 
 
+def test_a_failed_stage_shows_its_error_on_the_run_status(client, bank):
+    from nightly.models import NightlyStage
+
+    run = NightlyRun.objects.create(run_date=TODAY, chunks_total=4, chunks_done=4, status=NightlyRun.Status.FAILED,
+                                    errors=[{"stage": "alerts", "error": "OperationalError('database is locked')"}])
+    NightlyStage.objects.create(run=run, name="score", status="done")
+    NightlyStage.objects.create(run=run, name="alerts", status="failed", error="OperationalError('database is locked')")
+    client.force_login(bank.analyst)
+
+    body = client.get(reverse("churn:nightly_run_status", args=[TODAY.isoformat()]),
+                      headers={"HX-Request": "true"}).content.decode()
+
+    assert "OperationalError(&#x27;database is locked&#x27;)" in body
+    assert body.count('class="badge bad"') == 2  # the run and its alerts stage
+
+
 def test_starting_a_run_runs_the_nightly_task_and_is_audited(client, bank):
     # No broker in tests: Celery runs the real task in-process (CELERY_TASK_ALWAYS_EAGER).
     client.force_login(bank.analyst)

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from retention.models import Alert, AlertKind, AlertStatus
+from retention.models import Alert, AlertKind, AlertStatus, Playbook
 from retention.selectors import interception_list, prize_eligibility_list
 from retention.services import alerts_raise_for_date
 from tests.retention.conftest import RUN_DATE
@@ -141,6 +141,29 @@ def test_sharp_aum_drop_of_30_percent_in_a_month(bank):
     alert = only_alert(AlertKind.AUM_DROP)
     assert alert.customer == bank.customer
     assert alert.reasons[0]["value"] == pytest.approx(-0.31)
+
+
+def test_the_rules_read_balances_up_to_the_nightly_runs_month_not_past_it(bank):
+    # On 15 May the last complete month is April; a run scoring from March (April's export
+    # late) must have the rules compare the same months as its scores: no April drop yet.
+    balances(bank.customer, (dt.date(2024, 2, 1), "100000"), (dt.date(2024, 3, 1), "99000"),
+             (dt.date(2024, 4, 1), "50000"))
+
+    counts = alerts_raise_for_date(run_date=RUN_DATE, data_month=dt.date(2024, 3, 1))
+    assert counts["by_kind"][AlertKind.AUM_DROP]["raised"] == 0
+    counts = alerts_raise_for_date(run_date=RUN_DATE, data_month=dt.date(2024, 4, 1))
+    assert counts["by_kind"][AlertKind.AUM_DROP]["raised"] == 1
+
+
+def test_a_trigger_whose_playbook_is_inactive_is_counted_and_logged_not_silently_dropped(bank, caplog):
+    ChurnScoreFactory(customer=bank.customer, scored_on=RUN_DATE, risk_band="high", probability=0.8)
+    Playbook.objects.filter(key="segment_product").update(is_active=False)
+
+    counts = raise_today()
+
+    assert not Alert.objects.exists()
+    assert counts["no_playbook"] == 1 and counts["by_kind"][AlertKind.MODEL_RISK]["no_playbook"] == 1
+    assert "playbook 'segment_product' is missing or inactive" in caplog.text
 
 
 def test_large_withdrawal_booked_for_tomorrow_reaches_the_rm_and_the_lobby_list(bank):
