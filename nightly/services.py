@@ -247,7 +247,13 @@ def nightly_run(*, run_date: dt.date, progress: Callable[[Iterable], Iterable] =
         run = nightly_run_begin(run_date=run_date)
         if run is None or run.status == NightlyRun.Status.DONE:
             return run
+        previous = None
         while (name := nightly_stage_next(run_id=run.pk)) is not None:
+            if name == previous:
+                # Every pass finishes its stage (done or failed); one left unfinished means
+                # someone changed the run under us (chunks added, a stage reset): stop loudly.
+                raise RuntimeError(f"nightly run {run.pk}: stage {name} did not finish")
+            previous = name
             if name == StageName.SCORE:
                 for first_id, last_id in progress(nightly_scoring_begin(run_id=run.pk)):
                     try:

@@ -71,12 +71,12 @@ def nightly_run_task(self, run_date: str | None = None) -> int | None:
     done, and fan the chunks out to the workers of the queue this task came from.
     Without a broker (eager), the whole night runs here, in this process."""
     day = dt.date.fromisoformat(run_date) if run_date else timezone.localdate()
-    if self.request.is_eager:
-        run = services.nightly_run(run_date=day)
-        return run.pk if run else None
-    queue = _queue_of(self)
-    dispatch = _dispatcher(queue)
     try:
+        if self.request.is_eager:
+            run = services.nightly_run(run_date=day)
+            return run.pk if run else None
+        queue = _queue_of(self)
+        dispatch = _dispatcher(queue)
         with nightly_lease(run_date=day):
             run = services.nightly_run_begin(run_date=day)
             if run is None or run.status == NightlyRun.Status.DONE:
