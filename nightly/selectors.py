@@ -7,8 +7,9 @@ from nightly.models import STAGE_ORDER, NightlyStage
 
 
 def nightly_stages_of(*, run: NightlyRun) -> list[NightlyStage]:
-    """The run's stages in chain order (those not recorded yet are left out)."""
-    stages = {stage.name: stage for stage in NightlyStage.objects.filter(run=run)}
+    """The run's stages in chain order (those not recorded yet are left out). Uses the run's
+    prefetched ``stages`` when a list has them (``prefetch_related("stages")``)."""
+    stages = {stage.name: stage for stage in run.stages.all()}
     return [stages[name] for name in STAGE_ORDER if name in stages]
 
 

@@ -109,7 +109,7 @@ class NightlyRunListApi(ApiView):
     @extend_schema(tags=TAGS, responses=NightlyRunSerializer(many=True), operation_id="nightly_runs_list")
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(NightlyRun.objects.all(), request, view=self)
+        page = paginator.paginate_queryset(NightlyRun.objects.prefetch_related("stages"), request, view=self)
         return paginator.get_paginated_response(NightlyRunSerializer(page, many=True).data)
 
 
