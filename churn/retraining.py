@@ -64,11 +64,8 @@ class TrainingBusy(Exception):
         self.run = run
 
 
-def training_run_start(*, user, force: bool = False) -> TrainingRun:
-    """Record a retraining and queue its task (after commit). Raises ``TrainingBusy``."""
-    from churn.tasks import train_model_task
-    from config.celery import enqueue
-
+def training_run_create(*, user, force: bool = False) -> TrainingRun:
+    """Record a retraining (``churn.tasks.training_run_start`` queues its task). Raises ``TrainingBusy``."""
     stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING,
                                        started_at__lt=timezone.now() - STALE_AFTER)
     stale.update(status=TrainingRun.Status.FAILED, finished_at=timezone.now(),
@@ -82,7 +79,6 @@ def training_run_start(*, user, force: bool = False) -> TrainingRun:
             run = TrainingRun.objects.create(requested_by=user, force=force)
         else:
             raise TrainingBusy(running) from None
-    transaction.on_commit(lambda: enqueue(train_model_task, training_run_id=run.pk))
     return run
 
 

@@ -16,8 +16,9 @@ from api.permissions import IsAnalystOrAdmin
 from audit.models import AuditAction
 from audit.services import audit_record, origin_from_request
 from churn.models import ModelVersion, NightlyRun, TrainingRun
-from churn.retraining import TrainingBusy, training_run_start
+from churn.retraining import TrainingBusy
 from churn.selectors import model_version_report, nightly_run_get
+from churn.tasks import training_run_start
 from config.celery import enqueue
 from nightly.selectors import nightly_stages_of
 from nightly.tasks import nightly_run_task

@@ -11,7 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from churn.models import ModelVersion, TrainingRun
-from churn.retraining import TrainingBusy, _Reporter, training_run_execute, training_run_start
+from churn.retraining import TrainingBusy, _Reporter, training_run_execute
+from churn.tasks import training_run_start
 from config.celery import enqueue
 from tests.churn.helpers import load_bank, small_bank
 

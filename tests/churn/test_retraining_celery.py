@@ -17,7 +17,7 @@ def test_retraining_through_a_real_worker(celery_worker_process, settings, tmp_p
     settings.VAR_DIR = tmp_path
     load_bank(small_bank(customers=250))
     from churn.models import TrainingRun
-    from churn.retraining import training_run_start
+    from churn.tasks import training_run_start
 
     run = training_run_start(user=None)  # autocommit: the task is sent at once, through Redis
     deadline = time.monotonic() + 180

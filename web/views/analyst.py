@@ -20,8 +20,9 @@ from audit.services import audit_record, origin_from_request
 from churn import conf as churn_conf
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.reasons import feature_label
-from churn.retraining import TrainingBusy, training_run_start
+from churn.retraining import TrainingBusy
 from churn.selectors import model_version_report, nightly_run_get
+from churn.tasks import training_run_start
 from config.celery import enqueue
 from customers.importing.uploads import KNOWN_NAMES
 from customers.models import Role
