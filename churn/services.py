@@ -399,6 +399,8 @@ def _reasons_write(*, reasons: dict[int, list[dict]], scored_on: date) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("CREATE TEMP TABLE IF NOT EXISTS churn_reasons_load (customer_id bigint, reasons jsonb) "
                            "ON COMMIT DELETE ROWS")
+            # Empty already unless a caller's outer transaction holds the commit back.
+            cursor.execute("DELETE FROM churn_reasons_load")
             cursor.copy_expert("COPY churn_reasons_load FROM STDIN WITH (FORMAT csv)", _csv(table))
             cursor.execute(
                 "UPDATE churn_churnscore s SET reasons = l.reasons FROM churn_reasons_load l "
@@ -540,6 +542,9 @@ def scores_write(*, scores: pd.DataFrame, run_date: date, model_version_id: int)
                 "model_version_id bigint, probability double precision, risk_band varchar(8), aum numeric(18,2), "
                 "expected_aum_at_risk numeric(18,2), reasons jsonb, is_month_end boolean) ON COMMIT DELETE ROWS"
             )
+            # Empty already unless a caller's outer transaction holds the commit back (a test, or
+            # two chunks scored in one transaction): then the last chunk's rows would be upserted twice.
+            cursor.execute("DELETE FROM churn_score_load")
             cursor.copy_expert("COPY churn_score_load FROM STDIN WITH (FORMAT csv)", _csv(table))
             cursor.execute(_UPSERT_SQL)
         return

@@ -225,15 +225,24 @@ def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun
     clean = _night_rows()
     night_forget(run_date=RUN_DATE)
     # The database refuses checklist steps once half the night's are in: alert raising fails half-way.
+    half = clean["steps"] // 2
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_alertstep "
-            f"WHEN (SELECT count(*) FROM retention_alertstep) >= {clean['steps'] // 2} "
-            "BEGIN SELECT RAISE(ABORT, 'test fault: step insert refused'); END"
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION test_refuse_step() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF (SELECT count(*) FROM retention_alertstep) >= {half} THEN "
+                "RAISE EXCEPTION 'test fault: step insert refused'; END IF; RETURN NEW; END $$")
+            cursor.execute("CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_alertstep "
+                           "FOR EACH ROW EXECUTE FUNCTION test_refuse_step()")
+        else:
+            cursor.execute(
+                "CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_alertstep "
+                f"WHEN (SELECT count(*) FROM retention_alertstep) >= {half} "
+                "BEGIN SELECT RAISE(ABORT, 'test fault: step insert refused'); END")
     with pytest.raises(CommandError, match="is failed"):
         call_command("run_nightly", "--date", RUN_DATE.isoformat())
-    assert "stage alerts failed: IntegrityError('test fault: step insert refused')" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "stage alerts failed: " in err and "test fault: step insert refused" in err
     run = NightlyRun.objects.get(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.FAILED
     assert [error["stage"] for error in run.errors] == ["alerts"]
@@ -242,42 +251,76 @@ def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun
     assert not Alert.objects.exists() and not AlertStep.objects.exists()  # all or nothing
 
     with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER test_refuse_step")
+        cursor.execute("DROP TRIGGER test_refuse_step" + (" ON retention_alertstep" if connection.vendor == "postgresql"
+                                                           else ""))
     call_command("run_nightly", "--date", RUN_DATE.isoformat())
     run.refresh_from_db()
     assert run.status == NightlyRun.Status.DONE and run.errors == []
     assert _night_rows() == clean
 
 
-def test_only_one_process_runs_a_date_and_a_dead_holders_lease_is_taken_over(bank):
+def _date_held_by_another_process():
+    """Hold the date's lease as another process would: on PostgreSQL the advisory lock from a
+    second connection (a lock is re-entrant within one); on SQLite a lease row naming a live
+    process (this one, with another token). Returns how to make that holder die."""
     import os
     import socket
 
+    from django.db import connection
     from django.utils import timezone
 
-    from nightly.lease import LeaseBusy, nightly_lease
+    from nightly.lease import _ADVISORY_NAMESPACE
     from nightly.models import NightlyLease
 
-    with nightly_lease(run_date=RUN_DATE):
-        with pytest.raises(LeaseBusy):
-            nightly_services.nightly_run(run_date=RUN_DATE)
-        with pytest.raises(CommandError, match="another process is running the night of 2026-01-05"):
-            call_command("run_nightly", "--date", RUN_DATE.isoformat())
-    assert not NightlyRun.objects.exists()
-    # A holder on this machine whose process is gone (killed) leaves its row; it does not keep the date.
-    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
-    assert not _process_exists(dead)
-    NightlyLease.objects.create(run_date=RUN_DATE, holder=f"{socket.gethostname()}:{dead}:x",
+    if connection.vendor == "postgresql":
+        # Built from this connection's settings, so it opens the test database, not the configured one.
+        other = type(connection)(dict(connection.settings_dict), alias="another-process")
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_ADVISORY_NAMESPACE, RUN_DATE.toordinal()])
+        return other.close  # the server drops the lock with the connection
+    NightlyLease.objects.create(run_date=RUN_DATE, holder=f"{socket.gethostname()}:{os.getpid()}:other",
                                 renewed_at=timezone.now())
+    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
+
+    def die():
+        assert not _process_exists(dead)
+        NightlyLease.objects.update(holder=f"{socket.gethostname()}:{dead}:other")
+
+    return die
+
+
+def test_only_one_process_runs_a_date_and_a_killed_holder_does_not_keep_it(bank):
+    from nightly.lease import LeaseBusy
+
+    holder_dies = _date_held_by_another_process()
+    with pytest.raises(LeaseBusy):
+        nightly_services.nightly_run(run_date=RUN_DATE)
+    with pytest.raises(CommandError, match="another process is running the night of 2026-01-05"):
+        call_command("run_nightly", "--date", RUN_DATE.isoformat())
+    assert not NightlyRun.objects.exists()
+    holder_dies()
     assert nightly_services.nightly_run(run_date=RUN_DATE).status == NightlyRun.Status.DONE
-    assert not NightlyLease.objects.exists()
-    # A live holder keeps it, until it has not renewed it for the lease period.
+
+
+def test_on_sqlite_a_lease_not_renewed_for_the_lease_period_is_taken_over(bank):
+    import os
+    import socket
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from nightly.lease import LeaseBusy
+    from nightly.models import NightlyLease
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the lease row is SQLite's; PostgreSQL's advisory lock has no period")
     NightlyLease.objects.create(run_date=RUN_DATE, holder=f"{socket.gethostname()}:{os.getpid()}:y",
                                 renewed_at=timezone.now())
     with pytest.raises(LeaseBusy):
         nightly_services.nightly_run(run_date=RUN_DATE)
     NightlyLease.objects.update(renewed_at=timezone.now() - timezone.timedelta(hours=1))
     assert nightly_services.nightly_run(run_date=RUN_DATE).status == NightlyRun.Status.DONE
+    assert not NightlyLease.objects.exists()  # released at the end
 
 
 def _process_exists(pid: int) -> bool:
