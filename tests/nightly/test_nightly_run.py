@@ -266,7 +266,7 @@ def _date_held_by_another_process():
     import os
     import socket
 
-    from django.db import connection
+    from django.db import connection, connections
     from django.utils import timezone
 
     from nightly.lease import _ADVISORY_NAMESPACE
@@ -274,7 +274,8 @@ def _date_held_by_another_process():
 
     if connection.vendor == "postgresql":
         # Built from this connection's settings, so it opens the test database, not the configured one.
-        other = type(connection)(dict(connection.settings_dict), alias="another-process")
+        wrapper = connections["default"]
+        other = type(wrapper)(dict(wrapper.settings_dict), alias="another-process")
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_ADVISORY_NAMESPACE, RUN_DATE.toordinal()])
         return other.close  # the server drops the lock with the connection
