@@ -20,6 +20,7 @@ from django.utils import translation
 from churn import services
 from churn.models import ChurnScore, ModelVersion
 from demo.second_bank import SecondBankOptions, generate_second_bank
+from nightly import services as nightly_services
 from tests.customers.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +145,7 @@ def test_when_the_model_cannot_beat_the_rule_the_rule_scores_and_the_page_says_w
     assert version.features == ["aum_change_3m"]
     assert "does not beat the rule baseline" in output
     # The rule is a model version like any other: the nightly run scores and explains with it.
-    run = services.nightly_run(run_date=date(2026, 1, 5))
+    run = nightly_services.nightly_run(run_date=date(2026, 1, 5))
     scores = ChurnScore.objects.filter(scored_on=run.run_date, model_version=version)
     assert scores.count() == run.customers_scored > 0
     reasons = [reason for score in scores for reason in score.reasons]
