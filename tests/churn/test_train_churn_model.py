@@ -17,7 +17,6 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import translation
 
-from churn import services
 from churn.models import ChurnScore, ModelVersion
 from demo.second_bank import SecondBankOptions, generate_second_bank
 from nightly import services as nightly_services
