@@ -47,7 +47,7 @@ print(json.dumps(night_snapshot(run_date=dt.date.fromisoformat({RUN_DATE!r}))))
 def _env(database: Path, var: Path) -> dict[str, str]:
     return {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{database}", "VAR_DIR": str(var),
             "CHURN_SCORE_CHUNK_SIZE": "60", "CHURN_RISK_MEDIUM": "0.05", "CHURN_RISK_HIGH": "0.3",
-            "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "ERROR"}
+            "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "ERROR", "CELERY_BROKER_URL": ""}
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
