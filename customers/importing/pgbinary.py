@@ -260,9 +260,11 @@ def _encode_chunk(columns: list[pa.Array], encoders: list[Encoder]) -> bytes:
         if isinstance(piece, _Varying):
             groups.append(piece)
             continue
-        if not groups or isinstance(groups[-1], _Varying):
-            groups.append((b"", []))
-        template, fills = groups[-1]
+        last = groups[-1] if groups else None
+        if last is None or isinstance(last, _Varying):
+            last = (b"", [])
+            groups.append(last)
+        template, fills = last
         if piece.fill is not None:
             fills.append((len(template), len(piece.template), piece.fill))
         groups[-1] = (template + piece.template, fills)
@@ -275,7 +277,8 @@ def _encode_chunk(columns: list[pa.Array], encoders: list[Encoder]) -> bytes:
             fill(rows[:, offset:offset + width])
         return rows
 
-    if len(groups) == 1:
+    # One fixed group (no text, numeric, ... column): its rows are the whole chunk.
+    if len(groups) == 1 and isinstance(groups[0], tuple):
         return rows_of(groups[0]).tobytes()
     widths = [len(g[0]) if isinstance(g, tuple) else g.lengths for g in groups]
     row_lengths = np.zeros(n, dtype=np.int64)

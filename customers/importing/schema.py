@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from core.fields import concrete_field
 from customers.models import (
     Appointment,
     AppointmentKind,
@@ -87,13 +88,11 @@ class FileSpec:
         return next(column for column in self.columns if column.name == name)
 
 
-def _field(model: type[models.Model], name: str) -> models.Field:
-    return model._meta.get_field(name)
 
 
 def text(name: str, model: type[models.Model], field_name: str, *, required: bool = True,
          ref: Ref | None = None) -> Column:
-    return Column(name, Kind.TEXT, required=required, max_length=_field(model, field_name).max_length, ref=ref)
+    return Column(name, Kind.TEXT, required=required, max_length=concrete_field(model, field_name).max_length, ref=ref)
 
 
 def code(name: str, ref: Ref, *, required: bool = True) -> Column:
@@ -114,7 +113,9 @@ def choice(name: str, choices: type[models.TextChoices] | tuple[str, ...], *, re
 
 def decimal(name: str, model: type[models.Model], field_name: str, *, kind: Kind = Kind.AMOUNT,
             required: bool = True) -> Column:
-    model_field = _field(model, field_name)
+    model_field = concrete_field(model, field_name)
+    if not isinstance(model_field, models.DecimalField):
+        raise TypeError(f"{model.__name__}.{field_name} is not a DecimalField")
     return Column(name, kind, required=required, max_digits=model_field.max_digits,
                   decimal_places=model_field.decimal_places)
 
@@ -189,7 +190,7 @@ STAFF = FileSpec(
         text("name", User, "display_name"),
         code("branch_code", Ref.BRANCH),
         choice("role", (Role.RM.value, Role.LOBBY.value, Role.HEAD.value, Role.ANALYST.value)),
-        Column("email", Kind.EMAIL, required=False, max_length=_field(User, "email").max_length),
+        Column("email", Kind.EMAIL, required=False, max_length=concrete_field(User, "email").max_length),
     ),
     key=("staff_code",),
     multiline=True,

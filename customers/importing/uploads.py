@@ -64,7 +64,8 @@ def upload_problems(files: list[UploadedFile]) -> list[UploadProblem]:
             problems.append(UploadProblem(name, None, _("uploaded twice")))
             continue
         seen.add(name)
-        if upload.size > settings.IMPORT_MAX_FILE_BYTES:
+        # Django sets the size of every uploaded file; one without a size is refused, not read.
+        if upload.size is None or upload.size > settings.IMPORT_MAX_FILE_BYTES:
             problems.append(UploadProblem(name, None, _("larger than %(mb)d MB")
                                           % {"mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)}))
             continue
@@ -73,7 +74,7 @@ def upload_problems(files: list[UploadedFile]) -> list[UploadProblem]:
 
 
 def _content_problems(upload: UploadedFile) -> list[UploadProblem]:
-    name = upload.name
+    name = upload.name or "-"
     upload.seek(0)
     head = upload.read(SNIFF_BYTES)
     upload.seek(0)
@@ -134,8 +135,10 @@ def _header_problem(upload: UploadedFile) -> UploadProblem | None:
 
 
 def _formula_problems(upload: UploadedFile) -> list[UploadProblem]:
+    name = upload.name or "-"
     problems = []
-    upload.seek(0)
+    upload.seek(0)  # an upload always has its file open here: seek() would have failed
+    assert upload.file is not None
     text = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
     try:
         reader = csv.reader(text)
@@ -146,14 +149,14 @@ def _formula_problems(upload: UploadedFile) -> list[UploadProblem]:
                     # Only the first character is echoed: the cell may hold personal data.
                     start = {"\t": "TAB", "\r": "CR"}.get(cell[0], cell[0])
                     problems.append(UploadProblem(
-                        upload.name, reader.line_num,
+                        name, reader.line_num,
                         _("column %(column)s starts like a spreadsheet formula (%(start)s…); remove the leading "
                           "character") % {"column": column, "start": start},
                     ))
                     if len(problems) >= MAX_FORMULA_PROBLEMS:
                         return problems
     except csv.Error as exc:
-        problems.append(UploadProblem(upload.name, None, _("not readable as CSV: %(error)s") % {"error": exc}))
+        problems.append(UploadProblem(name, None, _("not readable as CSV: %(error)s") % {"error": exc}))
     finally:
         text.detach()
         upload.seek(0)

@@ -88,7 +88,10 @@ class _Pending:
     message: str
 
     def sort_key(self) -> tuple[int, int]:
-        return (self.line if self.line is not None else self.record + 2, self.column_order)
+        if self.line is not None:
+            return (self.line, self.column_order)
+        assert self.record is not None, "a pending problem knows its line or its record"
+        return (self.record + 2, self.column_order)
 
 
 class ProblemLog:
@@ -665,6 +668,7 @@ class BatchChecker:
         return Parsed(_null_where(values, bad | empty), bad, empty, wire=_null_where(text, bad | empty))
 
     def _count(self, column: Column, raw: pa.Array) -> Parsed:
+        assert column.max_value is not None, "schema.count() gives every COUNT column its maximum"
         if column.max_value < 2**31 - 1:
             template = gettext("must be an integer from 0 to %(max)d, got '%(value)s'")
         else:
@@ -688,6 +692,8 @@ class BatchChecker:
 
     def resolve(self, column: Column, parsed: Parsed) -> None:
         """Look a code column up in the known codes; unknown codes are problems."""
+        if column.ref is None:
+            raise ValueError(f"{column.name} is not a code column")
         codes = lookup(parsed.values, self.references.codes(column.ref))
         unknown = ~parsed.bad & ~parsed.empty & (codes < 0)
         if column.ref is Ref.RM:
@@ -785,8 +791,10 @@ class KeyTracker:
             else:
                 encoded = pa.chunked_array(parts, pa.string()).combine_chunks().dictionary_encode()
                 codes.append(np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32))
-                dictionary = encoded.dictionary
-                decoders.append(lambda code, d=dictionary: d[code].as_py())
+
+                def decode(code: int, dictionary: pa.Array = encoded.dictionary) -> str:
+                    return dictionary[code].as_py()
+                decoders.append(decode)
             self._codes[i] = []
         order, same = _sort_keys(codes)
         if not same.any():
@@ -816,7 +824,10 @@ class KeyTracker:
             return decode
         if column.kind is Kind.CHOICE:
             return lambda code: column.choices[code]
-        return lambda code: self._known[column.ref][code].as_py()
+        ref = column.ref
+        if ref is None:
+            raise ValueError(f"{name} is neither a date, a choice nor a code column")
+        return lambda code: self._known[ref][code].as_py()
 
     def remember(self, references: References) -> None:
         """The known codes that reference columns' codes index into."""
@@ -892,6 +903,7 @@ def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, re
             # An empty optional code (rm_code: no RM yet) is a null index, which
             # every writer turns into a NULL foreign key.
             codes, empty = parsed[column.name].codes, parsed[column.name].empty
+            assert codes is not None, "checker.resolve() gave every code column its codes"
             indices = pa.array(np.where(empty, 0, codes), mask=empty) if empty.any() else pa.array(codes)
             values = pa.DictionaryArray.from_arrays(indices, references.codes(column.ref))
         elif column.kind in (Kind.TEXT, Kind.EMAIL, Kind.CHOICE) and not column.required:

@@ -47,6 +47,7 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from core.fields import column_name, column_type, concrete_field
 from customers.importing import pgbinary
 from customers.importing.schema import FileSpec
 from customers.importing.validation import lookup
@@ -121,7 +122,7 @@ class Target:
 
     def nullable(self, join: Join) -> bool:
         """Whether the code may be empty: the foreign key is then NULL (Customer.rm)."""
-        return self.model._meta.get_field(join.field).null
+        return concrete_field(self.model, join.field).null
 
     def updated_fields(self) -> tuple[str, ...]:
         if self.update is not None:
@@ -215,7 +216,7 @@ TARGETS: dict[str, Target] = {
 
 
 def _column(model: type[models.Model], name: str) -> str:
-    return model._meta.get_field(name).column
+    return column_name(model, name)
 
 
 def _as_text(values: pa.Array | pa.ChunkedArray) -> list:
@@ -286,9 +287,9 @@ class Writer:
         target = TARGETS[spec.kind]
         columns: dict[str, str] = {}
         for field_name, staged in target.copy.items():
-            columns.setdefault(staged, target.model._meta.get_field(field_name).db_type(self.connection))
+            columns.setdefault(staged, column_type(concrete_field(target.model, field_name), self.connection))
         for join in target.joins:
-            columns.setdefault(join.staged, join.model._meta.get_field(join.code_field).db_type(self.connection))
+            columns.setdefault(join.staged, column_type(concrete_field(join.model, join.code_field), self.connection))
         return columns
 
     def create_stage(self, spec: FileSpec) -> None:
@@ -642,8 +643,9 @@ class PostgresWriter(Writer):
             cursor.execute("SELECT nextval(%s)", [sequence])
             first_id = cursor.fetchone()[0]
         next_id = first_id
+        latest = None
         if spec.kind == "monthly":
-            self._latest = _LatestBalances(keys["customer_id"])
+            latest = self._latest = _LatestBalances(keys["customer_id"])
 
         def encode(block: pa.Table) -> pa.Table:
             nonlocal next_id
@@ -652,8 +654,8 @@ class PostgresWriter(Writer):
             arrays += [block.column(staged) for staged in target.copy.values()]
             arrays += [keys[join.staged].resolve(block.column(join.staged)) for join in target.joins]
             arrays += [pa.array(np.full(block.num_rows, value)) for value in constants.values()]
-            if spec.kind == "monthly":
-                self._latest.add(block)
+            if latest is not None:
+                latest.add(block)
             return pa.table(arrays, names=columns)
 
         def done() -> None:
@@ -663,9 +665,10 @@ class PostgresWriter(Writer):
                     cursor.execute("SELECT setval(%s, %s)", [sequence, next_id - 1])
 
         fields = {field.column: field for field in target.model._meta.concrete_fields}
-        text = [self.quote(c) for c in columns if _is_text(fields[c].db_type(self.connection))]
+        types = [column_type(fields[c], self.connection) for c in columns]
+        text = [self.quote(c) for c, sql_type in zip(columns, types, strict=True) if _is_text(sql_type)]
         sink = _CopySink(self._raw_cursor(), self.quote(bulk.table), [self.quote(c) for c in columns], text=text,
-                         encode=encode, on_done=done, types=[fields[c].db_type(self.connection) for c in columns])
+                         encode=encode, on_done=done, types=types)
         return sink
 
     def _drop_secondary(self, table: str) -> list[str]:
@@ -887,7 +890,8 @@ class _CopySink(StageSink):
         self._cursor = cursor
         self._closed = False
         encoders = [pgbinary.encoder(sql_type) for sql_type in types] if types is not None else [None]
-        self._binary = encoders if BINARY_COPY and all(e is not None for e in encoders) else None
+        binary = [e for e in encoders if e is not None]
+        self._binary = binary if BINARY_COPY and len(binary) == len(encoders) else None
         self.typed = self._binary is not None
         # As in CSV with FORCE_NOT_NULL: a missing text value is '', never NULL.
         self._not_null = [i for i, column in enumerate(columns) if column in text]
