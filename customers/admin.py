@@ -22,7 +22,10 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "display_name", "staff_code", "role", "branch", "is_active"]
     list_filter = ["role", "branch", "is_active", "is_staff"]
     search_fields = ["username", "display_name", "staff_code", "email"]
-    fieldsets = BaseUserAdmin.fieldsets + ((_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role"]}),)
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        (_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role"]}),
+    )
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
         (_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role"]}),
     )

@@ -115,7 +115,8 @@ def branch_staff(*, roles, branch_ids=None) -> dict[int, dict[str, User]]:
     for user in users.order_by("pk").only(
         "pk", "branch_id", "role", "username", "display_name", "first_name", "last_name"
     ):
-        staff.setdefault(user.branch_id, {}).setdefault(user.role, user)
+        if user.branch_id is not None:  # always, by the filter above; this tells the type checker
+            staff.setdefault(user.branch_id, {}).setdefault(user.role, user)
     return staff
 
 

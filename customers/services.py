@@ -320,7 +320,7 @@ def _references_from_database() -> References:
     def codes(values) -> pa.Array:
         return pa.array(list(values), pa.string())
 
-    staff_roles = dict(User.objects.exclude(staff_code=None).values_list("staff_code", "role"))
+    staff_roles = {code: role for code, role in User.objects.values_list("staff_code", "role") if code is not None}
     return References(
         branches=codes(Branch.objects.values_list("code", flat=True)),
         customers=codes(Customer.objects.values_list("customer_id", flat=True).iterator(chunk_size=100_000)),

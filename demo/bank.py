@@ -347,7 +347,7 @@ def _build_world(*, customers: int, seed: int, cal: _Calendar, bank_name: str) -
     for k in range(1, horizon):
         own[:, k] = 0.8 * own[:, k - 1] + rng.normal(0, sd)
     steps = np.where(np.isin(kinds, [DEPOSIT, LOAN, INSURANCE]), 0.5, 1.0)
-    yields = levels[:, None] + steps[:, None] * common[None, :] + own
+    yields: np.ndarray = levels[:, None] + steps[:, None] * common[None, :] + own
     yields = np.where(kinds[:, None] == DEPOSIT, np.round(yields * 20) / 20, yields)  # 5-bp steps
     floor = np.where(levels < 1, 0.05, 1.0)
     yields = np.round(np.maximum(yields, floor[:, None]), 2)
@@ -1032,7 +1032,7 @@ def generate_demo_bank(
     end_month: str,
     today: dt.date,
     bank_name: str = "Demo Bank",
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> dict[str, int]:
     """Write the demo bank's CSV files into ``out_dir``; return the data rows written per file.
 

@@ -20,7 +20,8 @@ class DemoLogin:
 
 
 # Fixed, printed passwords: this is a demo bank on a developer's machine.
-_PASSWORDS = {
+# Keyed by the role's stored value, which is what a user's role field holds.
+_PASSWORDS: dict[str, str] = {
     Role.RM: "demo-rm-2026",
     Role.LOBBY: "demo-lobby-2026",
     Role.HEAD: "demo-head-2026",

@@ -128,8 +128,7 @@ def generate_bank(
 
     # Surveys every ~4 months; a churner's last one before the event is poor.
     survey_cols = np.arange(0, m, 4)
-    s_rows, s_k = np.meshgrid(np.arange(n), survey_cols, indexing="ij")
-    s_rows, s_k = s_rows.ravel(), s_k.ravel()
+    s_rows, s_k = (grid.ravel() for grid in np.meshgrid(np.arange(n), survey_cols, indexing="ij"))
     s_k = np.clip(s_k + rng.integers(0, 3, len(s_k)), 0, m - 1)
     score = np.clip(np.round(rng.normal(8.3, 1.0, len(s_rows))), 0, 10)
     unhappy = (event[s_rows] - s_k >= 0) & (event[s_rows] - s_k <= 3)

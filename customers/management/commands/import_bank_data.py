@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext
 
 from customers.services import bank_data_import
 
 
 class Command(BaseCommand):
-    @property
-    def help(self) -> str:
-        # Translated when asked for; argparse needs a real str, not a lazy one.
-        return gettext("Import the bank's interchange CSV files (branches.csv, staff.csv, customers.csv, "
-                       "monthly.csv, ...) from DIR. All or nothing: on any bad row every problem is printed "
-                       "and nothing changes.")
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Translated when the parser is built, in the active language; argparse needs a real str,
+        # not a lazy one.
+        self.help = gettext("Import the bank's interchange CSV files (branches.csv, staff.csv, customers.csv, "
+                            "monthly.csv, ...) from DIR. All or nothing: on any bad row every problem is printed "
+                            "and nothing changes.")
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("directory", type=Path, help=gettext("Folder holding the CSV files."))

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any, TextIO, cast
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from tqdm import tqdm
@@ -40,11 +41,12 @@ def _month_before(day: dt.date) -> str:
 
 
 class Command(BaseCommand):
-    @property
-    def help(self) -> str:
-        # Translated when asked for, in the active language; argparse needs a real str, not a lazy one.
-        return _("Write a synthetic bank (branches, staff, customers, balances, products, holdings, surveys, "
-                 "appointments) as interchange CSV files.")
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Translated when the parser is built, in the active language; argparse needs a real str,
+        # not a lazy one.
+        self.help = _("Write a synthetic bank (branches, staff, customers, balances, products, holdings, surveys, "
+                      "appointments) as interchange CSV files.")
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--out", required=True, help=_("Directory to write the CSV files into."))
@@ -68,8 +70,10 @@ class Command(BaseCommand):
         out = Path(options["out"])
 
         # The raw stream under Django's OutputWrapper: the wrapper appends a newline to every
-        # write, which would break tqdm's carriage-return redraws.
-        with tqdm(total=options["customers"], unit=_("customers"), file=self.stderr._out,
+        # write, which would break tqdm's carriage-return redraws. (The stubs type the wrapper's
+        # delegated attributes as methods; _out is its stream.)
+        raw_stderr = cast(TextIO, self.stderr._out)
+        with tqdm(total=options["customers"], unit=_("customers"), file=raw_stderr,
                   disable=options["verbosity"] == 0) as bar:
             counts = generate_demo_bank(
                 out, customers=options["customers"], months=options["months"], seed=options["seed"],
