@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -36,8 +35,9 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
         % {"hours": hours},
     )
     form = AuthenticationForm(request)
-    # The template shows its one generic line whenever the form has errors.
-    form._errors = ErrorDict({NON_FIELD_ERRORS: form.error_class([_("Login refused.")])})
+    # The template shows its one generic line whenever the form has errors. An unbound form's
+    # errors are an empty dict that the form keeps: the line is added to it.
+    form.errors[NON_FIELD_ERRORS] = form.error_class([_("Login refused.")])
     status = 429
     if request.path.startswith("/admin/"):
         return render(request, "admin/login.html", {"form": form, "site_header": "", "app_path": request.path},
