@@ -3,6 +3,8 @@ outside the caller's scope answer 404 (and are audited as refused)."""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from django.db.models import Model, QuerySet
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
@@ -12,7 +14,7 @@ from audit.services import origin_from_request
 from customers.selectors import MAX_ID
 
 
-def audit_denied(request, *, object_type: str, object_id: str = "", reason: str) -> None:
+def audit_denied(request, *, object_type: str, object_id: str | int = "", reason: str) -> None:
     """A refusal, written by the audit service with the request's actor, address and path."""
     audit_services.audit_denied(origin=origin_from_request(request), object_type=object_type,
                                 object_id=object_id, reason=reason)
@@ -21,7 +23,7 @@ def audit_denied(request, *, object_type: str, object_id: str = "", reason: str)
 class ApiView(APIView):
     # Only for drf-spectacular and django-filter to learn the model of a filtered list;
     # views build their querysets from the scoping selectors, never from this.
-    queryset = None
+    queryset: QuerySet[Any] | None = None
 
     def get_queryset(self):
         return self.queryset
@@ -41,7 +43,10 @@ def id_in_range(pk) -> bool:
         return False
 
 
-def scoped_get(request, queryset: QuerySet, *, pk, object_type: str) -> Model:
+_M = TypeVar("_M", bound=Model)
+
+
+def scoped_get(request, queryset: QuerySet[_M], *, pk, object_type: str) -> _M:
     """The object with ``pk`` if it is in ``queryset`` (already scoped to the caller);
     otherwise a 404 — the same answer whether it does not exist or is not theirs — and
     a ``denied`` audit event, so probing shows up in the trail."""

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from rest_framework.exceptions import NotFound, ValidationError
@@ -11,7 +13,13 @@ class ApiCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-    ordering = "-pk"
+    ordering: str | tuple[str, ...] = "-pk"
+
+    def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
+        # Every page here has a size, so DRF's None (pagination switched off) never comes back.
+        page = super().paginate_queryset(queryset, request, view=view)
+        assert page is not None
+        return page
 
     def decode_cursor(self, request):
         # A cursor that does not decode is bad input (400), not a missing resource (DRF says 404).

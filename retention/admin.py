@@ -38,8 +38,7 @@ class AlertEventInline(admin.TabularInline):
     model = models.AlertEvent
     extra = 0
     can_delete = False
-    fields = ["at", "actor", "action", "from_status", "to_status", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "actor", "action", "from_status", "to_status", "note")
 
     def has_add_permission(self, request, obj=None):
         return False

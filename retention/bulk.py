@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from django.db import connection
 from django.db.models import Model
 
+from core.fields import column_type, concrete_field, field_column
+
 _PG_PAGE = 1000
 
 
@@ -27,13 +29,13 @@ def rows_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
         return 0
     model = type(objs[0])
     meta = model._meta
-    model_fields = [meta.get_field(name) for name in fields]
+    model_fields = [concrete_field(model, name) for name in fields]
     for field in model_fields:
         if getattr(field, "auto_now", False):
             for obj in objs:
                 field.pre_save(obj, add=False)
     table = connection.ops.quote_name(meta.db_table)
-    pk_column = connection.ops.quote_name(meta.pk.column)
+    pk_column = connection.ops.quote_name(field_column(meta.pk))
     rows = [
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in model_fields] + [obj.pk]
         for obj in objs
@@ -42,18 +44,18 @@ def rows_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
         if connection.vendor == "postgresql":
             from psycopg2.extras import execute_values
 
-            columns = [connection.ops.quote_name(field.column) for field in model_fields]
+            columns = [connection.ops.quote_name(field_column(field)) for field in model_fields]
             assignments = ", ".join(
-                f"{column} = v.c{i}::{field.db_type(connection)}"
+                f"{column} = v.c{i}::{column_type(field, connection)}"
                 for i, (column, field) in enumerate(zip(columns, model_fields, strict=True))
             )
             names = ", ".join([f"c{i}" for i in range(len(model_fields))] + ["pk"])
             sql = (
                 f"UPDATE {table} AS t SET {assignments} FROM (VALUES %s) AS v({names}) "
-                f"WHERE t.{pk_column} = v.pk::{meta.pk.db_type(connection).replace('serial', 'int')}"
+                f"WHERE t.{pk_column} = v.pk::{column_type(meta.pk, connection).replace('serial', 'int')}"
             )
             execute_values(cursor.cursor, sql, rows, page_size=_PG_PAGE)
         else:
-            assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in model_fields)
+            assignments = ", ".join(f"{connection.ops.quote_name(field_column(field))} = %s" for field in model_fields)
             cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s", rows)
     return len(rows)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import QuerySet
@@ -74,7 +74,7 @@ def mean_difference_ci(*, values_a: Sequence[float], values_b: Sequence[float]) 
 class GroupStats:
     n: int = 0
     retained: int = 0
-    aum_kept_values: list[float] | None = None
+    aum_kept_values: list[float] = field(default_factory=list)
 
     @property
     def retention_rate(self) -> float | None:
@@ -82,7 +82,7 @@ class GroupStats:
 
     @property
     def aum_kept_total(self) -> float:
-        return sum(self.aum_kept_values or [])
+        return sum(self.aum_kept_values)
 
     @property
     def aum_kept_mean(self) -> float | None:
@@ -133,7 +133,7 @@ def retention_report(*, group_by: str, alerts: QuerySet[Alert] | None = None) ->
         fields = ("branch__code", "branch__name", "branch__name")
     rows = alerts.values_list(*fields, "is_control", "outcome", "aum_kept").order_by()
     groups: dict[str, dict[bool, GroupStats]] = defaultdict(
-        lambda: {False: GroupStats(aum_kept_values=[]), True: GroupStats(aum_kept_values=[])}
+        lambda: {False: GroupStats(), True: GroupStats()}
     )
     labels: dict[str, str] = {}
     for key, label_zh, label_en, is_control, outcome, kept in rows:
@@ -155,7 +155,7 @@ def retention_report(*, group_by: str, alerts: QuerySet[Alert] | None = None) ->
                     successes_a=worked.retained, n_a=worked.n, successes_b=held_out.retained, n_b=held_out.n
                 ),
                 aum_kept_difference=mean_difference_ci(
-                    values_a=worked.aum_kept_values or [], values_b=held_out.aum_kept_values or []
+                    values_a=worked.aum_kept_values, values_b=held_out.aum_kept_values
                 ),
             )
         )

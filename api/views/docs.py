@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_update
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
@@ -20,11 +21,14 @@ class SwaggerDocs(SpectacularSwaggerSplitView):
     url_name = "api:schema"
 
 
+REDOC_CSP = {"style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF, "blob:"], "img-src": [SELF, "data:"]}
+
+
 class RedocDocs(SpectacularRedocView):
     template_name = "api/redoc.html"
     url_name = "api:schema"
 
     @extend_schema(exclude=True)
-    @csp_update({"style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF, "blob:"], "img-src": [SELF, "data:"]})
+    @method_decorator(csp_update(REDOC_CSP))
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -92,7 +92,9 @@ class RetentionReportApi(ApiView):
 
     class RetentionReportRowSerializer(serializers.Serializer):
         key = serializers.CharField()
-        label = serializers.CharField()
+        # Declared fields are taken off the class by DRF's metaclass: this does not replace
+        # Field.label, whatever the stubs think.
+        label = serializers.CharField()  # type: ignore[assignment]
         worked = GroupStatsSerializer()
         held_out = GroupStatsSerializer()
         retention_difference = IntervalSerializer(allow_null=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import ContactChannel, ContactResult, Customer
+from customers.models import ContactChannel, ContactResult, Customer, Segment
 
 
 class SegmentOverrideForm(forms.ModelForm):
@@ -20,12 +22,14 @@ class SegmentOverrideForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["segment_override"].choices = [("", _("As assigned by the rules"))] + list(
-            self.fields["segment_override"].choices
-        )[1:]
+        segment = self.fields["segment_override"]
+        assert isinstance(segment, forms.ChoiceField), "a CharField with choices makes a choice field"
+        # The model's choices, with the blank one saying what it means here.
+        segment.choices = [("", _("As assigned by the rules")), *Segment.choices]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("segment_override") and not (cleaned.get("segment_override_reason") or "").strip():
             self.add_error("segment_override_reason", _("Say why you change the segment."))
         if not cleaned.get("segment_override"):

@@ -27,4 +27,4 @@ def survey_channel(value: str) -> str:
     """``"app"|survey_channel`` -> "mobile app" (手机银行 in Chinese)."""
     if not value:
         return "—"
-    return SURVEY_CHANNELS.get(value.strip().lower(), value)
+    return str(SURVEY_CHANNELS.get(value.strip().lower(), value))
