@@ -58,9 +58,11 @@ demo: setup var/secret_key
 test: setup
 	DEBUG=1 $(BIN)/python -m pytest
 
+# mypy imports the settings (django-stubs): DEBUG=1 lets them load without a SECRET_KEY.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	DEBUG=1 $(BIN)/mypy
 
 # Re-resolve the lock files after a change to the dependencies in pyproject.toml, with uv
 # (a dev dependency); installing from the locks needs pip alone.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Model
 from django.http import HttpRequest
 
 from audit.models import AuditAction, AuditEvent
@@ -57,10 +58,11 @@ def audit_record(
     action: str,
     request: HttpRequest | None = None,
     origin: AuditOrigin | None = None,
-    actor=None,
+    # A user and a customer of the customers app, which audit (beneath every app) does not import.
+    actor: Any = None,
     actor_name: str = "",
-    obj=None,
-    customer=None,
+    obj: Model | None = None,
+    customer: Any = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. ``actor`` defaults to the origin's (or the request's) user;

@@ -51,7 +51,7 @@ def build_labels(
     (bool), ``aum_avg`` (the baseline average). Month-ends without a full window
     in ``monthly`` are dropped.
     """
-    month_nums = month_number(pd.to_datetime(monthly["month"]))
+    month_nums = np.asarray(month_number(pd.to_datetime(monthly["month"])))
     first, last = int(month_nums.min()), int(month_nums.max())
     span = last - first + 1
     customer_index = pd.Index(pd.unique(monthly["customer_id"]))

@@ -57,7 +57,7 @@ def assign_segments(
     spend = np.divide(spend_sum, spend_months, out=np.zeros(n), where=spend_months > 0)
 
     holdings = frames.holdings
-    wealth_held = np.zeros(n)
+    wealth_held: np.ndarray = np.zeros(n)
     competitor_wealth = np.zeros(n, dtype=bool)
     if len(holdings):
         products = frames.products.drop_duplicates("product_code").set_index("product_code")

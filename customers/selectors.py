@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -67,7 +69,7 @@ def personal_data_reveal_allowed(*, user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and user.has_perm(REVEAL_PERMISSION))
 
 
-def walkin_matches(*, user, query: str):
+def walkin_matches(*, user: User, query: str) -> QuerySet[Customer]:
     """Customers the user may see that match a name prefix, or the last four
     digits of the phone or ID number (both indexed columns)."""
     query = (query or "").strip()
@@ -104,7 +106,7 @@ def walkin_lookup(*, user: User, query: str, limit: int, origin: AuditOrigin) ->
     return matches, more
 
 
-def branch_staff(*, roles, branch_ids=None) -> dict[int, dict[str, User]]:
+def branch_staff(*, roles: Iterable[str], branch_ids: Iterable[int] | None = None) -> dict[int, dict[str, User]]:
     """branch id -> role -> the branch's first active member of staff in that role (lowest
     id): who takes that role's work in a branch, for the nightly job's alert owners and the
     lobby's hand-overs alike. One query; ``branch_ids`` None means every branch."""
@@ -120,7 +122,7 @@ def branch_staff(*, roles, branch_ids=None) -> dict[int, dict[str, User]]:
     return staff
 
 
-def branch_heads(*, branch_ids) -> dict[int, User]:
+def branch_heads(*, branch_ids: Iterable[int]) -> dict[int, User]:
     """branch id -> its branch head (see ``branch_staff``)."""
     return {branch: by_role[Role.HEAD] for branch, by_role in branch_staff(roles=[Role.HEAD],
                                                                            branch_ids=branch_ids).items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -317,7 +318,7 @@ def _nothing() -> None:
 
 
 def _references_from_database() -> References:
-    def codes(values) -> pa.Array:
+    def codes(values: Iterable[str]) -> pa.Array:
         return pa.array(list(values), pa.string())
 
     staff_roles = {code: role for code, role in User.objects.values_list("staff_code", "role") if code is not None}
