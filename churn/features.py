@@ -242,7 +242,7 @@ class MonthlyHistory:
 
 def monthly_history(monthly: pd.DataFrame, *, index: pd.Index, cutoff: pd.Timestamp) -> MonthlyHistory:
     n = len(index)
-    k = month_number(cutoff) - month_number(_to_datetime(monthly["month"]))
+    k = month_number(cutoff) - np.asarray(month_number(_to_datetime(monthly["month"])))
     pos = _positions(index, monthly["customer_id"])
     keep = (k >= 0) & (k < HISTORY_MONTHS) & (pos >= 0)
     pos, k = pos[keep], k[keep]

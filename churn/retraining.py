@@ -26,7 +26,7 @@ STALE_AFTER = timedelta(hours=3)
 Stage = TrainingRun.Stage
 
 # Where each stage of ``model_version_train`` starts and ends on the progress bar (percent).
-_SPANS = {
+_SPANS: dict[str, tuple[int, int]] = {
     Stage.READING: (2, 10),
     Stage.FEATURES: (10, 45),
     Stage.FITTING: (45, 80),

@@ -18,10 +18,11 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -156,7 +157,7 @@ def model_version_train(
     metrics["explainer"] = _EXPLAINERS[result.model.kind]
     metrics["training_rows"] = int(len(rows))
     metrics["activation"] = decision
-    if incumbent_metrics is not None:
+    if incumbent is not None and incumbent_metrics is not None:
         metrics["incumbent_on_evaluation"] = {"id": incumbent.pk, "pr_auc": incumbent_metrics["pr_auc"],
                                               "roc_auc": incumbent_metrics["roc_auc"]}
     train_months = result.periods.fit + ([result.periods.calibration] if result.periods.calibration else [])
@@ -254,8 +255,11 @@ def nightly_chunk_score(
     if chunk is not None and chunk.status == NightlyChunk.Status.DONE:
         return chunk.customers_scored
     NightlyChunk.objects.filter(run=run, first_id=first_id).update(attempts=F("attempts") + 1)
+    version = run.model_version
+    if version is None:  # preparing a run gives it the active model; without one there is nothing to score with
+        raise ValueError(f"nightly run #{run.pk} has no model version")
     with _timed(timings, "load model"):
-        model = model_version_load(version=run.model_version)
+        model = model_version_load(version=version)
     with _timed(timings, "read"):
         frames = selectors.bank_frames_for_customers(first_id=first_id, last_id=last_id, as_of=run.run_date,
                                                      data_month=run.data_month)
@@ -265,7 +269,7 @@ def nightly_chunk_score(
         scores = score_frames(frames=frames, model=model, as_of=run.run_date, explain_ids=explain_ids,
                               data_month=run.data_month, timings=timings)
     with _timed(timings, "write"):
-        scores_write(scores=scores, run_date=run.run_date, model_version_id=run.model_version_id)
+        scores_write(scores=scores, run_date=run.run_date, model_version_id=version.pk)
     scored, skipped = len(scores), len(frames.customers) - len(scores)
     NightlyChunk.objects.filter(run=run, first_id=first_id).update(
         status=NightlyChunk.Status.DONE, customers_scored=scored, customers_skipped=skipped, error="",
@@ -275,7 +279,7 @@ def nightly_chunk_score(
 
 
 @contextmanager
-def _timed(timings: dict, step: str):
+def _timed(timings: dict, step: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield

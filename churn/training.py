@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -506,7 +507,7 @@ def evaluate(y_true: np.ndarray, probability: np.ndarray) -> dict:
     # Rank by probability; ties broken by a fixed random order so a rule's flat scores are not favoured.
     order = np.lexsort((np.random.default_rng(0).random(n), -p))
     hits = np.cumsum(y[order])
-    lift_curve = []
+    lift_curve: list[dict[str, Any]] = []  # JSON, stored with the version's metrics
     for share in [0.05 * i for i in range(1, 21)]:
         k = max(1, int(round(share * n)))
         precision = hits[k - 1] / k
