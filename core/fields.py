@@ -1,8 +1,8 @@
 """A model's concrete columns by field name, for the code that writes SQL by hand.
 
-`Model._meta.get_field` may return a reverse relation or a generic foreign key, which have
-no column; the bulk writers always name concrete fields, and say so here once instead of
-narrowing at each call.
+`Model._meta.get_field` may return a reverse relation, a many-to-many or a generic foreign
+key, none of which has a column in the model's table; the bulk writers always name fields
+that do, and say so here once instead of narrowing at each call.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 def concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The field ``name`` of ``model``, which has a column in the model's table."""
     field = model._meta.get_field(name)
-    if not isinstance(field, models.Field) or not field.concrete:
-        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+    if not isinstance(field, models.Field) or field not in model._meta.concrete_fields:
+        raise TypeError(f"{model.__name__}.{name} has no column in its table")
     return field
 
 
