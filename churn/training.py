@@ -204,7 +204,7 @@ def split_rows(rows: pd.DataFrame, periods: Periods, *, seed: int = 0) -> RowSpl
     the fit the same way and calibrate on their latest month-end."""
     as_of = rows["as_of"].to_numpy()
     if periods.method == TIME_SPLIT:
-        return RowSplit(fit=np.isin(as_of, periods.fit), calibration=as_of == periods.calibration,
+        return RowSplit(fit=np.isin(as_of, np.asarray(periods.fit)), calibration=as_of == periods.calibration,
                         evaluation=as_of == periods.evaluation)
     latest = as_of == periods.evaluation
     customers = rows.loc[latest, "customer_id"].to_numpy()

@@ -260,7 +260,7 @@ def _monthly(b: _Balances, p: _People, month_starts: pd.DatetimeIndex, options: 
         "card_spend": b.spend[rows, cols],
         "txn_count": b.txns[rows, cols],
         "digital_logins": rng.poisson(np.clip(80 - p.age, 2, 60) / 4)[rows],
-        "products_held": rng.integers(1, 6, n)[rows],
+        "products_held": rng.integers(1, 6, size=(n,))[rows],
         "status": "active",
     })
     if options.daily_average:

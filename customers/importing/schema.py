@@ -112,12 +112,12 @@ def choice(name: str, choices: type[models.TextChoices] | tuple[str, ...], *, re
 
 
 def decimal(name: str, model: type[models.Model], field_name: str, *, kind: Kind = Kind.AMOUNT,
-            required: bool = True) -> Column:
+            required: bool = True, optional_column: bool = False) -> Column:
     model_field = concrete_field(model, field_name)
     if not isinstance(model_field, models.DecimalField):
         raise TypeError(f"{model.__name__}.{field_name} is not a DecimalField")
     return Column(name, kind, required=required, max_digits=model_field.max_digits,
-                  decimal_places=model_field.decimal_places)
+                  decimal_places=model_field.decimal_places, optional_column=optional_column)
 
 
 def count(name: str, *, required: bool = True, max_value: int = 2**31 - 1) -> Column:
@@ -239,9 +239,7 @@ MONTHLY = FileSpec(
         count("digital_logins"),
         count("products_held"),
         choice("status", CustomerStatus),
-        Column("aum_month_avg", Kind.AMOUNT, required=False, optional_column=True,
-               max_digits=_field(MonthlyBalance, "aum_month_avg").max_digits,
-               decimal_places=_field(MonthlyBalance, "aum_month_avg").decimal_places),
+        decimal("aum_month_avg", MonthlyBalance, "aum_month_avg", required=False, optional_column=True),
     ),
     key=("customer_id", "month"),
 )
