@@ -15,12 +15,6 @@ class ApiCursorPagination(CursorPagination):
     max_page_size = 200
     ordering: str | tuple[str, ...] = "-pk"
 
-    def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
-        # Every page here has a size, so DRF's None (pagination switched off) never comes back.
-        page = super().paginate_queryset(queryset, request, view=view)
-        assert page is not None
-        return page
-
     def decode_cursor(self, request):
         # A cursor that does not decode is bad input (400), not a missing resource (DRF says 404).
         try:
@@ -28,10 +22,13 @@ class ApiCursorPagination(CursorPagination):
         except NotFound:
             raise ValidationError({"cursor": [self.invalid_cursor_message]}) from None
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
         # A cursor decodes to any text a client cares to encode ("p=notadate", "p=1e4000"); the
         # ordering field refuses it only when the query is built or run. Bad input, not a 500.
         try:
-            return super().paginate_queryset(queryset, request, view=view)
+            page = super().paginate_queryset(queryset, request, view=view)
         except (ValueError, TypeError, OverflowError, DjangoValidationError, DataError):
             raise ValidationError({"cursor": [self.invalid_cursor_message]}) from None
+        # Every page here has a size, so DRF's None (pagination switched off) never comes back.
+        assert page is not None
+        return page

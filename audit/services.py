@@ -9,12 +9,15 @@ event the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Model
 from django.http import HttpRequest
 
 from audit.models import AuditAction, AuditEvent
+
+if TYPE_CHECKING:  # a type only: the audit trail does not need DRF to run
+    from rest_framework.request import Request
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class AuditOrigin:
     via: str = ""  # "page", "api", "admin"; "" for commands and jobs
 
 
-def _django_request(request):
+def _django_request(request: HttpRequest | Request) -> HttpRequest:
     # DRF wraps Django's request; the address and path live on the one it wraps.
     return getattr(request, "_request", request)
 
@@ -38,7 +41,7 @@ def _client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def origin_from_request(request, *, via: str = "") -> AuditOrigin:
+def origin_from_request(request: HttpRequest | Request, *, via: str = "") -> AuditOrigin:
     """The acting user and the request's address and path, for a service to audit with."""
     django_request = _django_request(request)
     user = getattr(request, "user", None)
@@ -106,7 +109,7 @@ def audit_list_viewed(*, origin: AuditOrigin, what: str, filters: dict | None = 
     return audit_record(action=action, origin=origin, detail=detail)
 
 
-def _storable(value):
+def _storable(value: Any) -> Any:
     """``value`` without NUL characters: PostgreSQL's text and JSON types cannot hold them, and
     a filter typed by a user (or a scanner) may contain one; the event must still be written."""
     if isinstance(value, str):

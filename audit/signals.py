@@ -1,5 +1,8 @@
+from typing import Any, cast
+
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -36,14 +39,17 @@ def _on_admin_change(sender, instance: LogEntry, created: bool, **kwargs):
     entry names the object by type and id; a customer's change is filed under the customer."""
     if not created:
         return
-    content_type = instance.content_type
+    # django-stubs declares LogEntry's foreign keys without their targets: named here. The
+    # user is the project's User, a model of the customers app, which audit does not import.
+    content_type = cast(ContentType | None, instance.content_type)
+    user = cast(Any, instance.user)
     label = f"{content_type.app_label}.{content_type.model}" if content_type is not None else ""
     customer_id = None
     if label == "customers.customer" and instance.action_flag != DELETION:
         customer_id = int(instance.object_id) if str(instance.object_id).isdigit() else None
     AuditEvent.objects.create(
-        actor=instance.user,
-        actor_name=instance.user.get_username() if instance.user_id else "",
+        actor=user,
+        actor_name=user.get_username() if instance.user_id else "",
         action=AuditAction.CHANGE,
         object_type=label[:64],
         object_id=str(instance.object_id or "")[:64],

@@ -78,7 +78,7 @@ class CustomerAdmin(admin.ModelAdmin):
         if obj is None:
             # Adding a customer means typing the values in: nothing to reveal yet.
             return fields
-        return [MASKED_FIELDS.get(name, name) for name in fields]
+        return [MASKED_FIELDS.get(name, name) if isinstance(name, str) else name for name in fields]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -42,7 +43,7 @@ def customer_scope(*, user: User, aggregate: bool = False) -> QuerySet[Customer]
     return customers.none()
 
 
-def customer_get_for_user_or_404(*, user: User, pk, origin: AuditOrigin) -> Customer:
+def customer_get_for_user_or_404(*, user: User, pk: int | str, origin: AuditOrigin) -> Customer:
     """The customer ``pk`` if ``user`` may see it; otherwise Http404 — the same answer
     whether it does not exist or is not theirs — and a ``denied`` audit event, so that
     probing shows in the trail from the pages as from the API."""
@@ -62,7 +63,7 @@ def customer_get_for_user_or_404(*, user: User, pk, origin: AuditOrigin) -> Cust
 REVEAL_PERMISSION = "customers.reveal_personal_data"
 
 
-def personal_data_reveal_allowed(*, user: User) -> bool:
+def personal_data_reveal_allowed(*, user: User | AnonymousUser) -> bool:
     """Whether ``user`` may see a masked field (ID number, phone) in full, on a
     customer already in their scope. Granted per user or group in the admin
     (permission ``customers.reveal_personal_data``); superusers have it."""

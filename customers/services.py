@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext
@@ -20,7 +21,7 @@ from tqdm import tqdm
 from audit.models import AuditAction
 from audit.services import AuditOrigin, audit_denied, audit_list_viewed, audit_record
 from customers.importing.schema import FILES, FileSpec
-from customers.importing.uploads import upload_problems
+from customers.importing.uploads import UploadProblem, upload_problems
 from customers.importing.validation import Problem, References, validate_file
 from customers.importing.writers import StageSink, Writer, writer_for
 from customers.models import Branch, Customer, Product, User
@@ -52,7 +53,8 @@ class ImportResult:
     """
 
     files: tuple[FileSummary, ...] = ()
-    problems: tuple[Problem, ...] = ()
+    # Row and column problems from the import engine, or file-level ones from the upload guards.
+    problems: tuple[Problem | UploadProblem, ...] = ()
     problem_count: int = 0
     customers_refreshed: int = 0
     timings: dict[str, float] = field(default_factory=dict)
@@ -68,22 +70,22 @@ class _Rollback(Exception):
     """Raised inside the import's transaction to undo everything after a problem."""
 
 
-def bank_data_upload_import(*, uploads: list, origin: AuditOrigin) -> ImportResult:
+def bank_data_upload_import(*, uploads: list[UploadedFile], origin: AuditOrigin) -> ImportResult:
     """Import a set of uploaded interchange files, all or nothing: the page's and the API's one way.
 
     The file-level guards (``customers.importing.uploads``) run first; the files that pass
     are written to a private temporary directory and handed to ``bank_data_import``.
     Exactly one audit event per upload, with the acting user, address and path: the import
     writes it when it succeeds, this function when anything refused the set."""
-    names = [upload.name for upload in uploads]
+    names = [upload.name or "" for upload in uploads]  # the guards refuse a file without a known name
     guard_problems = upload_problems(uploads)
     if guard_problems:
         result = ImportResult(problems=tuple(guard_problems), problem_count=len(guard_problems))
     else:
         with tempfile.TemporaryDirectory(prefix="upload-") as directory:
-            for upload in uploads:
+            for upload, name in zip(uploads, names, strict=True):
                 # The guards allow known names only, so the name cannot leave the directory.
-                with open(Path(directory) / upload.name, "wb") as out:
+                with open(Path(directory) / name, "wb") as out:
                     for chunk in upload.chunks():
                         out.write(chunk)
             result = bank_data_import(directory=Path(directory), origin=origin, uploaded=names)

@@ -13,6 +13,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -491,7 +492,7 @@ def _alert_lock_for_user(*, alert: Alert, user: User) -> Alert:
     return Alert.objects.select_for_update().get(pk=alert.pk)
 
 
-def _audit_alert_change(origin: AuditOrigin | None, alert: Alert, action: str, **detail) -> None:
+def _audit_alert_change(origin: AuditOrigin | None, alert: Alert, action: str, **detail: Any) -> None:
     """The audit event of a staff action on an alert, in the action's transaction. Without an
     origin (a service calling another, e.g. the callback's contact log) the caller audits."""
     if origin is not None:

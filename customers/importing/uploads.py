@@ -122,15 +122,16 @@ def _content_problems(upload: UploadedFile) -> list[UploadProblem]:
 def _header_problem(upload: UploadedFile) -> UploadProblem | None:
     """The header line, read no further than its size limit: too long or too wide is
     refused here, before the byte pass, the formula scan or the import parse any of it."""
+    name = upload.name or "-"
     limit = settings.IMPORT_MAX_HEADER_BYTES
     upload.seek(0)
     first = upload.readline(limit + 1)
     upload.seek(0)
     if len(first.rstrip(b"\r\n")) > limit:
-        return UploadProblem(upload.name, 1, header_too_long_message())
+        return UploadProblem(name, 1, header_too_long_message())
     # Commas bound the column count from above (a quoted name may hold one): enough to refuse early.
     if first.count(b",") + 1 > settings.IMPORT_MAX_COLUMNS:
-        return UploadProblem(upload.name, 1, too_many_columns_message())
+        return UploadProblem(name, 1, too_many_columns_message())
     return None
 
 
