@@ -24,8 +24,10 @@ class DatabaseOperations(operations.DatabaseOperations):
         if not statements:
             return statements
         if allow_cascade:
-            # The same closure over referencing tables that the parent's DELETEs cover.
-            tables = set(chain.from_iterable(self._references_graph(table) for table in tables))
+            # The same closure over referencing tables that the parent's DELETEs cover (the
+            # parent's own private helper, which the stubs do not declare).
+            graph = self._references_graph  # type: ignore[attr-defined]
+            tables = set(chain.from_iterable(graph(table) for table in tables))
         placeholders = ", ".join(["%s"] * len(tables))
         with self.connection.cursor() as cursor:
             cursor.execute(
