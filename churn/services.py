@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from celery import Task, group, shared_task
 from django.db import DatabaseError, InterfaceError, connection
@@ -57,10 +58,10 @@ def _queue_of(task: Task) -> str | None:
 
 
 def _dispatcher(queue: str | None) -> services.Dispatch:
-    options = {"queue": queue} if queue else {}
+    options: dict[str, Any] = {"queue": queue} if queue else {}
 
     def dispatch(run_id: int, name: str) -> None:
-        nightly_stage_task.apply_async(args=[run_id, name], **options)
+        nightly_stage_task.apply_async(args=(run_id, name), **options)
 
     return dispatch
 
@@ -85,7 +86,7 @@ def nightly_run_task(self, run_date: str | None = None) -> int | None:
             if name == StageName.SCORE:
                 chunks = services.nightly_scoring_begin(run_id=run.pk)
                 if chunks:
-                    options = {"queue": queue} if queue else {}
+                    options: dict[str, Any] = {"queue": queue} if queue else {}
                     group(score_chunk_task.s(run.pk, first_id, last_id) for first_id, last_id in chunks
                           ).apply_async(**options)
                 else:

@@ -100,7 +100,8 @@ class NightlyRunSerializer(serializers.Serializer):
     @extend_schema_field(StageSerializer(many=True))
     def get_stages(self, run: NightlyRun) -> list[dict]:
         """The chain's stages in order (prepare, score, alerts, reasons), each with its own status and error."""
-        return self.StageSerializer(nightly_stages_of(run=run), many=True).data
+        # many=True makes a list serializer, whose data is a list (the stubs type it as one dict).
+        return list(self.StageSerializer(nightly_stages_of(run=run), many=True).data)
 
 
 class NightlyRunListApi(ApiView):
