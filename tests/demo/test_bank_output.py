@@ -33,6 +33,7 @@ PINNED_SHA256 = {
 
 def test_a_small_bank_for_a_seed_is_byte_identical_to_the_pinned_files(tmp_path: Path, monkeypatch):
     monkeypatch.setattr("demo.bank.CHUNK_SIZE", 150)
-    generate_demo_bank(tmp_path, customers=400, months=12, seed=7, end_month="2025-05", today=dt.date(2025, 6, 3))
+    generate_demo_bank(tmp_path, customers=400, months=12, seed=7, end_month="2025-05", today=dt.date(2025, 6, 3),
+                       tier_floors=FLOORS)
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp_path.glob("*.csv"))}
     assert digests == PINNED_SHA256

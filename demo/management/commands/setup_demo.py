@@ -19,6 +19,7 @@ from churn import selectors as churn_selectors
 from churn import services as churn_services
 from churn.reasons import version_activation_text
 from churn.retraining import training_step_label
+from customers import conf as customers_conf
 from customers.models import Customer
 from customers.services import bank_data_import
 from demo.bank import generate_demo_bank
@@ -64,7 +65,8 @@ class Command(BaseCommand):
 
             counts = generate_demo_bank(
                 out_dir, customers=customers, months=months, seed=seed,
-                end_month=f"{end_month:%Y-%m}", today=today, bank_name=settings.BANK_NAME, progress=bar.update,
+                end_month=f"{end_month:%Y-%m}", today=today, tier_floors=customers_conf.tier_floors(),
+                bank_name=customers_conf.bank_name(), progress=bar.update,
             )
             bar.close()
             self.stdout.write(", ".join(f"{name}: {rows:,}" for name, rows in counts.items()))
