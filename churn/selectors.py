@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Max
 
 from churn.features import BOOKING_HORIZON_DAYS, HISTORY_MONTHS, BankFrames, last_complete_month
-from churn.models import ChurnScore, ModelVersion, NightlyRun
+from churn.models import ModelVersion, NightlyRun
 from customers.models import CustomerStatus
 
 _CUSTOMERS_SQL = """
@@ -178,10 +178,6 @@ def model_version_active() -> ModelVersion | None:
 
 def nightly_run_get(*, run_date: date) -> NightlyRun | None:
     return NightlyRun.objects.filter(run_date=run_date).first()
-
-
-def churn_score_get(*, customer_id: int, scored_on: date) -> ChurnScore | None:
-    return ChurnScore.objects.filter(customer_id=customer_id, scored_on=scored_on).first()
 
 
 def model_version_report(*, version: ModelVersion) -> dict:
