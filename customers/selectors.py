@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser
@@ -9,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from audit.services import AuditOrigin, audit_denied, audit_list_viewed
-from customers.models import Customer, CustomerStatus, Role, User
+from customers.models import ContactLog, Customer, CustomerStatus, Role, Survey, User
 
 # Largest primary key a database column holds; a larger id cannot exist (and would overflow
 # SQLite's integer conversion), so it is simply not found.
@@ -68,6 +70,30 @@ def personal_data_reveal_allowed(*, user: User | AnonymousUser) -> bool:
     customer already in their scope. Granted per user or group in the admin
     (permission ``customers.reveal_personal_data``); superusers have it."""
     return bool(user.is_authenticated and user.is_active and user.has_perm(REVEAL_PERMISSION))
+
+
+def contact_follow_ups_due(*, user: User, today: dt.date, days_back: int = 7, limit: int = 10) -> list[ContactLog]:
+    """Contacts on the user's customers whose next step fell due in the last ``days_back``
+    days up to ``today``, earliest first: the "follow-ups due" box of the RM's list. One query."""
+    return list(
+        ContactLog.objects.filter(
+            customer__in=customer_scope(user=user).values("pk"),
+            next_step_on__gte=today - dt.timedelta(days=days_back),
+            next_step_on__lte=today,
+        )
+        .select_related("customer", "staff")
+        .order_by("next_step_on", "-contacted_at")[:limit]
+    )
+
+
+def survey_history(*, customer_ids: list[int], per_customer: int = 5) -> dict[int, list[Survey]]:
+    """customer id -> their latest ``per_customer`` surveys, newest first. One query; the
+    caller passes customers already in the user's scope (a page of the callback queue)."""
+    history: dict[int, list[Survey]] = defaultdict(list)
+    for survey in Survey.objects.filter(customer_id__in=customer_ids).order_by("customer_id", "-surveyed_on"):
+        if len(history[survey.customer_id]) < per_customer:
+            history[survey.customer_id].append(survey)
+    return history
 
 
 def walkin_matches(*, user: User, query: str) -> QuerySet[Customer]:

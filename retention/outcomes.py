@@ -14,8 +14,8 @@ from decimal import Decimal
 import pandas as pd
 
 from churn.labels import build_labels
+from core.months import add_months, month_end
 from retention import conf
-from retention.rules import add_months, month_end
 
 # A customer id no real customer has: see ``churned_by_customer``.
 _SENTINEL = -1

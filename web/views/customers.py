@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
@@ -23,24 +23,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.models import AuditAction
-from audit.services import audit_record, origin_from_request
+from audit.services import origin_from_request
 from churn.models import ChurnScore
 from churn.reasons import render_reasons
+from customers import conf as customers_conf
 from customers.masking import mask
 from customers.models import (
-    ContactChannel,
-    ContactLog,
-    ContactResult,
     Customer,
     ProductKind,
     Role,
     Tier,
 )
+from customers.permissions import user_can_hand_over, user_can_override_segment
 from customers.selectors import (
     branch_heads,
     customer_get_for_user_or_404,
-    customer_handover_recipient,
     personal_data_reveal_allowed,
     walkin_lookup,
 )
@@ -53,7 +50,7 @@ from customers.services import (
 )
 from retention import selectors as retention_selectors
 from retention import services as retention_services
-from retention.models import OPEN_STATUSES, Playbook
+from retention.models import OPEN_STATUSES
 from web.forms.customers import ContactForm, HandoverForm, LookupForm, SegmentOverrideForm
 from web.views.retention import alert_due_on, alert_reason_lines
 
@@ -107,10 +104,6 @@ def _scoped_customer(request: HttpRequest, pk: int) -> Customer:
     return customer_get_for_user_or_404(user=request.user, pk=pk, origin=origin_from_request(request))
 
 
-def _can_override_segment(user) -> bool:
-    return user.is_superuser or user.role in (Role.RM, Role.HEAD, Role.ADMIN)
-
-
 def _month_label(month: dt.date) -> str:
     # Translators: date format of the month labels under the AUM chart (Django date format).
     return date_format(month, pgettext("chart month label", "M Y"))
@@ -125,7 +118,7 @@ def aum_chart_data(customer: Customer) -> dict:
     )
     rows.reverse()
     peak = max((float(r["aum"]) for r in rows), default=0.0)
-    floors_by_tier = settings.AUM_TIER_FLOORS
+    floors_by_tier = customers_conf.tier_floors()
     tier_names = dict(Tier.choices)
     floors = []
     for tier, floor in sorted(floors_by_tier.items(), key=lambda item: item[1]):
@@ -207,7 +200,7 @@ def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
         "surveys": list(customer.surveys.all()[:10]),
         "contacts": list(customer.contacts.select_related("staff")[:20]),
         "segment_form": SegmentOverrideForm(instance=customer),
-        "can_override_segment": _can_override_segment(request.user),
+        "can_override_segment": user_can_override_segment(request.user),
         "can_reveal": personal_data_reveal_allowed(user=request.user),
         "contact_form": ContactForm(auto_id=False),
         "today": today,
@@ -244,7 +237,7 @@ def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
 @require_POST
 def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _scoped_customer(request, pk)
-    if not _can_override_segment(request.user):
+    if not user_can_override_segment(request.user):
         customer_action_refused(customer=customer, action="segment_override", origin=origin_from_request(request))
         raise Http404
     form = SegmentOverrideForm(request.POST, instance=customer)
@@ -283,30 +276,14 @@ def walkin_results(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/_walkin_results.html", context)
 
 
-def _talking_points() -> dict[str, list[str]]:
-    """segment -> what to say: the segment playbook's description and its steps (two queries)."""
-    points: dict[str, list[str]] = {}
-    for playbook in Playbook.objects.filter(is_active=True).exclude(segment="").prefetch_related("steps"):
-        lines = [playbook.description] if playbook.description else []
-        lines += [step.text for step in playbook.steps.all()][:4]
-        points.setdefault(playbook.segment, lines)
-    return points
-
-
 def _walkin_results_context(request: HttpRequest, query: str) -> dict:
     matches, more = walkin_lookup(user=request.user, query=query, limit=LOOKUP_LIMIT,
                                   origin=origin_from_request(request))
     if matches:
-        # Flagged = an open alert the user may see (held-out alerts are never shown, not even as a flag).
-        open_kinds: dict[int, list[str]] = {}
-        flagged_alerts = (
-            retention_selectors.alert_scope_for_user(user=request.user)
-            .filter(customer_id__in=[c.pk for c in matches], status__in=OPEN_STATUSES)
-            .order_by("-priority")
-        )
-        for alert in flagged_alerts.only("customer_id", "kind"):
-            open_kinds.setdefault(alert.customer_id, []).append(alert.get_kind_display())
-        points = _talking_points()
+        # Flagged = an open alert the user may see.
+        open_kinds = retention_selectors.open_alert_kinds_by_customer(
+            user=request.user, customer_ids=[c.pk for c in matches])
+        points = retention_selectors.playbook_talking_points()
         # A customer without an RM is handed over to the branch head (one query, only then).
         unassigned = {customer.branch_id for customer in matches if customer.rm_id is None}
         heads = branch_heads(branch_ids=unassigned) if unassigned else {}
@@ -321,7 +298,7 @@ def _walkin_results_context(request: HttpRequest, query: str) -> dict:
         "matches": matches,
         "more": more,
         "handover_form": HandoverForm(),
-        "can_hand_over": request.user.role in (Role.LOBBY, Role.HEAD),
+        "can_hand_over": user_can_hand_over(request.user),
     }
 
 
@@ -342,44 +319,17 @@ def interceptions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def customer_handover(request: HttpRequest, pk: int) -> HttpResponse:
-    """The lobby manager hands a walk-in to the RM: a follow-up due today on the RM's
-    open alert for the customer (it moves to "in progress" in the RM's list), or, with
-    no open alert, a contact-log entry with today as the next step. A customer without
-    an RM goes to the branch head, who owns their alerts; with no head either, nothing
-    is written and the page says so."""
+    """The lobby manager hands a walk-in to the RM (``retention.services.customer_handover``);
+    with nobody to hand over to, nothing is written and the page says so."""
     customer = _scoped_customer(request, pk)
-    if request.user.role not in (Role.LOBBY, Role.HEAD) and not request.user.is_superuser:
-        customer_action_refused(customer=customer, action="handover", origin=origin_from_request(request))
-        raise Http404
-    recipient = customer_handover_recipient(customer=customer)
-    if recipient is None:
-        return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": None})
     form = HandoverForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    if customer.rm_id is not None:
-        text = _("Hand-over from the lobby to %(rm)s: %(note)s") % {"rm": recipient, "note": note or "—"}
-    else:
-        text = _("Hand-over from the lobby to the branch head %(head)s (the customer has no RM): %(note)s") % {
-            "head": recipient, "note": note or "—"}
-    today = timezone.localdate()
-    alert = (
-        retention_selectors.alert_list_for_user(
-            user=request.user, filters={"customer_id": customer.pk, "status": list(OPEN_STATUSES)}
-        )
-        .filter(owner_id=recipient.pk)
-        .first()
-    )
-    if alert is not None:
-        retention_services.contact_log(alert=alert, user=request.user, channel=ContactChannel.BRANCH,
-                                       result=ContactResult.REACHED, note=text, next_step_on=today)
-    else:
-        ContactLog.objects.create(customer=customer, staff=request.user, contacted_at=timezone.now(),
-                                  channel=ContactChannel.BRANCH, result=ContactResult.REACHED, note=text,
-                                  next_step_on=today)
-    audit_record(action=AuditAction.CHANGE, request=request, obj=customer,
-                 detail={"action": "handover", "rm": customer.rm_id, "to": recipient.pk,
-                         "alert": alert.pk if alert else None})
-    return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": recipient})
+    try:
+        handover = retention_services.customer_handover(
+            customer=customer, user=request.user, note=form.cleaned_data["note"] if form.is_valid() else "",
+            origin=origin_from_request(request))
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": handover.recipient})
 
 
 # --- competitor comparison ------------------------------------------------------------
