@@ -62,6 +62,14 @@ def customer_get_for_user_or_404(*, user: User, pk: int | str, origin: AuditOrig
     return customer
 
 
+def effective_segment_is(segment: str, *, through: str = "") -> Q:
+    """A filter for customers whose effective segment is ``segment``: the RM's override wins
+    over the rules' segment, as in ``Customer.effective_segment``. ``through`` is the path
+    to the customer from the model filtered (``"customer__"`` for alerts)."""
+    return Q(**{f"{through}segment_override": segment}) | Q(
+        **{f"{through}segment_override": "", f"{through}segment": segment})
+
+
 REVEAL_PERMISSION = "customers.reveal_personal_data"
 
 

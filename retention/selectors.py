@@ -17,7 +17,7 @@ from audit.services import AuditOrigin, audit_denied
 from churn.models import ChurnScore, RiskBand
 from core.months import add_months
 from customers.models import Customer, CustomerStatus, Product, ProductYield, Role, User
-from customers.selectors import MAX_ID, customer_scope
+from customers.selectors import MAX_ID, customer_scope, effective_segment_is
 from retention import conf
 from retention.models import (
     CALLBACK_KINDS,
@@ -67,10 +67,7 @@ def alert_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[
         if filters.get(key) not in (None, ""):
             alerts = alerts.filter(**{key: filters[key]})
     if filters.get("segment"):
-        segment = filters["segment"]
-        alerts = alerts.filter(
-            Q(customer__segment_override=segment) | Q(customer__segment_override="", customer__segment=segment)
-        )
+        alerts = alerts.filter(effective_segment_is(filters["segment"], through="customer__"))
     if filters.get("risk_band"):
         alerts = alerts.filter(details__risk_band=filters["risk_band"])
     return _ordered(
