@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from audit.services import AuditOrigin, audit_denied, audit_list_viewed
-from customers.models import ContactLog, Customer, CustomerStatus, Role, Survey, User
+from customers.models import ContactLog, Customer, CustomerStatus, Holding, Role, Survey, User
 
 # Largest primary key a database column holds; a larger id cannot exist (and would overflow
 # SQLite's integer conversion), so it is simply not found.
@@ -102,6 +102,40 @@ def survey_history(*, customer_ids: list[int], per_customer: int = 5) -> dict[in
         if len(history[survey.customer_id]) < per_customer:
             history[survey.customer_id].append(survey)
     return history
+
+
+def customer_balance_history(*, customer: Customer, months: int) -> list[dict]:
+    """The customer's last ``months`` monthly balances, oldest first: month, AUM and its
+    breakdown (deposits, wealth products, loans). One query."""
+    rows = list(
+        customer.balances.order_by("-month").values(
+            "month", "aum", "deposit_balance", "wealth_balance", "loan_balance"
+        )[:months]
+    )
+    rows.reverse()
+    return rows
+
+
+def customer_holdings_by_maturity(*, customer: Customer, today: dt.date) -> list[Holding]:
+    """What the customer holds, ours and competitors', each with ``days_to_maturity`` (None:
+    open-ended): what matures next first, then open-ended holdings, then those already
+    matured (latest first). One query."""
+    holdings = list(customer.holdings.select_related("product").order_by("maturity_on", "-amount"))
+    for holding in holdings:
+        holding.days_to_maturity = (holding.maturity_on - today).days if holding.maturity_on else None
+    holdings.sort(key=lambda h: (
+        0 if h.days_to_maturity is not None and h.days_to_maturity >= 0 else 1 if h.maturity_on is None else 2,
+        abs(h.days_to_maturity or 0),
+    ))
+    return holdings
+
+
+def customer_recent_surveys(*, customer: Customer, limit: int = 10) -> list[Survey]:
+    return list(customer.surveys.all()[:limit])
+
+
+def customer_recent_contacts(*, customer: Customer, limit: int = 20) -> list[ContactLog]:
+    return list(customer.contacts.select_related("staff")[:limit])
 
 
 def walkin_matches(*, user: User, query: str) -> QuerySet[Customer]:

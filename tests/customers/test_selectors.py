@@ -8,8 +8,21 @@ from types import SimpleNamespace
 import pytest
 
 from customers.models import Role
-from customers.selectors import contact_follow_ups_due, survey_history
-from tests.retention.factories import BranchFactory, ContactLogFactory, CustomerFactory, SurveyFactory, UserFactory
+from customers.selectors import (
+    contact_follow_ups_due,
+    customer_balance_history,
+    customer_holdings_by_maturity,
+    survey_history,
+)
+from tests.retention.factories import (
+    BranchFactory,
+    ContactLogFactory,
+    CustomerFactory,
+    HoldingFactory,
+    MonthlyBalanceFactory,
+    SurveyFactory,
+    UserFactory,
+)
 
 TODAY = dt.date(2024, 5, 15)
 
@@ -51,3 +64,27 @@ def test_survey_history_keeps_each_customers_latest_surveys_newest_first(bank):
 
     assert [s.score for s in history[bank.customer.pk]] == [7, 6, 5]
     assert [s.score for s in history[other.pk]] == [9]
+
+
+def test_balance_history_is_the_last_months_oldest_first(bank):
+    for month in range(1, 7):
+        MonthlyBalanceFactory(customer=bank.customer, month=dt.date(2024, month, 1), aum=month * 1000)
+
+    rows = customer_balance_history(customer=bank.customer, months=4)
+
+    assert [row["month"].month for row in rows] == [3, 4, 5, 6]
+    assert [int(row["aum"]) for row in rows] == [3000, 4000, 5000, 6000]
+
+
+def test_holdings_show_what_matures_next_then_open_ended_then_matured_latest_first(bank):
+    def holding(maturity_on):
+        return HoldingFactory(customer=bank.customer, maturity_on=maturity_on)
+
+    later, sooner = holding(TODAY + dt.timedelta(days=30)), holding(TODAY + dt.timedelta(days=3))
+    open_ended = holding(None)
+    long_ago, recently = holding(TODAY - dt.timedelta(days=90)), holding(TODAY - dt.timedelta(days=2))
+
+    holdings = customer_holdings_by_maturity(customer=bank.customer, today=TODAY)
+
+    assert holdings == [sooner, later, open_ended, recently, long_ago]
+    assert [h.days_to_maturity for h in holdings] == [3, 30, None, -2, -90]

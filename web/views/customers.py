@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.services import origin_from_request
 from churn.models import ChurnScore
 from churn.reasons import render_reasons
+from churn.selectors import customer_score_history
 from customers import conf as customers_conf
 from customers.masking import mask
 from customers.models import (
@@ -37,7 +38,11 @@ from customers.models import (
 from customers.permissions import user_can_hand_over, user_can_override_segment
 from customers.selectors import (
     branch_heads,
+    customer_balance_history,
     customer_get_for_user_or_404,
+    customer_holdings_by_maturity,
+    customer_recent_contacts,
+    customer_recent_surveys,
     personal_data_reveal_allowed,
     walkin_lookup,
 )
@@ -111,12 +116,7 @@ def _month_label(month: dt.date) -> str:
 
 def aum_chart_data(customer: Customer) -> dict:
     """The last 24 months of AUM with its breakdown, and the tier floors near it."""
-    rows = list(
-        customer.balances.order_by("-month").values(
-            "month", "aum", "deposit_balance", "wealth_balance", "loan_balance"
-        )[:AUM_MONTHS]
-    )
-    rows.reverse()
+    rows = customer_balance_history(customer=customer, months=AUM_MONTHS)
     peak = max((float(r["aum"]) for r in rows), default=0.0)
     floors_by_tier = customers_conf.tier_floors()
     tier_names = dict(Tier.choices)
@@ -142,36 +142,17 @@ def aum_chart_data(customer: Customer) -> dict:
     }
 
 
-def _holdings(customer: Customer, today: dt.date) -> list:
-    holdings = list(customer.holdings.select_related("product").order_by("maturity_on", "-amount"))
-    for holding in holdings:
-        holding.days_to_maturity = (holding.maturity_on - today).days if holding.maturity_on else None
-    # What matures next first, then open-ended holdings, then those already matured (latest first).
-    holdings.sort(key=lambda h: (
-        0 if h.days_to_maturity is not None and h.days_to_maturity >= 0 else 1 if h.maturity_on is None else 2,
-        abs(h.days_to_maturity or 0),
-    ))
-    return holdings
-
-
 def _score_history(customer: Customer) -> tuple[ChurnScore | None, list[ChurnScore], dict]:
-    scores = list(customer.churn_scores.order_by("-scored_on").only(
-        "scored_on", "probability", "risk_band", "expected_aum_at_risk", "reasons", "is_month_end", "customer_id"
-    )[:36])
-    latest = scores[0] if scores else None
-    # Month-end scores make the history; the latest daily score is added at the end.
-    history = [s for s in scores if s.is_month_end][:24]
-    if latest is not None and (not history or history[0].pk != latest.pk):
-        history.insert(0, latest)
-    history.reverse()
+    latest, history = customer_score_history(customer=customer)
     for entry in history:
         entry.reason_lines = render_reasons(entry.reasons)[:3]
+    oldest_first = list(reversed(history))
     chart = {
-        "dates": [date_format(s.scored_on, "SHORT_DATE_FORMAT") for s in history],
-        "values": [round(s.probability * 100, 1) for s in history],
+        "dates": [date_format(s.scored_on, "SHORT_DATE_FORMAT") for s in oldest_first],
+        "values": [round(s.probability * 100, 1) for s in oldest_first],
         "label": _("Churn probability"),
     }
-    return latest, list(reversed(history)), chart
+    return latest, history, chart
 
 
 def open_alerts_for(user, customer: Customer) -> list:
@@ -193,12 +174,12 @@ def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
         "masked_id_number": mask(customer.id_number),
         "masked_phone": mask(customer.phone),
         "aum_chart": aum_chart_data(customer),
-        "holdings": _holdings(customer, today),
+        "holdings": customer_holdings_by_maturity(customer=customer, today=today),
         "latest_score": latest_score,
         "score_history": score_history,
         "score_chart": score_chart,
-        "surveys": list(customer.surveys.all()[:10]),
-        "contacts": list(customer.contacts.select_related("staff")[:20]),
+        "surveys": customer_recent_surveys(customer=customer),
+        "contacts": customer_recent_contacts(customer=customer),
         "segment_form": SegmentOverrideForm(instance=customer),
         "can_override_segment": user_can_override_segment(request.user),
         "can_reveal": personal_data_reveal_allowed(user=request.user),
