@@ -31,6 +31,16 @@ def user_can_read_branch_figures(user: User) -> bool:
     return user_can_use_model_pages(user) or (_signed_in(user) and user.role == Role.HEAD)
 
 
+REVEAL_PERMISSION = "customers.reveal_personal_data"
+
+
+def user_can_reveal_personal_data(user: User) -> bool:
+    """Whether ``user`` may see a masked field (ID number, phone) in full, on a customer
+    already in their scope. Granted per user or group in the admin (permission
+    ``customers.reveal_personal_data``), not by role; superusers have it."""
+    return _signed_in(user) and user.has_perm(REVEAL_PERMISSION)
+
+
 def user_can_override_segment(user: User) -> bool:
     """Relationship managers, branch heads and administrators set a customer's segment by hand."""
     return _signed_in(user) and (user.is_superuser or user.role in (Role.RM, Role.HEAD, Role.ADMIN))

@@ -6,7 +6,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -68,16 +67,6 @@ def effective_segment_is(segment: str, *, through: str = "") -> Q:
     to the customer from the model filtered (``"customer__"`` for alerts)."""
     return Q(**{f"{through}segment_override": segment}) | Q(
         **{f"{through}segment_override": "", f"{through}segment": segment})
-
-
-REVEAL_PERMISSION = "customers.reveal_personal_data"
-
-
-def personal_data_reveal_allowed(*, user: User | AnonymousUser) -> bool:
-    """Whether ``user`` may see a masked field (ID number, phone) in full, on a
-    customer already in their scope. Granted per user or group in the admin
-    (permission ``customers.reveal_personal_data``); superusers have it."""
-    return bool(user.is_authenticated and user.is_active and user.has_perm(REVEAL_PERMISSION))
 
 
 def contact_follow_ups_due(*, user: User, today: dt.date, days_back: int = 7, limit: int = 10) -> list[ContactLog]:

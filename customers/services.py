@@ -25,7 +25,7 @@ from customers.importing.uploads import UploadProblem, upload_problems
 from customers.importing.validation import Problem, References, validate_file
 from customers.importing.writers import StageSink, Writer, writer_for
 from customers.models import Branch, Customer, Product, User
-from customers.selectors import personal_data_reveal_allowed
+from customers.permissions import user_can_reveal_personal_data
 
 # A file with more rows than this gets a progress bar (when asked for).
 PROGRESS_MIN_ROWS = 100_000
@@ -344,7 +344,7 @@ def customer_viewed(*, customer: Customer, origin: AuditOrigin, part: str = "") 
 def customer_field_reveal(*, customer: Customer, field: str, origin: AuditOrigin) -> str:
     """The full value of a masked field, for staff with the reveal permission; every reveal
     and every refused one is audited. PermissionDenied without the permission."""
-    if origin.actor is None or not personal_data_reveal_allowed(user=origin.actor):
+    if origin.actor is None or not user_can_reveal_personal_data(origin.actor):
         audit_record(action=AuditAction.DENIED, origin=origin, obj=customer, detail={"reveal": field})
         raise PermissionDenied
     audit_record(action=AuditAction.REVEAL, origin=origin, obj=customer, detail={"field": field})

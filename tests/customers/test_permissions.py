@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 
 from customers.models import Role
 from customers.permissions import (
     user_can_hand_over,
     user_can_override_segment,
     user_can_read_branch_figures,
+    user_can_reveal_personal_data,
     user_can_use_model_pages,
     user_is_admin,
 )
@@ -43,3 +44,15 @@ def _user(who: str):
 @pytest.mark.parametrize("who", WHO)
 def test_each_role_rule_allows_exactly_its_roles(predicate, who):
     assert predicate(_user(who)) is (who in ALLOWED[predicate])
+
+
+@pytest.mark.django_db
+def test_revealing_personal_data_is_granted_by_permission_not_by_role():
+    head, granted = UserFactory(username="a_head", role=Role.HEAD), UserFactory(username="granted", role=Role.RM)
+    granted.user_permissions.add(Permission.objects.get(codename="reveal_personal_data"))
+    granted = type(granted).objects.get(pk=granted.pk)  # a fresh object: permissions are cached per instance
+
+    assert not user_can_reveal_personal_data(head)
+    assert user_can_reveal_personal_data(granted)
+    assert user_can_reveal_personal_data(_user("superuser"))
+    assert not user_can_reveal_personal_data(AnonymousUser())

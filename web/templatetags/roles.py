@@ -9,6 +9,7 @@ from customers.permissions import (
     user_can_hand_over,
     user_can_override_segment,
     user_can_read_branch_figures,
+    user_can_reveal_personal_data,
     user_can_use_model_pages,
     user_is_admin,
 )
@@ -21,6 +22,7 @@ RULES = {
     "read_branch_figures": user_can_read_branch_figures,
     "override_segment": user_can_override_segment,
     "hand_over": user_can_hand_over,
+    "reveal_personal_data": user_can_reveal_personal_data,
 }
 
 

@@ -35,7 +35,7 @@ from customers.models import (
     Role,
     Tier,
 )
-from customers.permissions import user_can_hand_over, user_can_override_segment
+from customers.permissions import user_can_hand_over, user_can_override_segment, user_can_reveal_personal_data
 from customers.selectors import (
     branch_heads,
     customer_balance_history,
@@ -43,7 +43,6 @@ from customers.selectors import (
     customer_holdings_by_maturity,
     customer_recent_contacts,
     customer_recent_surveys,
-    personal_data_reveal_allowed,
     walkin_lookup,
 )
 from customers.services import (
@@ -182,7 +181,7 @@ def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
         "contacts": customer_recent_contacts(customer=customer),
         "segment_form": SegmentOverrideForm(instance=customer),
         "can_override_segment": user_can_override_segment(request.user),
-        "can_reveal": personal_data_reveal_allowed(user=request.user),
+        "can_reveal": user_can_reveal_personal_data(request.user),
         "contact_form": ContactForm(auto_id=False),
         "today": today,
     }
