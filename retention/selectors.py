@@ -15,7 +15,7 @@ from django.http import Http404
 
 from audit.services import AuditOrigin, audit_denied
 from churn.models import ChurnScore, RiskBand
-from core.months import add_months
+from core.months import add_months, month_start
 from customers.models import Customer, CustomerStatus, Product, ProductYield, Role, User
 from customers.selectors import MAX_ID, customer_scope, effective_segment_is
 from retention import conf
@@ -155,7 +155,7 @@ def branch_dashboard(*, user: User, month: dt.date) -> dict:
     """AUM at risk, alerts raised and worked in ``month``, customers and AUM
     retained vs lost (outcomes measured in ``month``), in total and per owner.
     Three queries."""
-    month = month.replace(day=1)
+    month = month_start(month)
     month_after = add_months(month, 1)
     alerts = alert_scope_for_user(user=user, aggregate=True)
     worked = Exists(AlertEvent.objects.filter(alert_id=OuterRef("pk"), actor__isnull=False))
@@ -196,8 +196,8 @@ def branch_dashboard(*, user: User, month: dt.date) -> dict:
 
 def dashboard_month(*, requested: dt.date | None, today: dt.date) -> dt.date:
     """The month a dashboard shows: the one asked for (default this month), never a later one."""
-    this_month = today.replace(day=1)
-    return min((requested or this_month).replace(day=1), this_month)
+    this_month = month_start(today)
+    return min(month_start(requested or this_month), this_month)
 
 
 def measured_alerts_for_user(*, user: User) -> QuerySet[Alert]:
@@ -252,7 +252,7 @@ def prize_eligibility_list(*, month: dt.date) -> QuerySet[Customer]:
     Not scoped: the draw is run by an administrator for the whole bank. Held-out
     recovery alerts count too: eligibility is a fact about the customer, and a
     prize draw must not quietly exclude anyone."""
-    month = month.replace(day=1)
+    month = month_start(month)
     recovered = Alert.objects.filter(kind=AlertKind.RECOVERY_ELIGIBLE, event_on=month).values("customer_id")
     return Customer.objects.filter(pk__in=recovered, status=CustomerStatus.ACTIVE).order_by("customer_id")
 

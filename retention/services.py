@@ -24,7 +24,7 @@ from django.utils.translation import gettext_noop
 
 from audit.models import AuditAction
 from audit.services import AuditOrigin, audit_denied, audit_record
-from core.months import add_months
+from core.months import add_months, month_start
 from customers.models import ContactChannel, ContactLog, ContactResult, Customer, MonthlyBalance, Role, User
 from customers.permissions import user_can_hand_over
 from customers.selectors import branch_staff, customer_handover_recipient
@@ -892,7 +892,7 @@ def prize_draw_run(
     The seed, the eligible list and the winners are stored, so the draw can be replayed."""
     from retention.selectors import prize_eligibility_list
 
-    month = month.replace(day=1)
+    month = month_start(month)
     if winners < 1:
         raise ValidationError(_("At least one winner."))
     if PrizeDraw.objects.filter(month=month).exists():

@@ -27,6 +27,7 @@ from audit.services import origin_from_request
 from churn.models import ChurnScore
 from churn.reasons import render_reasons
 from churn.selectors import customer_score_history
+from core.months import month_start
 from customers import conf as customers_conf
 from customers.masking import mask
 from customers.models import (
@@ -334,7 +335,7 @@ def competitors(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     if kind not in dict(kinds):
         kind = ""
-    since = timezone.localdate().replace(day=1) - dt.timedelta(days=365)
+    since = month_start(timezone.localdate()) - dt.timedelta(days=365)
     table = retention_selectors.product_comparison_table(kind=kind or None, since=since)
     kind_labels = dict(ProductKind.choices)
     groups: dict[str, dict] = {}

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.services import origin_from_request
 from churn.models import RiskBand
 from churn.reasons import render_reasons
-from core.months import add_months
+from core.months import add_months, month_start
 from core.spreadsheet import spreadsheet_safe
 from customers.models import Customer
 from customers.permissions import user_can_read_branch_figures
@@ -327,7 +327,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "form": form,
         "month": month,
         "previous_month": add_months(month, -1),
-        "next_month": add_months(month, 1) if month < today.replace(day=1) else None,
+        "next_month": add_months(month, 1) if month < month_start(today) else None,
         "totals": figures["totals"],
         "per_owner": figures["per_owner"],
         "bands": bands,

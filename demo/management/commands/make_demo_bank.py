@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from tqdm import tqdm
 
+from core.months import add_months
 from customers import conf as customers_conf
 from demo.bank import generate_demo_bank
 
@@ -36,8 +37,7 @@ def _date(value: str) -> dt.date:
 
 
 def _month_before(day: dt.date) -> str:
-    first = day.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year:04d}-{first.month:02d}"
+    return f"{add_months(day, -1):%Y-%m}"
 
 
 class Command(BaseCommand):
