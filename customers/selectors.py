@@ -186,10 +186,17 @@ def branch_heads(*, branch_ids: Iterable[int]) -> dict[int, User]:
                                                                            branch_ids=branch_ids).items()}
 
 
+def customer_handover_recipients(*, customers: list[Customer]) -> dict[int, User | None]:
+    """customer pk -> whom the lobby hands them over to: the customer's RM; for a customer
+    not assigned to an RM, the branch head, who also owns that customer's alerts
+    (``retention.services._owner_for``); None when the branch has no head either. One
+    query, and only when one of the customers has no RM."""
+    unassigned = {customer.branch_id for customer in customers if customer.rm_id is None}
+    heads = branch_heads(branch_ids=unassigned) if unassigned else {}
+    return {customer.pk: customer.rm if customer.rm_id is not None else heads.get(customer.branch_id)
+            for customer in customers}
+
+
 def customer_handover_recipient(*, customer: Customer) -> User | None:
-    """Whom the lobby hands a walk-in over to: the customer's RM; for a customer not
-    assigned to an RM, the branch head, who also owns that customer's alerts
-    (``retention.services._owner_for``). None when the branch has no head either."""
-    if customer.rm_id is not None:
-        return customer.rm
-    return branch_heads(branch_ids=[customer.branch_id]).get(customer.branch_id)
+    """Whom the lobby hands one walk-in over to (see ``customer_handover_recipients``)."""
+    return customer_handover_recipients(customers=[customer])[customer.pk]

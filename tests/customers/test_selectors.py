@@ -11,6 +11,7 @@ from customers.models import Role
 from customers.selectors import (
     contact_follow_ups_due,
     customer_balance_history,
+    customer_handover_recipients,
     customer_holdings_by_maturity,
     survey_history,
 )
@@ -88,3 +89,12 @@ def test_holdings_show_what_matures_next_then_open_ended_then_matured_latest_fir
 
     assert holdings == [sooner, later, open_ended, recently, long_ago]
     assert [h.days_to_maturity for h in holdings] == [3, 30, None, -2, -90]
+
+
+def test_hand_over_goes_to_the_rm_or_for_an_unassigned_customer_to_the_branch_head(bank):
+    unassigned = CustomerFactory(branch=bank.branch, rm=None)
+    other_branch_unassigned = CustomerFactory(branch=bank.outsider.branch, rm=None)
+
+    recipients = customer_handover_recipients(customers=[bank.customer, unassigned, other_branch_unassigned])
+
+    assert recipients == {bank.customer.pk: bank.owner, unassigned.pk: bank.head, other_branch_unassigned.pk: None}

@@ -38,9 +38,9 @@ from customers.models import (
 )
 from customers.permissions import user_can_hand_over, user_can_override_segment, user_can_reveal_personal_data
 from customers.selectors import (
-    branch_heads,
     customer_balance_history,
     customer_get_for_user_or_404,
+    customer_handover_recipients,
     customer_holdings_by_maturity,
     customer_recent_contacts,
     customer_recent_surveys,
@@ -265,11 +265,9 @@ def _walkin_results_context(request: HttpRequest, query: str) -> dict:
         open_kinds = retention_selectors.open_alert_kinds_by_customer(
             user=request.user, customer_ids=[c.pk for c in matches])
         points = retention_selectors.playbook_talking_points()
-        # A customer without an RM is handed over to the branch head (one query, only then).
-        unassigned = {customer.branch_id for customer in matches if customer.rm_id is None}
-        heads = branch_heads(branch_ids=unassigned) if unassigned else {}
+        recipients = customer_handover_recipients(customers=matches)
         for customer in matches:
-            customer.handover_to = customer.rm if customer.rm_id is not None else heads.get(customer.branch_id)
+            customer.handover_to = recipients[customer.pk]
             customer.flagged = customer.pk in open_kinds
             customer.flag_text = "; ".join(dict.fromkeys(open_kinds.get(customer.pk, [])))
             customer.talking_points = points.get(customer.effective_segment, [])
