@@ -16,7 +16,7 @@ from django.http import Http404
 from audit.services import AuditOrigin, audit_denied
 from churn.models import ChurnScore, RiskBand
 from core.months import add_months, month_start
-from customers.models import Customer, CustomerStatus, Product, ProductYield, Role, User
+from customers.models import Customer, CustomerStatus, Product, ProductKind, ProductYield, Role, User
 from customers.selectors import MAX_ID, customer_scope, effective_segment_is
 from retention import conf
 from retention.models import (
@@ -257,21 +257,30 @@ def prize_eligibility_list(*, month: dt.date) -> QuerySet[Customer]:
     return Customer.objects.filter(pk__in=recovered, status=CustomerStatus.ACTIVE).order_by("customer_id")
 
 
-def product_comparison_table(*, kind: str | None = None, since: dt.date | None = None) -> dict[str, list[dict]]:
-    """Our products beside competitors' (yield, term, yield history since ``since``), best yield first.
+# Loans and cards are not compared on yield.
+YIELD_COMPARED_KINDS: tuple[str, ...] = tuple(
+    kind for kind in ProductKind if kind not in (ProductKind.LOAN, ProductKind.CARD)
+)
 
-    Two queries. Returns ``{"ours": [...], "competitors": [...]}``, each item
-    ``{product_code, name, provider, kind, yield_pct, term_days, history: [(month, yield_pct)]}``."""
+
+def product_comparison_table(*, kind: str | None = None, since: dt.date | None = None) -> list[dict]:
+    """Our products beside competitors' of the same kind (yield, term, yield history since
+    ``since``), for the kinds compared on yield (``kind``: only that one).
+
+    Two queries. One group per kind that has products, in ``ProductKind`` order:
+    ``{kind, ours: [...], competitors: [...]}``, best yield first, each product
+    ``{product_code, name, provider, kind, yield_pct, term_days, is_ours, history:
+    [(month, yield_pct)]}``; a competitor's product also has ``beats_ours``: its yield is
+    above our best one of the kind."""
+    kinds = [value for value in YIELD_COMPARED_KINDS if kind is None or value == kind]
     history = ProductYield.objects.order_by("month")
     if since is not None:
         history = history.filter(month__gte=since)
-    products = Product.objects.all() if kind is None else Product.objects.filter(kind=kind)
-    products = products.prefetch_related(Prefetch("yields", queryset=history)).order_by(
-        F("yield_pct").desc(nulls_last=True), "product_code"
-    )
-    table: dict[str, list[dict]] = {"ours": [], "competitors": []}
-    for product in products:
-        table["ours" if product.is_ours else "competitors"].append(
+    products = Product.objects.filter(kind__in=kinds).prefetch_related(Prefetch("yields", queryset=history))
+    groups: dict[str, dict] = {}
+    for product in products.order_by(F("yield_pct").desc(nulls_last=True), "product_code"):
+        group = groups.setdefault(product.kind, {"kind": product.kind, "ours": [], "competitors": []})
+        group["ours" if product.is_ours else "competitors"].append(
             {
                 "product_code": product.product_code,
                 "name": product.name,
@@ -279,10 +288,18 @@ def product_comparison_table(*, kind: str | None = None, since: dt.date | None =
                 "kind": product.kind,
                 "yield_pct": product.yield_pct,
                 "term_days": product.term_days,
+                "is_ours": product.is_ours,
                 "history": [(row.month, row.yield_pct) for row in product.yields.all()],
             }
         )
-    return table
+    ordered = [groups[value] for value in kinds if value in groups]
+    for group in ordered:
+        best_ours = max((p["yield_pct"] for p in group["ours"] if p["yield_pct"] is not None), default=None)
+        for product in group["competitors"]:
+            product["beats_ours"] = (
+                best_ours is not None and product["yield_pct"] is not None and product["yield_pct"] > best_ours
+            )
+    return ordered
 
 
 def customer_ids_with_open_alert(*, first_id: int | None = None, last_id: int | None = None) -> set[int]:

@@ -160,10 +160,30 @@ def test_product_comparison_puts_ours_beside_competitors_with_yield_history(db):
         ProductYieldFactory(product=theirs, month=month, yield_pct=Decimal(pct))
     ProductYieldFactory(product=ours, month=dt.date(2024, 4, 1), yield_pct=Decimal("3.2"))
 
-    table = product_comparison_table(kind="wealth", since=dt.date(2024, 4, 1))
+    [table] = product_comparison_table(kind="wealth", since=dt.date(2024, 4, 1))
 
     assert [p["product_code"] for p in table["ours"]] == ["OUR-1"]
     assert table["ours"][0]["term_days"] == 90
     [competitor] = table["competitors"]
     assert competitor["provider"] == "CMB"
     assert competitor["history"] == [(dt.date(2024, 4, 1), Decimal("3.500"))]
+
+
+def test_the_comparison_groups_products_by_kind_and_flags_competitors_paying_more_than_our_best(db):
+    ours = ProductFactory(kind="wealth", yield_pct=Decimal("2.80"), is_ours=True)
+    ProductFactory(kind="wealth", yield_pct=Decimal("2.50"), is_ours=True)
+    better = ProductFactory(kind="wealth", yield_pct=Decimal("3.10"), is_ours=False, provider="Rival Bank")
+    worse = ProductFactory(kind="wealth", yield_pct=Decimal("2.70"), is_ours=False, provider="Rival Bank")
+    ProductFactory(kind="deposit", yield_pct=Decimal("1.50"), is_ours=False, provider="Rival Bank")
+    ProductFactory(kind="loan", yield_pct=Decimal("3.55"), is_ours=True)
+
+    groups = product_comparison_table()
+
+    assert [group["kind"] for group in groups] == ["deposit", "wealth"]  # ProductKind order; no loans
+    wealth = groups[1]
+    assert [p["product_code"] for p in wealth["ours"]][0] == ours.product_code  # best yield first
+    assert {p["product_code"]: p["beats_ours"] for p in wealth["competitors"]} == {
+        better.product_code: True, worse.product_code: False}
+    assert groups[0]["competitors"][0]["beats_ours"] is False  # no product of ours to beat
+    assert [group["kind"] for group in product_comparison_table(kind="wealth")] == ["wealth"]
+    assert product_comparison_table(kind="loan") == []

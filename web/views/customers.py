@@ -327,31 +327,14 @@ def _sparkline(values: list[float], width: int = 96, height: int = 22) -> str:
 @login_required
 @require_GET
 def competitors(request: HttpRequest) -> HttpResponse:
-    # Loans and cards are not compared on yield.
-    compared = [kind for kind in ProductKind if kind not in (ProductKind.LOAN, ProductKind.CARD)]
-    kinds = [(kind.value, kind.label) for kind in compared]
+    kinds = [(value, ProductKind(value).label) for value in retention_selectors.YIELD_COMPARED_KINDS]
     kind = request.GET.get("kind", "")
     if kind not in dict(kinds):
         kind = ""
     since = month_start(timezone.localdate()) - dt.timedelta(days=365)
-    table = retention_selectors.product_comparison_table(kind=kind or None, since=since)
-    kind_labels = dict(ProductKind.choices)
-    groups: dict[str, dict] = {}
-    for side in ("ours", "competitors"):
-        for product in table[side]:
-            if product["kind"] not in dict(kinds):
-                continue
-            group = groups.setdefault(
-                product["kind"], {"label": kind_labels[product["kind"]], "ours": [], "competitors": []}
-            )
-            product["is_ours"] = side == "ours"
+    groups = retention_selectors.product_comparison_table(kind=kind or None, since=since)
+    for group in groups:
+        group["label"] = ProductKind(group["kind"]).label
+        for product in group["ours"] + group["competitors"]:
             product["spark_points"] = _sparkline([float(pct) for _month, pct in product["history"]])
-            group[side].append(product)
-    ordered = [groups[value] for value, _label in kinds if value in groups]
-    for group in ordered:
-        best_ours = max((p["yield_pct"] for p in group["ours"] if p["yield_pct"] is not None), default=None)
-        for product in group["competitors"]:
-            product["beats_ours"] = (
-                best_ours is not None and product["yield_pct"] is not None and product["yield_pct"] > best_ours
-            )
-    return render(request, "customers/competitors.html", {"groups": ordered, "kind": kind, "kinds": kinds})
+    return render(request, "customers/competitors.html", {"groups": groups, "kind": kind, "kinds": kinds})
