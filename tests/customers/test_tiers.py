@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from customers.models import Tier
 from customers.tiers import TIERS, floor_values, tier_codes, tier_floor_of, tier_for_aum, tiers_for_aum
 
 FLOORS = {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}
@@ -48,3 +49,7 @@ def test_the_pure_modules_import_without_django(module):
     code = f"import sys, {module}; sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr or f"{module} imported Django"
+
+
+def test_the_tier_names_are_the_stored_tier_values_lowest_first():
+    assert list(TIERS) == [Tier.MASS, Tier.GOLD, Tier.PLATINUM, Tier.PRIVATE] == list(Tier.values)
