@@ -15,8 +15,9 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Max
 
-from churn.features import BOOKING_HORIZON_DAYS, HISTORY_MONTHS, BankFrames, last_complete_month
+from churn.features import BOOKING_HORIZON_DAYS, HISTORY_MONTHS, BankFrames
 from churn.models import ChurnScore, ModelVersion, NightlyRun
+from core.months import last_complete_month
 from customers.models import Customer, CustomerStatus
 
 _CUSTOMERS_SQL = """
