@@ -40,7 +40,8 @@ def month_end(month: dt.date) -> dt.date:
     return add_months(month, 1) - dt.timedelta(days=1)
 
 
-def last_complete_month(as_of: dt.date) -> pd.Timestamp:
+def last_complete_month(as_of: dt.date | pd.Timestamp | str) -> pd.Timestamp:
     """The first day of the latest month that has ended on or before ``as_of`` (on a
     month's last day, that month itself)."""
-    return pd.Timestamp(add_months(as_of + dt.timedelta(days=1), -1))
+    next_day = pd.Timestamp(as_of).date() + dt.timedelta(days=1)
+    return pd.Timestamp(add_months(next_day, -1))

@@ -41,6 +41,8 @@ def test_last_complete_month_is_the_month_itself_only_on_its_last_day():
     assert last_complete_month(dt.date(2025, 6, 30)) == pd.Timestamp("2025-06-01")
     assert last_complete_month(dt.date(2025, 6, 29)) == pd.Timestamp("2025-05-01")
     assert last_complete_month(dt.date(2025, 1, 1)) == pd.Timestamp("2024-12-01")
+    assert last_complete_month(pd.Timestamp("2025-06-30 23:00")) == pd.Timestamp("2025-06-01")
+    assert last_complete_month("2024-02-29") == pd.Timestamp("2024-02-01")
 
 
 def test_consecutive_months_have_consecutive_numbers_and_the_series_form_agrees():
