@@ -67,7 +67,3 @@ class ApiToken(models.Model):
             created_by=created_by, expires_at=expires_at,
         )
         return token, plaintext
-
-    @property
-    def is_usable(self) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

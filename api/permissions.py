@@ -1,44 +1,29 @@
-"""Role rules that are not about which customers a user sees (that is
-``customers.selectors.customer_scope``): who may read model evaluations, run
-jobs, import data, read the audit trail."""
+"""DRF permission classes over the role rules in ``customers.permissions`` (the same
+predicates the pages ask). Which customers a user sees is ``customer_scope``."""
 
 from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
-from customers.models import Role
-
-
-def is_admin(user) -> bool:
-    return bool(user and user.is_authenticated and (user.is_superuser or user.role == Role.ADMIN))
-
-
-def is_analyst_or_admin(user) -> bool:
-    return bool(user and user.is_authenticated and (is_admin(user) or user.role == Role.ANALYST))
-
-
-def is_branch_staff(user) -> bool:
-    return bool(user and user.is_authenticated and user.role in (Role.RM, Role.LOBBY, Role.HEAD))
+from customers.permissions import user_can_read_branch_figures, user_can_use_model_pages, user_is_admin
 
 
 class IsAdmin(BasePermission):
     """Administrators (role ``admin``, or superusers)."""
 
     def has_permission(self, request, view):
-        return is_admin(request.user)
+        return user_is_admin(request.user)
 
 
 class IsAnalystOrAdmin(BasePermission):
     """Analysts and administrators: aggregate data, models, imports, the nightly run."""
 
     def has_permission(self, request, view):
-        return is_analyst_or_admin(request.user)
+        return user_can_use_model_pages(request.user)
 
 
 class IsHeadAnalystOrAdmin(BasePermission):
-    """Branch heads (their branch), analysts and administrators: the retention report."""
+    """Branch heads (their branch), analysts and administrators: the dashboard and the retention report."""
 
     def has_permission(self, request, view):
-        return is_analyst_or_admin(request.user) or (
-            request.user and request.user.is_authenticated and request.user.role == Role.HEAD
-        )
+        return user_can_read_branch_figures(request.user)

@@ -75,6 +75,7 @@ def load_bank(*, customers: int, months: int, end_month: date, today: date, seed
     """Generate (once, cached on disk) and import the demo bank through the production import."""
     from django.db import connection
 
+    from customers import conf as customers_conf
     from customers.services import bank_data_import
     from demo.bank import generate_demo_bank
 
@@ -82,7 +83,8 @@ def load_bank(*, customers: int, months: int, end_month: date, today: date, seed
     if not (data / "appointments.csv").exists():
         started = time.monotonic()
         counts = generate_demo_bank(data, customers=customers, months=months, seed=seed,
-                                    end_month=f"{end_month:%Y-%m}", today=today)
+                                    end_month=f"{end_month:%Y-%m}", today=today,
+                                    tier_floors=customers_conf.tier_floors())
         print(f"generated {data} in {time.monotonic() - started:.0f}s: {counts}", flush=True)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -1,48 +1,50 @@
-"""The churn engine's settings, read in one place with their defaults.
+"""The churn engine's settings, read in one place.
 
-Settings that ``config/settings.py`` does not define yet fall back to the
-defaults here, so the engine works before they are added there.
+Settings the environment may set (the churn definition, risk bands, chunk size,
+score retention, minimum history) have their defaults in ``config/settings.py``,
+once; the other training knobs have theirs here, once. ``core.conf.setting`` checks the types.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
+from core.conf import setting
+from customers import conf as customers_conf
 
 
 def tier_floors() -> dict[str, float]:
-    return dict(settings.AUM_TIER_FLOORS)
+    return customers_conf.tier_floors()
 
 
 def window_months() -> int:
-    return int(settings.CHURN_WINDOW_MONTHS)
+    return setting("CHURN_WINDOW_MONTHS", int)
 
 
 def aum_drop_ratio() -> float:
-    return float(settings.CHURN_AUM_DROP_RATIO)
+    return setting("CHURN_AUM_DROP_RATIO", float)
 
 
 def min_avg_aum() -> float:
-    return float(settings.CHURN_MIN_AVG_AUM)
+    return setting("CHURN_MIN_AVG_AUM", float)
 
 
 def band_thresholds() -> tuple[float, float]:
     """(medium, high): probability at or above ``high`` is the high band, at or above ``medium`` medium."""
-    bands = getattr(settings, "CHURN_RISK_BANDS", {"medium": 0.10, "high": 0.30})
-    return float(bands["medium"]), float(bands["high"])
+    bands = setting("CHURN_RISK_BANDS", dict)
+    return bands["medium"], bands["high"]
 
 
 def chunk_size() -> int:
-    return int(getattr(settings, "CHURN_SCORE_CHUNK_SIZE", 50_000))
+    return setting("CHURN_SCORE_CHUNK_SIZE", int)
 
 
 def daily_score_retention_days() -> int:
-    return int(getattr(settings, "CHURN_DAILY_SCORE_RETENTION_DAYS", 90))
+    return setting("CHURN_DAILY_SCORE_RETENTION_DAYS", int)
 
 
 def model_dir() -> Path:
-    return Path(settings.VAR_DIR) / "models"
+    return setting("VAR_DIR", Path) / "models"
 
 
 def min_history_months() -> int:
@@ -50,13 +52,13 @@ def min_history_months() -> int:
 
     Never fewer than the churn window plus one: a month-end and the window after it.
     """
-    return int(getattr(settings, "CHURN_MIN_HISTORY_MONTHS", 4))
+    return setting("CHURN_MIN_HISTORY_MONTHS", int)
 
 
 def training_max_fit_rows() -> int:
     """Negatives are sampled down to keep the fit set at most this large (Platt scaling on an
     untouched month corrects the probabilities), so training stays within minutes."""
-    return int(getattr(settings, "CHURN_TRAINING_MAX_FIT_ROWS", 150_000))
+    return setting("CHURN_TRAINING_MAX_FIT_ROWS", int, 150_000)
 
 
 def openmp_threads() -> int:
@@ -67,4 +69,4 @@ def openmp_threads() -> int:
     threads spin at every barrier while the other is descheduled. Scoring runs one chunk
     per worker process, so the processes are the parallelism.
     """
-    return max(1, int(getattr(settings, "CHURN_OPENMP_THREADS", 1)))
+    return max(1, setting("CHURN_OPENMP_THREADS", int, 1))

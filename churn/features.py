@@ -27,9 +27,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from core.months import last_complete_month, month_number
+from customers.tiers import TIERS, tier_codes, tier_floor_of
+
 HISTORY_MONTHS = 12
 BOOKING_HORIZON_DAYS = 14
-TIER_NAMES = ("mass", "gold", "platinum", "private")
+TIER_NAMES = TIERS
 SEGMENTS = ("product", "consumption", "service")
 
 CUSTOMER_COLUMNS = [
@@ -95,44 +98,6 @@ class BankFrames:
     surveys: pd.DataFrame = field(default_factory=lambda: _empty(SURVEY_COLUMNS))
     appointments: pd.DataFrame = field(default_factory=lambda: _empty(APPOINTMENT_COLUMNS))
     contacts: pd.DataFrame = field(default_factory=lambda: _empty(CONTACT_COLUMNS))
-
-
-def month_number(ts) -> np.ndarray | int:
-    """Months since year 0: consecutive months differ by one."""
-    if isinstance(ts, (pd.Series, pd.DatetimeIndex)):
-        ts = pd.DatetimeIndex(ts)
-        return ts.year.to_numpy(dtype=np.int64) * 12 + ts.month.to_numpy(dtype=np.int64) - 1
-    return ts.year * 12 + ts.month - 1
-
-
-def last_complete_month(as_of: date) -> pd.Timestamp:
-    """First day of the latest month that has ended on or before ``as_of``."""
-    nxt = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    return (nxt.to_period("M") - 1).to_timestamp()
-
-
-def month_end(month: pd.Timestamp) -> date:
-    return (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
-
-
-def tier_codes(aum: np.ndarray, tier_floors: dict[str, float]) -> np.ndarray:
-    """Vectorised tier of each AUM: 0 mass, 1 gold, 2 platinum, 3 private (NaN stays NaN).
-
-    ``customers.tiers.tier_for_aum`` answers the same question one customer at a
-    time; scoring a million customers needs the array form.
-    """
-    floors = np.array([tier_floors["gold"], tier_floors["platinum"], tier_floors["private"]], dtype=float)
-    codes = np.searchsorted(floors, np.nan_to_num(aum, nan=0.0), side="right").astype(float)
-    codes[np.isnan(aum)] = np.nan
-    return codes
-
-
-def _tier_floor_of(codes: np.ndarray, tier_floors: dict[str, float]) -> np.ndarray:
-    floors = np.array([0.0, tier_floors["gold"], tier_floors["platinum"], tier_floors["private"]])
-    out = np.full(codes.shape, np.nan)
-    ok = ~np.isnan(codes)
-    out[ok] = floors[codes[ok].astype(int)]
-    return out
 
 
 def _ratio_change(now: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -352,7 +317,7 @@ def activity_features(h: MonthlyHistory) -> dict[str, np.ndarray]:
 
 def tier_features(aum0: np.ndarray, tier_floors: dict[str, float]) -> dict[str, np.ndarray]:
     tier = tier_codes(aum0, tier_floors)
-    floor = _tier_floor_of(tier, tier_floors)
+    floor = tier_floor_of(tier, tier_floors)
     return {"tier": tier, "aum_above_tier_floor": aum0 - floor, "tier_floor_headroom": _safe_div(aum0 - floor, aum0)}
 
 

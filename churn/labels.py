@@ -24,7 +24,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from churn.features import month_end, month_number, tier_codes
+from core.months import month_end, month_number
+from customers.tiers import tier_codes
 
 
 def labelled_month_ends(monthly: pd.DataFrame, *, window_months: int) -> list[date]:

@@ -25,7 +25,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from churn.features import BankFrames, last_complete_month, month_number
+from churn.features import BankFrames
+from core.months import last_complete_month, month_number
 
 WEALTH_KINDS = ("wealth", "fund", "insurance")
 

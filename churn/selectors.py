@@ -15,9 +15,10 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Max
 
-from churn.features import BOOKING_HORIZON_DAYS, HISTORY_MONTHS, BankFrames, last_complete_month
+from churn.features import BOOKING_HORIZON_DAYS, HISTORY_MONTHS, BankFrames
 from churn.models import ChurnScore, ModelVersion, NightlyRun
-from customers.models import CustomerStatus
+from core.months import last_complete_month
+from customers.models import Customer, CustomerStatus
 
 _CUSTOMERS_SQL = """
     SELECT id AS customer_id, gender, birth_date, opened_on, annual_income, credit_score, region,
@@ -180,8 +181,20 @@ def nightly_run_get(*, run_date: date) -> NightlyRun | None:
     return NightlyRun.objects.filter(run_date=run_date).first()
 
 
-def churn_score_get(*, customer_id: int, scored_on: date) -> ChurnScore | None:
-    return ChurnScore.objects.filter(customer_id=customer_id, scored_on=scored_on).first()
+def customer_score_history(
+    *, customer: Customer, month_ends: int = 24
+) -> tuple[ChurnScore | None, list[ChurnScore]]:
+    """The customer's latest score and their score history, newest first: the last
+    ``month_ends`` month-end scores, with the latest daily score in front when it is not
+    one of them. One query."""
+    scores = list(customer.churn_scores.order_by("-scored_on").only(
+        "scored_on", "probability", "risk_band", "expected_aum_at_risk", "reasons", "is_month_end", "customer_id"
+    )[:36])
+    latest = scores[0] if scores else None
+    history = [s for s in scores if s.is_month_end][:month_ends]
+    if latest is not None and (not history or history[0].pk != latest.pk):
+        history.insert(0, latest)
+    return latest, history
 
 
 def model_version_report(*, version: ModelVersion) -> dict:

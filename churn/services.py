@@ -33,7 +33,7 @@ from django.utils import timezone, translation
 from threadpoolctl import threadpool_limits
 
 from churn import conf, selectors
-from churn.features import BankFrames, build_features, data_month_for, month_end
+from churn.features import BankFrames, build_features, data_month_for
 from churn.labels import labelled_month_ends
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun, RiskBand
 from churn.reasons import activation_sentence, reasons_from_contributions
@@ -53,6 +53,7 @@ from churn.training import (
     save_artifact,
     train_and_evaluate,
 )
+from core.months import month_end
 from customers.models import Customer
 
 logger = logging.getLogger(__name__)

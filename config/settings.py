@@ -191,6 +191,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- The bank and the churn definition ----------------------------------------
+# Read by the apps only through their typed readers (customers/conf.py, churn/conf.py,
+# retention/conf.py); the defaults written here are not repeated there.
 # Products whose provider equals this name are ours; any other provider is a competitor.
 BANK_NAME = env_str("BANK_NAME", "Demo Bank")
 # AUM tier floors in CNY: mass < gold < platinum < private.

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import origin_from_request
 from customers import models
 from customers.masking import mask
-from customers.selectors import personal_data_reveal_allowed
+from customers.permissions import user_can_reveal_personal_data
 from customers.services import customer_data_shown, customer_viewed
 
 
@@ -69,7 +69,7 @@ class CustomerAdmin(admin.ModelAdmin):
         return mask(customer.phone)
 
     def _reveals(self, request: HttpRequest) -> bool:
-        return personal_data_reveal_allowed(user=request.user)
+        return user_can_reveal_personal_data(request.user)
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from audit.services import AuditOrigin, audit_denied, audit_list_viewed
-from customers.models import Customer, CustomerStatus, Role, User
+from customers.models import ContactLog, Customer, CustomerStatus, Holding, Role, Survey, User
 
 # Largest primary key a database column holds; a larger id cannot exist (and would overflow
 # SQLite's integer conversion), so it is simply not found.
@@ -60,14 +61,70 @@ def customer_get_for_user_or_404(*, user: User, pk: int | str, origin: AuditOrig
     return customer
 
 
-REVEAL_PERMISSION = "customers.reveal_personal_data"
+def effective_segment_is(segment: str, *, through: str = "") -> Q:
+    """A filter for customers whose effective segment is ``segment``: the RM's override wins
+    over the rules' segment, as in ``Customer.effective_segment``. ``through`` is the path
+    to the customer from the model filtered (``"customer__"`` for alerts)."""
+    return Q(**{f"{through}segment_override": segment}) | Q(
+        **{f"{through}segment_override": "", f"{through}segment": segment})
 
 
-def personal_data_reveal_allowed(*, user: User | AnonymousUser) -> bool:
-    """Whether ``user`` may see a masked field (ID number, phone) in full, on a
-    customer already in their scope. Granted per user or group in the admin
-    (permission ``customers.reveal_personal_data``); superusers have it."""
-    return bool(user.is_authenticated and user.is_active and user.has_perm(REVEAL_PERMISSION))
+def contact_follow_ups_due(*, user: User, today: dt.date, days_back: int = 7, limit: int = 10) -> list[ContactLog]:
+    """Contacts on the user's customers whose next step fell due in the last ``days_back``
+    days up to ``today``, earliest first: the "follow-ups due" box of the RM's list. One query."""
+    return list(
+        ContactLog.objects.filter(
+            customer__in=customer_scope(user=user).values("pk"),
+            next_step_on__gte=today - dt.timedelta(days=days_back),
+            next_step_on__lte=today,
+        )
+        .select_related("customer", "staff")
+        .order_by("next_step_on", "-contacted_at")[:limit]
+    )
+
+
+def survey_history(*, customer_ids: list[int], per_customer: int = 5) -> dict[int, list[Survey]]:
+    """customer id -> their latest ``per_customer`` surveys, newest first. One query; the
+    caller passes customers already in the user's scope (a page of the callback queue)."""
+    history: dict[int, list[Survey]] = defaultdict(list)
+    for survey in Survey.objects.filter(customer_id__in=customer_ids).order_by("customer_id", "-surveyed_on"):
+        if len(history[survey.customer_id]) < per_customer:
+            history[survey.customer_id].append(survey)
+    return history
+
+
+def customer_balance_history(*, customer: Customer, months: int) -> list[dict]:
+    """The customer's last ``months`` monthly balances, oldest first: month, AUM and its
+    breakdown (deposits, wealth products, loans). One query."""
+    rows = list(
+        customer.balances.order_by("-month").values(
+            "month", "aum", "deposit_balance", "wealth_balance", "loan_balance"
+        )[:months]
+    )
+    rows.reverse()
+    return rows
+
+
+def customer_holdings_by_maturity(*, customer: Customer, today: dt.date) -> list[Holding]:
+    """What the customer holds, ours and competitors', each with ``days_to_maturity`` (None:
+    open-ended): what matures next first, then open-ended holdings, then those already
+    matured (latest first). One query."""
+    holdings = list(customer.holdings.select_related("product").order_by("maturity_on", "-amount"))
+    for holding in holdings:
+        holding.days_to_maturity = (holding.maturity_on - today).days if holding.maturity_on else None
+    holdings.sort(key=lambda h: (
+        0 if h.days_to_maturity is not None and h.days_to_maturity >= 0 else 1 if h.maturity_on is None else 2,
+        abs(h.days_to_maturity or 0),
+    ))
+    return holdings
+
+
+def customer_recent_surveys(*, customer: Customer, limit: int = 10) -> list[Survey]:
+    return list(customer.surveys.all()[:limit])
+
+
+def customer_recent_contacts(*, customer: Customer, limit: int = 20) -> list[ContactLog]:
+    return list(customer.contacts.select_related("staff")[:limit])
 
 
 def walkin_matches(*, user: User, query: str) -> QuerySet[Customer]:
@@ -129,10 +186,17 @@ def branch_heads(*, branch_ids: Iterable[int]) -> dict[int, User]:
                                                                            branch_ids=branch_ids).items()}
 
 
+def customer_handover_recipients(*, customers: list[Customer]) -> dict[int, User | None]:
+    """customer pk -> whom the lobby hands them over to: the customer's RM; for a customer
+    not assigned to an RM, the branch head, who also owns that customer's alerts
+    (``retention.services._owner_for``); None when the branch has no head either. One
+    query, and only when one of the customers has no RM."""
+    unassigned = {customer.branch_id for customer in customers if customer.rm_id is None}
+    heads = branch_heads(branch_ids=unassigned) if unassigned else {}
+    return {customer.pk: customer.rm if customer.rm_id is not None else heads.get(customer.branch_id)
+            for customer in customers}
+
+
 def customer_handover_recipient(*, customer: Customer) -> User | None:
-    """Whom the lobby hands a walk-in over to: the customer's RM; for a customer not
-    assigned to an RM, the branch head, who also owns that customer's alerts
-    (``retention.services._owner_for``). None when the branch has no head either."""
-    if customer.rm_id is not None:
-        return customer.rm
-    return branch_heads(branch_ids=[customer.branch_id]).get(customer.branch_id)
+    """Whom the lobby hands one walk-in over to (see ``customer_handover_recipients``)."""
+    return customer_handover_recipients(customers=[customer])[customer.pk]

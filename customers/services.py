@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -20,12 +19,13 @@ from tqdm import tqdm
 
 from audit.models import AuditAction
 from audit.services import AuditOrigin, audit_denied, audit_list_viewed, audit_record
+from customers import conf
 from customers.importing.schema import FILES, FileSpec
 from customers.importing.uploads import UploadProblem, upload_problems
 from customers.importing.validation import Problem, References, validate_file
 from customers.importing.writers import StageSink, Writer, writer_for
 from customers.models import Branch, Customer, Product, User
-from customers.selectors import personal_data_reveal_allowed
+from customers.permissions import user_can_reveal_personal_data
 
 # A file with more rows than this gets a progress bar (when asked for).
 PROGRESS_MIN_ROWS = 100_000
@@ -47,7 +47,7 @@ class FileSummary:
 class ImportResult:
     """What an import did, or why it changed nothing.
 
-    ``problems`` holds the first ``settings.IMPORT_MAX_ERRORS_SHOWN`` problems
+    ``problems`` holds the first ``customers.conf.import_max_errors_shown()`` problems
     in file order, then line order; ``problem_count`` counts them all.
     ``timings`` maps each phase to seconds, for the benchmark and the logs.
     """
@@ -126,7 +126,7 @@ def bank_data_import(*, directory: Path, progress: bool = False, origin: AuditOr
         run.timings["commit"] = time.perf_counter() - committing
     except _Rollback:
         pass
-    limit = settings.IMPORT_MAX_ERRORS_SHOWN
+    limit = conf.import_max_errors_shown()
     files = run.summaries
     warnings: tuple[str, ...] = ()
     if run.problem_count:
@@ -161,7 +161,7 @@ def product_ownership_warnings() -> list[str]:
             "No product is ours: none of the %(total)s products has is_ours = true or the provider "
             "'%(bank)s' (BANK_NAME). Mark our products with is_ours in products.csv, or set BANK_NAME "
             "to the provider name the export uses."
-        ) % {"total": f"{total:,}", "bank": settings.BANK_NAME}]
+        ) % {"total": f"{total:,}", "bank": conf.bank_name()}]
     if ours == total:
         return [gettext(
             "Every product is ours (%(total)s of %(total)s): competitors' products are missing, so the "
@@ -199,7 +199,7 @@ class _ImportRun:
             return
         if any(spec.kind == "monthly" for spec in present):
             with self.timed("refresh customers"):
-                self.customers_refreshed = writer.refresh_customers(tier_floors=settings.AUM_TIER_FLOORS)
+                self.customers_refreshed = writer.refresh_customers(tier_floors=conf.tier_floors())
         with self.timed("finish (late index rebuilds)"):
             writer.finish()
         detail = {"ok": True, "rows": {s.name: {"rows": s.rows, "inserted": s.inserted, "updated": s.updated}
@@ -229,8 +229,8 @@ class _ImportRun:
                     path,
                     spec,
                     references,
-                    keep=settings.IMPORT_MAX_ERRORS_SHOWN,
-                    bank_name=settings.BANK_NAME,
+                    keep=conf.import_max_errors_shown(),
+                    bank_name=conf.bank_name(),
                     on_clean=stage.write if stage is not None else _ignore,
                     on_restart=stage.restart if stage is not None else _nothing,
                     on_progress=bar.update if bar is not None else None,
@@ -344,7 +344,7 @@ def customer_viewed(*, customer: Customer, origin: AuditOrigin, part: str = "") 
 def customer_field_reveal(*, customer: Customer, field: str, origin: AuditOrigin) -> str:
     """The full value of a masked field, for staff with the reveal permission; every reveal
     and every refused one is audited. PermissionDenied without the permission."""
-    if origin.actor is None or not personal_data_reveal_allowed(user=origin.actor):
+    if origin.actor is None or not user_can_reveal_personal_data(origin.actor):
         audit_record(action=AuditAction.DENIED, origin=origin, obj=customer, detail={"reveal": field})
         raise PermissionDenied
     audit_record(action=AuditAction.REVEAL, origin=origin, obj=customer, detail={"field": field})

@@ -1,8 +1,8 @@
 """A believable synthetic Chinese retail bank, written as interchange CSV files.
 
 ``generate_demo_bank`` writes the files described in docs/interchange-format.md plus
-``product_yields.csv``: branches, staff, customers,
-monthly balances, products and their yield history, holdings, satisfaction
+``product_yields.csv``: branches, staff, customers, monthly balances, products and
+their yield history, holdings, satisfaction
 surveys and large-transaction appointments. numpy for the simulation, pyarrow
 (already a dependency, via pandas) for the CSV writing: its C++ writer and a
 decimal type give exact ``1234.50`` amounts at millions of rows a second, which
@@ -70,6 +70,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from customers.tiers import tier_codes, tier_floor_of
+
 INTERCHANGE_COLUMNS: dict[str, list[str]] = {
     "branches.csv": ["branch_code", "name", "city"],
     "staff.csv": ["staff_code", "name", "branch_code", "role", "email"],
@@ -88,8 +90,6 @@ INTERCHANGE_COLUMNS: dict[str, list[str]] = {
     "appointments.csv": ["customer_id", "kind", "amount", "scheduled_on"],
 }
 
-# Default floors (docs/churn-definition.md): mass < 50k <= gold < 500k <= platinum < 6M <= private.
-TIER_FLOORS = np.array([0.0, 50_000.0, 500_000.0, 6_000_000.0])
 CHUNK_SIZE = 25_000
 LOOKAHEAD_MONTHS = 6
 LARGE_TRANSACTION_MIN = 50_000.0  # branches ask for a booking from 50,000 CNY
@@ -268,6 +268,7 @@ class _World:
     competitor_by_kind: dict[int, np.ndarray]
     best_competitor: dict[int, np.ndarray]  # kind -> product index with the best yield per month
     rate_pull: np.ndarray  # per-month hazard multiplier for rate-sensitive customers
+    tier_floors: dict[str, float]  # the bank's AUM tier floors (customers.tiers)
 
 
 def _names(rng: np.random.Generator, male: np.ndarray) -> pa.Array:
@@ -292,7 +293,9 @@ def _email_domain(bank_name: str) -> str:
     return f"{slug}.example.com"
 
 
-def _build_world(*, customers: int, seed: int, cal: _Calendar, bank_name: str) -> _World:
+def _build_world(
+    *, customers: int, seed: int, cal: _Calendar, bank_name: str, tier_floors: dict[str, float]
+) -> _World:
     rng = np.random.default_rng([seed, 0])
     n_branches = int(np.clip(round(6 + 1.5 * np.log2(max(customers, 1) / 2500)), 6, 12))
     branches = _BRANCHES[:n_branches]
@@ -377,6 +380,7 @@ def _build_world(*, customers: int, seed: int, cal: _Calendar, bank_name: str) -
         competitor_by_kind=competitor_by_kind,
         best_competitor=best,
         rate_pull=rate_pull,
+        tier_floors=tier_floors,
     )
 
 
@@ -422,18 +426,32 @@ def _ramp(k: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     return np.clip((k - start[:, None] + 1) / length[:, None], 0.0, 1.0)
 
 
-def _tier(aum: np.ndarray) -> np.ndarray:
-    return np.searchsorted(TIER_FLOORS, aum, side="right") - 1
+@dataclass(frozen=True)
+class _People:
+    """Who the chunk's customers are: wealth, segment, age, tenure, branch and RM, traits."""
+
+    base_aum: np.ndarray
+    segment: np.ndarray
+    is_p: np.ndarray
+    is_c: np.ndarray
+    is_s: np.ndarray
+    age: np.ndarray
+    male: np.ndarray
+    birth: np.ndarray
+    new: np.ndarray  # opens during the period
+    open_month: np.ndarray  # -1: opened before the period
+    opened_on: np.ndarray
+    tenure_years: np.ndarray
+    active_from: np.ndarray  # first month with a monthly row
+    branch: np.ndarray
+    rm: np.ndarray
+    moved_away: np.ndarray
+    sat_trait: np.ndarray
+    income: np.ndarray
 
 
-def _simulate_chunk(
-    world: _World, cal: _Calendar, rng: np.random.Generator, *, first_number: int, n: int, first_chunk: bool
-) -> dict[str, pa.Table]:
-    H, M = cal.horizon, cal.observed
-    k = np.arange(H)[None, :]
-    season = _seasonality(cal)
-
-    # --- who they are -------------------------------------------------------------------------
+def _draw_people(world: _World, cal: _Calendar, rng: np.random.Generator, n: int) -> _People:
+    M = cal.observed
     # Base AUM: heavy-tailed lognormal (median 28k, sigma 2): ~61% mass, 31% gold, 7% platinum, 0.4% private
     # before churn; among active customers at the end month about 68 / 26 / 5.5 / 0.3%.
     base_aum = np.minimum(np.exp(np.log(28_000) + 2.0 * rng.standard_normal(n)), 2e8)
@@ -464,8 +482,41 @@ def _simulate_chunk(
     sat_trait = np.clip(rng.normal(8.0, np.where(is_s, 1.4, 1.0)), 2.5, 10.0)
     income = np.round(np.exp(np.log(90_000) + 0.3 * (np.log(base_aum) - np.log(28_000)) + rng.normal(0, 0.5, n))
                       * np.where(is_c, 1.2, 1.0), -3)
+    return _People(
+        base_aum=base_aum, segment=segment, is_p=is_p, is_c=is_c, is_s=is_s, age=age, male=male, birth=birth,
+        new=new, open_month=open_month, opened_on=opened_on, tenure_years=tenure_years, active_from=active_from,
+        branch=branch, rm=rm, moved_away=moved_away, sat_trait=sat_trait, income=income,
+    )
 
-    # --- what they hold -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Portfolio:
+    """What each customer holds with us: wealth, funds, insurance, time deposits, loans, cards."""
+
+    has_wealth: np.ndarray
+    wealth_share: np.ndarray
+    n_wealth: np.ndarray
+    has_fund: np.ndarray
+    has_insurance: np.ndarray
+    fund_share: np.ndarray
+    insurance_share: np.ndarray
+    other_share: np.ndarray  # funds and insurance: AUM without a monthly.csv column
+    has_td: np.ndarray
+    has_loan: np.ndarray
+    loan_kind: np.ndarray
+    principal: np.ndarray
+    loan_term: np.ndarray
+    loan_start: np.ndarray
+    has_card: np.ndarray
+    card_limit: np.ndarray
+    spend_rate: np.ndarray
+    txn_base: np.ndarray
+    login_base: np.ndarray
+
+
+def _draw_portfolio(cal: _Calendar, rng: np.random.Generator, people: _People) -> _Portfolio:
+    n, H = len(people.base_aum), cal.horizon
+    is_p, is_c, is_s, base_aum = people.is_p, people.is_c, people.is_s, people.base_aum
     has_wealth = np.select([is_p, is_c], [np.ones(n, bool), rng.random(n) < 0.3], rng.random(n) < 0.5)
     has_wealth &= base_aum > 5_000
     wealth_share = np.select([is_p, is_c], [rng.beta(5, 3, n), rng.uniform(0.05, 0.25, n)], rng.uniform(0.1, 0.4, n))
@@ -487,19 +538,38 @@ def _simulate_chunk(
                                 + rng.normal(0, 0.5, n)), -3)
     loan_term = np.array([360, 36, 60])[loan_kind]
     loan_start = np.where(rng.random(n) < 0.15, rng.integers(0, H, n), -(rng.random(n) * loan_term).astype(np.int64))
-    loan_start = np.maximum(loan_start, open_month)
+    loan_start = np.maximum(loan_start, people.open_month)
 
     has_card = rng.random(n) < np.select([is_p, is_c], [0.5, 0.9], 0.35)
-    card_limit = np.clip(np.round(income * rng.uniform(0.1, 0.4, n), -3), 5_000, 500_000)
+    card_limit = np.clip(np.round(people.income * rng.uniform(0.1, 0.4, n), -3), 5_000, 500_000)
     spend_rate = np.where(is_c, rng.uniform(0.15, 0.45, n), rng.uniform(0.02, 0.12, n))
     txn_base = np.exp(np.select([is_c, is_p], [np.log(32), np.log(12)], np.log(8)) + rng.normal(0, 0.35, n))
-    login_base = np.exp(np.log(12) - 0.04 * (age - 40) + rng.normal(0, 0.4, n)) * np.select(
+    login_base = np.exp(np.log(12) - 0.04 * (people.age - 40) + rng.normal(0, 0.4, n)) * np.select(
         [is_c, is_s], [1.3, 0.5], 1.0
     )
+    return _Portfolio(
+        has_wealth=has_wealth, wealth_share=wealth_share, n_wealth=n_wealth, has_fund=has_fund,
+        has_insurance=has_insurance, fund_share=fund_share, insurance_share=insurance_share,
+        other_share=other_share, has_td=has_td, has_loan=has_loan, loan_kind=loan_kind, principal=principal,
+        loan_term=loan_term, loan_start=loan_start, has_card=has_card, card_limit=card_limit,
+        spend_rate=spend_rate, txn_base=txn_base, login_base=login_base,
+    )
 
-    # --- loyal customers' wobbles (false alarms) ------------------------------------------------
+
+@dataclass(frozen=True)
+class _Incidents:
+    """Service incidents (loyal customers have them too): they lower the next surveys and raise the hazard."""
+
+    hazard_draw: np.ndarray  # (n, H) uniform draws that decide the churn month
+    recent: np.ndarray  # (n, H) incidents in the three months before
+    window: np.ndarray  # (n, H) the incident month and the two after it
+    survey_drop: np.ndarray  # (n, H) points off the survey score
+
+
+def _draw_incidents(cal: _Calendar, rng: np.random.Generator, people: _People) -> _Incidents:
+    n, H = len(people.base_aum), cal.horizon
+    # Drawn here, before the incidents, so that the random stream keeps its order.
     u = rng.random((n, H))
-    # Service incidents: lower the next surveys and, for service-oriented customers, raise the hazard.
     incident = rng.random((n, H)) < 0.015
     incident_recent = np.zeros((n, H))
     for lag in (1, 2, 3):
@@ -507,25 +577,51 @@ def _simulate_chunk(
     incident_window = incident.copy()  # the incident month and the two after it
     for lag in (1, 2):
         incident_window[:, lag:] |= incident[:, :-lag]
-    incident_drop = np.where(is_s, rng.uniform(3, 5, n), rng.uniform(1.5, 3, n))[:, None] * incident_window
+    incident_drop = np.where(people.is_s, rng.uniform(3, 5, n), rng.uniform(1.5, 3, n))[:, None] * incident_window
+    return _Incidents(hazard_draw=u, recent=incident_recent, window=incident_window, survey_drop=incident_drop)
 
-    # --- churn: a latent event month per customer -------------------------------------------------
+
+@dataclass(frozen=True)
+class _Churn:
+    """Who churns, when (``tau``), how (``ctype``), and which warning signs they show before."""
+
+    churner: np.ndarray
+    tau: np.ndarray  # churn month; past the horizon for loyal customers
+    ctype: np.ndarray  # CLOSE, DRAIN or DOWNGRADE
+    weak: np.ndarray  # leaves with weak signs
+    lead: np.ndarray  # months of warning signs
+    lead_start: np.ndarray
+    gradual: np.ndarray
+    competitor_sign: np.ndarray
+    satisfaction_sign: np.ndarray
+    appointment_sign: np.ndarray
+    activity_sign: np.ndarray
+    loan_payoff: np.ndarray
+
+
+def _draw_churn(
+    world: _World, cal: _Calendar, rng: np.random.Generator, people: _People, portfolio: _Portfolio,
+    incidents: _Incidents,
+) -> _Churn:
+    n, H = len(people.base_aum), cal.horizon
+    k = np.arange(H)[None, :]
+    is_p, is_c, is_s, tenure_years = people.is_p, people.is_c, people.is_s, people.tenure_years
     tenure_mult = np.select([tenure_years < 1, tenure_years < 3, tenure_years < 10], [1.8, 1.3, 1.0], 0.6)
     frailty = np.exp(rng.normal(-0.08, 0.4, n))  # mean 1
     hazard = (
         0.0175
         * np.select([is_p, is_c], [1.1, 1.0], 0.9)[:, None]
         * tenure_mult[:, None]
-        * np.where(moved_away, 2.2, 1.0)[:, None]
-        * np.where(sat_trait < 6, np.where(is_s, 2.5, 1.6), 1.0)[:, None]
-        * np.where(age > 65, 0.8, 1.0)[:, None]
-        * np.where(base_aum > TIER_FLOORS[3], 0.7, 1.0)[:, None]
+        * np.where(people.moved_away, 2.2, 1.0)[:, None]
+        * np.where(people.sat_trait < 6, np.where(is_s, 2.5, 1.6), 1.0)[:, None]
+        * np.where(people.age > 65, 0.8, 1.0)[:, None]
+        * np.where(people.base_aum > world.tier_floors["private"], 0.7, 1.0)[:, None]
         * frailty[:, None]
         * np.where(is_p[:, None], world.rate_pull[None, :], 1.0)
-        * np.where(incident_recent > 0, np.where(is_s, 2.5, 1.3)[:, None], 1.0)
+        * np.where(incidents.recent > 0, np.where(is_s, 2.5, 1.3)[:, None], 1.0)
     )
-    hazard[k < active_from[:, None] + np.where(new, 3, 1)[:, None]] = 0.0
-    event = u < hazard
+    hazard[k < people.active_from[:, None] + np.where(people.new, 3, 1)[:, None]] = 0.0
+    event = incidents.hazard_draw < hazard
     churner = event.any(axis=1)
     tau = np.where(churner, event.argmax(axis=1), H + 100)
     ctype = _choose(rng, np.select(
@@ -533,7 +629,7 @@ def _simulate_chunk(
     ) * np.ones((n, 1)))
     weak = churner & (rng.random(n) < 0.2)
     lead = np.minimum(np.where(weak, 1, rng.choice(np.arange(1, 7), n, p=[0.2, 0.25, 0.2, 0.15, 0.1, 0.1])),
-                      np.maximum(tau - active_from, 1))
+                      np.maximum(tau - people.active_from, 1))
     lead_start = tau - lead
     sign_scale = np.where(weak, 0.2, 1.0)
 
@@ -549,9 +645,34 @@ def _simulate_chunk(
     satisfaction_sign = sign(np.where(is_s, 0.75, 0.3))
     appointment_sign = sign(np.select([ctype == CLOSE, ctype == DRAIN], [0.6, 0.4], 0.25))
     activity_sign = sign(np.where(ctype == CLOSE, 0.75, 0.6))
-    loan_payoff = churner & has_loan & ((ctype == CLOSE) | (is_c & (rng.random(n) < 0.4)))
+    loan_payoff = churner & portfolio.has_loan & ((ctype == CLOSE) | (is_c & (rng.random(n) < 0.4)))
+    return _Churn(
+        churner=churner, tau=tau, ctype=ctype, weak=weak, lead=lead, lead_start=lead_start, gradual=gradual,
+        competitor_sign=competitor_sign, satisfaction_sign=satisfaction_sign, appointment_sign=appointment_sign,
+        activity_sign=activity_sign, loan_payoff=loan_payoff,
+    )
 
-    # --- AUM before churn: level x trend x AR(1) noise x new-customer ramp x wobbles ------------
+
+@dataclass(frozen=True)
+class _LoyalPath:
+    """AUM and activity as they would be without churn, with the wobbles loyal customers show."""
+
+    aum: np.ndarray  # (n, H)
+    diversify: np.ndarray
+    diversify_month: np.ndarray
+    diversify_share: np.ndarray
+    diversify_product: np.ndarray
+    purchase: np.ndarray
+    purchase_month: np.ndarray
+    purchase_share: np.ndarray
+    activity: np.ndarray  # (n, H) multiplier of logins, transactions and card spend
+
+
+def _simulate_loyal_path(world: _World, cal: _Calendar, rng: np.random.Generator, people: _People) -> _LoyalPath:
+    n, H = len(people.base_aum), cal.horizon
+    k = np.arange(H)[None, :]
+    is_p, is_c, base_aum, active_from = people.is_p, people.is_c, people.base_aum, people.active_from
+    # Level x trend x AR(1) noise x new-customer ramp x wobbles.
     x = np.empty((n, H))
     x[:, 0] = rng.normal(0, 0.115, n)
     shocks = rng.normal(0, 0.05, (n, H))
@@ -559,8 +680,8 @@ def _simulate_chunk(
         x[:, m] = 0.9 * x[:, m - 1] + shocks[:, m]
     growth = rng.normal(0.002, 0.006, n)
     aum0 = base_aum[:, None] * np.exp(growth[:, None] * k + x)
-    since_open = k - open_month[:, None]
-    aum0 *= np.where(new[:, None], np.interp(since_open, [0, 1, 2, 3], [0.35, 0.65, 0.85, 1.0]), 1.0)
+    since_open = k - people.open_month[:, None]
+    aum0 *= np.where(people.new[:, None], np.interp(since_open, [0, 1, 2, 3], [0.35, 0.65, 0.85, 1.0]), 1.0)
 
     # Temporary dips that recover (the recovery prize draw needs these): 1-2 months, then back above.
     dip = rng.random((n, H)) < 0.010
@@ -604,62 +725,124 @@ def _simulate_chunk(
     activity = np.where(
         quiet[:, None] & (k >= quiet_month[:, None]) & (k < quiet_month[:, None] + rng.integers(2, 4, n)[:, None]),
         quiet_level[:, None], 1.0)
+    return _LoyalPath(
+        aum=aum0, diversify=diversify, diversify_month=diversify_month, diversify_share=diversify_share,
+        diversify_product=diversify_product, purchase=purchase, purchase_month=purchase_month,
+        purchase_share=purchase_share, activity=activity,
+    )
 
-    # --- churn trajectories ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _ChurnPath:
+    """AUM, activity and survey scores once the churners' trajectories are laid over the loyal path."""
+
+    ctype: np.ndarray  # a downgrade from the mass tier becomes a drain
+    aum_ref: np.ndarray  # AUM the month before the warning signs start
+    after: np.ndarray  # (n, H) from the churn month on
+    remaining: np.ndarray  # share of AUM a drainer leaves behind
+    close_month: np.ndarray
+    churn_product: np.ndarray  # the competitor product the money goes to
+    below_floor: np.ndarray  # where a downgrader ends up
+    aum: np.ndarray  # (n, H)
+    closed: np.ndarray  # (n, H)
+    activity: np.ndarray  # (n, H)
+    survey_drop: np.ndarray  # (n, H)
+
+
+def _simulate_churn_path(
+    world: _World, cal: _Calendar, rng: np.random.Generator, people: _People, churn: _Churn,
+    incidents: _Incidents, loyal: _LoyalPath,
+) -> _ChurnPath:
+    n, H = len(people.base_aum), cal.horizon
+    k = np.arange(H)[None, :]
+    lead_start, lead, tau, aum0 = churn.lead_start, churn.lead, churn.tau, loyal.aum
     rows_n = np.arange(n)
     ref_month = np.clip(lead_start - 1, 0, H - 1)
     aum_ref = aum0[rows_n, ref_month]
-    ref_tier = _tier(aum_ref)
-    ctype = np.where((ctype == DOWNGRADE) & (ref_tier == 0), DRAIN, ctype)
+    ref_tier = tier_codes(aum_ref, world.tier_floors)
+    ctype = np.where((churn.ctype == DOWNGRADE) & (ref_tier == 0), DRAIN, churn.ctype)
     in_lead = (k >= lead_start[:, None]) & (k < tau[:, None])
     after = k >= tau[:, None]
     progress = _ramp(k, lead_start, lead)  # 1/lead .. 1 through the lead months
 
     remaining = rng.uniform(0.03, 0.4, n)
     pre_drain = np.where(ctype == DRAIN, 0.6 * (1 - remaining), rng.uniform(0.2, 0.5, n))
-    churn_factor = np.where(gradual[:, None] & in_lead, 1 - pre_drain[:, None] * progress, 1.0)
+    churn_factor = np.where(churn.gradual[:, None] & in_lead, 1 - pre_drain[:, None] * progress, 1.0)
     churn_factor = np.where(after & (ctype == DRAIN)[:, None], remaining[:, None], churn_factor)
     # Drainers sometimes close a few months later, or come back when the competitor product matures.
     close_later = (ctype == DRAIN) & (rng.random(n) < 0.2)
     close_month = np.select([ctype == CLOSE, close_later], [tau, tau + rng.integers(2, 6, n)], H + 100)
     churn_product = _pick_competitor(
-        world, rng, np.clip(lead_start, 0, H - 1), prefer_best=is_p | (rng.random(n) < 0.4)
+        world, rng, np.clip(lead_start, 0, H - 1), prefer_best=people.is_p | (rng.random(n) < 0.4)
     )
     churn_term = world.product_term[churn_product]
-    winback = (ctype == DRAIN) & competitor_sign & ~close_later & (rng.random(n) < 0.15) & (churn_term > 0)
+    winback = (ctype == DRAIN) & churn.competitor_sign & ~close_later & (rng.random(n) < 0.15) & (churn_term > 0)
     winback_month = tau + np.ceil(np.maximum(churn_term, 90) / 30.4).astype(np.int64)
     churn_factor = np.where(winback[:, None] & (k >= winback_month[:, None]), 1 + rng.uniform(0, 0.05, n)[:, None],
                             churn_factor)
     aum = aum0 * churn_factor
     # Downgraders: drift to just above their tier floor, then fall below it and stay there.
-    floor = TIER_FLOORS[ref_tier]
-    downgrade = (ctype == DOWNGRADE) & churner
+    floor = tier_floor_of(ref_tier, world.tier_floors)
+    downgrade = (ctype == DOWNGRADE) & churn.churner
     near_floor = floor * rng.uniform(1.0, 1.12, n)
     below_floor = floor * rng.uniform(0.55, 0.93, n)
     drift = aum_ref[:, None] * (near_floor / np.maximum(aum_ref, 1.0))[:, None] ** progress
     wobble = np.exp(rng.normal(0, 0.02, (n, H)))
-    aum = np.where((downgrade & gradual)[:, None] & in_lead, drift * wobble, aum)
+    aum = np.where((downgrade & churn.gradual)[:, None] & in_lead, drift * wobble, aum)
     aum = np.where(downgrade[:, None] & after, np.minimum(below_floor[:, None] * wobble, floor[:, None] * 0.97), aum)
     closed = k >= close_month[:, None]
     aum = np.where(closed, 0.0, aum)
 
     activity_floor = rng.uniform(0.15, 0.6, n)
-    activity *= np.where(activity_sign[:, None] & in_lead, 1 - (1 - activity_floor[:, None]) * progress, 1.0)
-    activity *= np.where(churner[:, None] & after, np.where(activity_sign, activity_floor, 0.75)[:, None], 1.0)
+    activity = loyal.activity * np.where(
+        churn.activity_sign[:, None] & in_lead, 1 - (1 - activity_floor[:, None]) * progress, 1.0)
+    activity *= np.where(churn.churner[:, None] & after, np.where(churn.activity_sign, activity_floor, 0.75)[:, None],
+                         1.0)
 
-    satisfaction_drop = rng.uniform(2, 5, n) + is_s
-    survey_drop = incident_drop + np.where(
-        satisfaction_sign[:, None] & (k >= lead_start[:, None]), satisfaction_drop[:, None] * progress, 0.0)
+    satisfaction_drop = rng.uniform(2, 5, n) + people.is_s
+    survey_drop = incidents.survey_drop + np.where(
+        churn.satisfaction_sign[:, None] & (k >= lead_start[:, None]), satisfaction_drop[:, None] * progress, 0.0)
+    return _ChurnPath(
+        ctype=ctype, aum_ref=aum_ref, after=after, remaining=remaining, close_month=close_month,
+        churn_product=churn_product, below_floor=below_floor, aum=aum, closed=closed, activity=activity,
+        survey_drop=survey_drop,
+    )
 
-    # --- balance breakdown (observed months only: the look-ahead months only drive the signs) ----------
-    aum0, aum, closed, after, k = aum0[:, :M], aum[:, :M], closed[:, :M], after[:, :M], k[:, :M]
-    activity = activity[:, :M]
-    season = {name: factor[:M] for name, factor in season.items()}
+
+@dataclass(frozen=True)
+class _Balances:
+    """The observed months' balance breakdown and activity, as monthly.csv holds them."""
+
+    deposit: np.ndarray
+    wealth: np.ndarray
+    deposit_c: np.ndarray  # cents
+    wealth_c: np.ndarray
+    aum_c: np.ndarray
+    aum: np.ndarray  # CNY, exactly the sum of the rounded parts
+    loan: np.ndarray
+    card_spend: np.ndarray
+    txn: np.ndarray
+    logins: np.ndarray
+    products_held: np.ndarray
+
+
+def _balance_breakdown(
+    cal: _Calendar, rng: np.random.Generator, people: _People, portfolio: _Portfolio, churn: _Churn,
+    loyal: _LoyalPath, path: _ChurnPath,
+) -> _Balances:
+    """Observed months only: the look-ahead months only drive the signs."""
+    n, M = len(people.base_aum), cal.observed
+    is_p = people.is_p
+    aum0, aum, closed, after = loyal.aum[:, :M], path.aum[:, :M], path.closed[:, :M], path.after[:, :M]
+    k = np.arange(M)[None, :]
+    activity = path.activity[:, :M]
+    season = {name: factor[:M] for name, factor in _seasonality(cal).items()}
     share_noise = np.cumsum(rng.normal(0, 0.015, (n, M)), axis=1)
-    wealth_share_t = np.where(has_wealth[:, None], np.clip(wealth_share[:, None] + share_noise, 0.02, 0.95), 0.0)
-    wealth_share_t = np.minimum(wealth_share_t, 1 - other_share[:, None])
+    wealth_share_t = np.where(portfolio.has_wealth[:, None],
+                              np.clip(portfolio.wealth_share[:, None] + share_noise, 0.02, 0.95), 0.0)
+    wealth_share_t = np.minimum(wealth_share_t, 1 - portfolio.other_share[:, None])
     wealth0 = aum0 * wealth_share_t
-    other0 = aum0 * other_share[:, None]
+    other0 = aum0 * portfolio.other_share[:, None]
     deposit0 = aum0 - wealth0 - other0
     # Money that leaves comes mostly out of wealth products for product-oriented customers (they
     # do not renew), out of deposits for everyone else; a tenth of each pot stays, and whatever
@@ -684,49 +867,61 @@ def _simulate_chunk(
     aum_c = deposit_c + wealth_c + other_c
     aum_t = aum_c / 100.0
 
-    loan_age = k - loan_start[:, None]
-    loan = np.where(has_loan[:, None] & (loan_age >= 0),
-                    principal[:, None] * np.clip(1 - loan_age / loan_term[:, None], 0, 1), 0.0)
-    loan = np.where(closed | (loan_payoff[:, None] & after), 0.0, loan)
-    card_spend = np.where(has_card[:, None] & ~closed, card_limit[:, None] * spend_rate[:, None]
+    loan_age = k - portfolio.loan_start[:, None]
+    loan = np.where(portfolio.has_loan[:, None] & (loan_age >= 0),
+                    portfolio.principal[:, None] * np.clip(1 - loan_age / portfolio.loan_term[:, None], 0, 1), 0.0)
+    loan = np.where(closed | (churn.loan_payoff[:, None] & after), 0.0, loan)
+    card_spend = np.where(portfolio.has_card[:, None] & ~closed,
+                          portfolio.card_limit[:, None] * portfolio.spend_rate[:, None]
                           * season["card"][None, :] * activity * np.exp(rng.normal(-0.045, 0.3, (n, M))), 0.0)
-    txn = rng.poisson(txn_base[:, None] * activity * season["txn"][None, :])
-    logins = rng.poisson(login_base[:, None] * activity * season["login"][None, :])
+    txn = rng.poisson(portfolio.txn_base[:, None] * activity * season["txn"][None, :])
+    logins = rng.poisson(portfolio.login_base[:, None] * activity * season["login"][None, :])
     txn[closed] = 0
     logins[closed] = 0
     holds_wealth = wealth_c > 0
     products_held = (
-        1 + has_td[:, None] + n_wealth[:, None] * holds_wealth + (has_fund[:, None] & (other_c > 0))
-        + has_insurance[:, None] + (loan > 0) + has_card[:, None]
+        1 + portfolio.has_td[:, None] + portfolio.n_wealth[:, None] * holds_wealth
+        + (portfolio.has_fund[:, None] & (other_c > 0))
+        + portfolio.has_insurance[:, None] + (loan > 0) + portfolio.has_card[:, None]
     )
     products_held[closed] = 0
-
-    # --- tables ------------------------------------------------------------------------------------
-    numbers = np.arange(first_number, first_number + n)
-    ids = pc.binary_join_element_wise(pa.scalar("C"), pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), 9, "0"), "")
-    tables = {}
-    tables["customers.csv"] = _customers_table(
-        world, cal, rng, ids=ids, male=male, birth=birth, branch=branch, rm=rm, opened_on=opened_on,
-        moved_away=moved_away, income=income, is_c=is_c,
+    return _Balances(
+        deposit=deposit, wealth=wealth, deposit_c=deposit_c, wealth_c=wealth_c, aum_c=aum_c, aum=aum_t,
+        loan=loan, card_spend=card_spend, txn=txn, logins=logins, products_held=products_held,
     )
-    row_i, row_k = np.nonzero(k >= active_from[:, None])
+
+
+def _monthly_table(cal: _Calendar, ids: pa.Array, people: _People, closed: np.ndarray, balances: _Balances) -> pa.Table:
+    """One row per customer and observed month from the month they opened."""
+    k = np.arange(cal.observed)[None, :]
+    row_i, row_k = np.nonzero(k >= people.active_from[:, None])
     sel = (row_i, row_k)
-    tables["monthly.csv"] = pa.table({
+    return pa.table({
         "customer_id": ids.take(pa.array(row_i)),
         "month": cal.labels.take(pa.array(row_k)),
-        "aum": _cents(aum_c[sel]),
-        "deposit_balance": _cents(deposit_c[sel]),
-        "wealth_balance": _cents(wealth_c[sel]),
-        "loan_balance": _money(loan[sel]),
-        "card_spend": _money(card_spend[sel]),
-        "txn_count": pa.array(txn[sel].astype(np.int64)),
-        "digital_logins": pa.array(logins[sel].astype(np.int64)),
-        "products_held": pa.array(products_held[sel].astype(np.int64)),
+        "aum": _cents(balances.aum_c[sel]),
+        "deposit_balance": _cents(balances.deposit_c[sel]),
+        "wealth_balance": _cents(balances.wealth_c[sel]),
+        "loan_balance": _money(balances.loan[sel]),
+        "card_spend": _money(balances.card_spend[sel]),
+        "txn_count": pa.array(balances.txn[sel].astype(np.int64)),
+        "digital_logins": pa.array(balances.logins[sel].astype(np.int64)),
+        "products_held": pa.array(balances.products_held[sel].astype(np.int64)),
         "status": pa.array(np.where(closed[sel], "closed", "active")),
     })
 
-    # --- holdings ----------------------------------------------------------------------------------
-    parts: list[tuple[np.ndarray, ...]] = []  # (customer, product, amount, start, maturity) per kind of holding
+
+def _holdings_parts(
+    world: _World, cal: _Calendar, rng: np.random.Generator, people: _People, portfolio: _Portfolio,
+    churn: _Churn, loyal: _LoyalPath, path: _ChurnPath, balances: _Balances,
+) -> list[tuple[np.ndarray, ...]]:
+    """(customer, product, amount, start, maturity) per kind of holding, ours and competitors'."""
+    n, M = len(people.base_aum), cal.observed
+    rows_n = np.arange(n)
+    opened_on, active_from = people.opened_on, people.active_from
+    aum0, deposit, wealth = loyal.aum[:, :M], balances.deposit, balances.wealth
+    n_wealth = portfolio.n_wealth
+    parts: list[tuple[np.ndarray, ...]] = []
 
     def add(cust, product, amount, start, maturity=None, minimum=1_000.0):
         maturity = np.full(len(cust), np.datetime64("NaT"), "datetime64[D]") if maturity is None else maturity
@@ -736,7 +931,7 @@ def _simulate_chunk(
     add(rows_n, np.full(n, _OUR_DEMAND), np.round(deposit[rows_n, active_from], 2), opened_on, minimum=0.01)
     # Term products roll over until the customer closes; a drained customer renews smaller amounts
     # (the amount follows the balance), or nothing once it falls under 1,000.
-    stop_month = close_month
+    stop_month = path.close_month
     first_product = rng.integers(0, 3, n)
     for slot in range(3):
         holder = rows_n[n_wealth > slot]
@@ -745,66 +940,70 @@ def _simulate_chunk(
         cust, prod, start, month = parts_chain
         amount = np.round(wealth[cust, month] / n_wealth[cust] * rng.uniform(0.85, 1.0, len(cust)), -3)
         add(cust, prod, amount, start, start + world.product_term[prod])
-    holder = rows_n[has_td]
+    holder = rows_n[portfolio.has_td]
     cust, prod, start, month = _chain(world, cal, rng, holder, _OUR_TD[rng.integers(0, 3, len(holder))], opened_on,
                                       stop_month)
     amount = np.round(deposit[cust, month] * rng.uniform(0.3, 0.6, len(cust)), -3)
     add(cust, prod, amount, start, start + world.product_term[prod])
-    holder = rows_n[has_fund]
+    holder = rows_n[portfolio.has_fund]
     start = np.maximum(opened_on[holder], cal.period_start - rng.integers(-300, 1500, len(holder)))
     month = np.clip(cal.month_index(start), 0, M - 1)
     add(holder, _OUR_FUND[rng.integers(0, 2, len(holder))],
-        np.round(aum0[holder, month] * fund_share[holder], -2), start)
-    holder = rows_n[has_insurance]
+        np.round(aum0[holder, month] * portfolio.fund_share[holder], -2), start)
+    holder = rows_n[portfolio.has_insurance]
     start = np.maximum(opened_on[holder], cal.period_start - rng.integers(0, 2500, len(holder)))
     month = np.clip(cal.month_index(start), 0, M - 1)
-    add(holder, np.full(len(holder), _OUR_INSURANCE), np.round(aum0[holder, month] * insurance_share[holder], -3),
+    add(holder, np.full(len(holder), _OUR_INSURANCE),
+        np.round(aum0[holder, month] * portfolio.insurance_share[holder], -3),
         start, start + world.product_term[_OUR_INSURANCE])
-    holder = rows_n[has_loan]
-    add(holder, _OUR_LOANS[loan_kind[holder]], principal[holder],
-        np.maximum(_month_date(cal, loan_start[holder], rng.random(len(holder))), opened_on[holder]))
-    holder = rows_n[has_card]
+    holder = rows_n[portfolio.has_loan]
+    add(holder, _OUR_LOANS[portfolio.loan_kind[holder]], portfolio.principal[holder],
+        np.maximum(_month_date(cal, portfolio.loan_start[holder], rng.random(len(holder))), opened_on[holder]))
+    holder = rows_n[portfolio.has_card]
     start = np.minimum(opened_on[holder] + rng.integers(0, 400, len(holder)),
                        np.maximum(opened_on[holder], cal.period_end))
-    add(holder, _OUR_CARDS[(income[holder] > 300_000).astype(np.int64)], card_limit[holder], start)
+    add(holder, _OUR_CARDS[(people.income[holder] > 300_000).astype(np.int64)], portfolio.card_limit[holder], start)
     # Competitors' products: the churn sign (money moving out) and loyal diversification.
-    holder = rows_n[competitor_sign]
-    start_month = lead_start[holder] + (rng.random(len(holder)) * lead[holder]).astype(np.int64)
+    holder = rows_n[churn.competitor_sign]
+    start_month = churn.lead_start[holder] + (rng.random(len(holder)) * churn.lead[holder]).astype(np.int64)
     start_month = np.maximum(start_month, active_from[holder])
     start = cal.day_in_month(start_month, rng.random(len(holder)))
+    ctype, aum_ref = path.ctype, path.aum_ref
     amount = np.select(
         [ctype[holder] == DRAIN, ctype[holder] == CLOSE],
-        [(1 - remaining[holder]) * aum_ref[holder], aum_ref[holder] * rng.uniform(0.3, 0.9, len(holder))],
-        np.maximum(aum_ref[holder] - below_floor[holder], 0.0),
+        [(1 - path.remaining[holder]) * aum_ref[holder], aum_ref[holder] * rng.uniform(0.3, 0.9, len(holder))],
+        np.maximum(aum_ref[holder] - path.below_floor[holder], 0.0),
     ) * rng.uniform(0.5, 1.0, len(holder))
-    product = churn_product[holder]
+    product = path.churn_product[holder]
     add(holder, product, np.round(amount, -3), start, _maturity(world, product, start))
-    holder = rows_n[diversify]
-    start = cal.day_in_month(diversify_month[holder], rng.random(len(holder)))
-    product = diversify_product[holder]
-    amount = aum0[holder, np.minimum(diversify_month[holder], M - 1)] / (1 - diversify_share[holder]) \
-        * diversify_share[holder]
+    holder = rows_n[loyal.diversify]
+    start = cal.day_in_month(loyal.diversify_month[holder], rng.random(len(holder)))
+    product = loyal.diversify_product[holder]
+    amount = aum0[holder, np.minimum(loyal.diversify_month[holder], M - 1)] / (1 - loyal.diversify_share[holder]) \
+        * loyal.diversify_share[holder]
     add(holder, product, np.round(amount, -3), start, _maturity(world, product, start))
-    tables["holdings.csv"] = _holdings_table(world, ids, parts)
+    return parts
 
-    # --- surveys -----------------------------------------------------------------------------------
-    tables["surveys.csv"] = _surveys_table(
-        cal, rng, ids=ids, aum=aum_t, closed=closed, active_from=active_from, segment=segment, age=age,
-        sat_trait=sat_trait, survey_drop=survey_drop, incident_recent=incident_window,
-        satisfaction_window=satisfaction_sign[:, None] & (k >= lead_start[:, None] - 1) & (k <= tau[:, None]),
-    )
 
-    # --- appointments ------------------------------------------------------------------------------
+def _appointments_table(
+    cal: _Calendar, rng: np.random.Generator, ids: pa.Array, people: _People, churn: _Churn, loyal: _LoyalPath,
+    closed: np.ndarray, balances: _Balances, *, first_chunk: bool,
+) -> pa.Table:
+    """Large withdrawals and transfers: churners' and big purchases', plus a few for today and tomorrow."""
+    n, M = len(people.base_aum), cal.observed
+    rows_n = np.arange(n)
+    tau, active_from, aum_t, aum0 = churn.tau, people.active_from, balances.aum, loyal.aum[:, :M]
     app_cust, app_month, app_amount = [], [], []
-    holder = rows_n[appointment_sign]
+    holder = rows_n[churn.appointment_sign]
     month = tau[holder] - (rng.random(len(holder)) < 0.7)
     app_cust.append(holder)
     app_month.append(month)
     app_amount.append(aum_t[holder, np.clip(month - 1, 0, M - 1)] * rng.uniform(0.4, 0.95, len(holder)))
-    holder = rows_n[purchase]
+    holder = rows_n[loyal.purchase]
     app_cust.append(holder)
-    app_month.append(purchase_month[holder])
-    app_amount.append(aum0[holder, np.clip(purchase_month[holder] - 1, 0, M - 1)] * purchase_share[holder])
+    app_month.append(loyal.purchase_month[holder])
+    app_amount.append(aum0[holder, np.clip(loyal.purchase_month[holder] - 1, 0, M - 1)]
+                      * loyal.purchase_share[holder])
     cust, month, amount = (np.concatenate(a) for a in (app_cust, app_month, app_amount))
     keep = (month >= active_from[cust]) & (month <= M) & (amount >= LARGE_TRANSACTION_MIN)
     cust, month, amount = cust[keep], month[keep], amount[keep]
@@ -815,7 +1014,7 @@ def _simulate_chunk(
     # ... and a few are always for today and tomorrow, mostly customers about to leave.
     n_today = max(3 if first_chunk else 0, round(n * 0.0015))
     open_at_end = (~closed[:, M - 1]) & (aum_t[:, M - 1] >= 100_000) & (active_from < M)
-    leaving = open_at_end & (tau >= M) & (tau <= M + 2) & ~weak
+    leaving = open_at_end & (tau >= M) & (tau <= M + 2) & ~churn.weak
     pool = np.concatenate([rows_n[leaving], rows_n[open_at_end & ~leaving]])
     if len(pool):
         take = min(n_today, len(pool))
@@ -832,12 +1031,51 @@ def _simulate_chunk(
     if len(cust) > 1:
         same = (cust[1:] == cust[:-1]) & (scheduled[1:] == scheduled[:-1]) & (kind[1:] == kind[:-1])
         unique[1:] = ~same
-    tables["appointments.csv"] = pa.table({
+    return pa.table({
         "customer_id": ids.take(pa.array(cust[unique])),
         "kind": pa.array(kind[unique]),
         "amount": _money(amount[unique]),
         "scheduled_on": _dates(scheduled[unique]),
     })
+
+
+def _simulate_chunk(
+    world: _World, cal: _Calendar, rng: np.random.Generator, *, first_number: int, n: int, first_chunk: bool
+) -> dict[str, pa.Table]:
+    """Simulate ``n`` customers and return their rows of every streamed file.
+
+    The steps run in a fixed order on one random stream: each draws what it needs from
+    ``rng`` in turn, so reordering them (or a draw inside one) changes every file that
+    follows; ``tests/demo/test_bank_output.py`` pins the output.
+    """
+    people = _draw_people(world, cal, rng, n)
+    portfolio = _draw_portfolio(cal, rng, people)
+    incidents = _draw_incidents(cal, rng, people)
+    churn = _draw_churn(world, cal, rng, people, portfolio, incidents)
+    loyal = _simulate_loyal_path(world, cal, rng, people)
+    path = _simulate_churn_path(world, cal, rng, people, churn, incidents, loyal)
+    balances = _balance_breakdown(cal, rng, people, portfolio, churn, loyal, path)
+    closed = path.closed[:, :cal.observed]
+
+    numbers = np.arange(first_number, first_number + n)
+    ids = pc.binary_join_element_wise(pa.scalar("C"), pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), 9, "0"), "")
+    tables = {}
+    tables["customers.csv"] = _customers_table(
+        world, cal, rng, ids=ids, male=people.male, birth=people.birth, branch=people.branch, rm=people.rm,
+        opened_on=people.opened_on, moved_away=people.moved_away, income=people.income, is_c=people.is_c,
+    )
+    tables["monthly.csv"] = _monthly_table(cal, ids, people, closed, balances)
+    tables["holdings.csv"] = _holdings_table(
+        world, ids, _holdings_parts(world, cal, rng, people, portfolio, churn, loyal, path, balances))
+    k = np.arange(cal.observed)[None, :]
+    tables["surveys.csv"] = _surveys_table(
+        cal, rng, ids=ids, aum=balances.aum, closed=closed, active_from=people.active_from, segment=people.segment,
+        age=people.age, sat_trait=people.sat_trait, survey_drop=path.survey_drop, incident_recent=incidents.window,
+        satisfaction_window=churn.satisfaction_sign[:, None] & (k >= churn.lead_start[:, None] - 1)
+        & (k <= churn.tau[:, None]), tier_floors=world.tier_floors,
+    )
+    tables["appointments.csv"] = _appointments_table(
+        cal, rng, ids, people, churn, loyal, closed, balances, first_chunk=first_chunk)
     return tables
 
 
@@ -965,7 +1203,7 @@ def _holdings_table(world: _World, ids: pa.Array, parts: list) -> pa.Table:
 def _surveys_table(
     cal: _Calendar, rng: np.random.Generator, *, ids: pa.Array, aum: np.ndarray, closed: np.ndarray,
     active_from: np.ndarray, segment: np.ndarray, age: np.ndarray, sat_trait: np.ndarray, survey_drop: np.ndarray,
-    incident_recent: np.ndarray, satisfaction_window: np.ndarray,
+    incident_recent: np.ndarray, satisfaction_window: np.ndarray, tier_floors: dict[str, float],
 ) -> pa.Table:
     """Quarterly-ish surveys: core customers almost every quarter, complaints and unhappy churners more often."""
     n, M = len(segment), cal.observed
@@ -975,7 +1213,7 @@ def _surveys_table(
         months = np.flatnonzero(quarter == q)
         month = months[rng.integers(0, len(months), n)]
         rows = np.arange(n)
-        probability = np.array([0.08, 0.35, 0.8, 0.9])[_tier(aum[rows, month])]
+        probability = np.array([0.08, 0.35, 0.8, 0.9])[tier_codes(aum[rows, month], tier_floors).astype(np.int64)]
         probability = np.where(incident_recent[rows, month] > 0, np.maximum(probability, 0.5), probability)
         probability = np.where(satisfaction_window[rows, month], np.maximum(probability, 0.85), probability)
         taken = (rng.random(n) < probability) & (month >= active_from) & ~closed[rows, month]
@@ -1031,21 +1269,25 @@ def generate_demo_bank(
     seed: int,
     end_month: str,
     today: dt.date,
+    tier_floors: dict[str, float],
     bank_name: str = "Demo Bank",
     progress: Callable[[int], object] | None = None,
 ) -> dict[str, int]:
     """Write the demo bank's CSV files into ``out_dir``; return the data rows written per file.
 
     ``end_month`` ("YYYY-MM") is the last month in monthly.csv; ``months`` months end
-    with it. ``today`` anchors the upcoming large-transaction bookings. ``progress``
-    is called with the number of customers finished after each chunk.
+    with it. ``today`` anchors the upcoming large-transaction bookings. ``tier_floors``
+    are the bank's AUM tier floors (``customers.conf.tier_floors()``): downgraders drift
+    to just above one and fall below it. ``progress`` is called with the number of
+    customers finished after each chunk.
     """
     if customers < 1 or months < 4:
         raise ValueError("need at least one customer and four months")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cal = _calendar(months=months, end_month=end_month, today=today)
-    world = _build_world(customers=customers, seed=seed, cal=cal, bank_name=bank_name)
+    world = _build_world(customers=customers, seed=seed, cal=cal, bank_name=bank_name,
+                         tier_floors={tier: float(floor) for tier, floor in tier_floors.items()})
     counts = {
         "branches.csv": _write_small(out_dir / "branches.csv", INTERCHANGE_COLUMNS["branches.csv"],
                                      [b for b in _BRANCHES if b[0] in world.branch_codes]),

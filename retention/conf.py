@@ -1,18 +1,22 @@
-"""Retention settings: the one place this app reads ``django.conf.settings``.
+"""Retention settings: the one place this app reads the settings.
 
 Each value is read when used (functions, not import-time constants), so a
 test's ``settings`` fixture or an operator's override takes effect without a
 restart of the module. Every name below may be set in ``config/settings.py``;
-the defaults are the ones from the product brief. A value of the wrong type
-fails loudly rather than being ignored.
+the defaults are the ones from the product brief. Those the environment may set
+(the README's configuration table) have their default in ``config/settings.py``,
+marked ``IN_SETTINGS`` here; the others have it in this table. Either way it is
+written once. A value of the wrong type fails loudly rather than being ignored
+(``core.conf.setting``).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from churn import conf as churn_conf
+from core.conf import IN_SETTINGS, setting
+from customers import conf as customers_conf
 
 # name -> (default, type). Kept in one table so the README can list them from here.
 DEFAULTS: dict[str, tuple[object, type]] = {
@@ -22,14 +26,14 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     # "At risk" for the own-product rollover rule: the customer's latest band is one of these.
     "RETENTION_AT_RISK_BANDS": (("high", "medium"), tuple),
     # Event windows, in days from the run date.
-    "RETENTION_COMPETITOR_MATURITY_DAYS": (7, int),
-    "RETENTION_OWN_MATURITY_DAYS": (14, int),
+    "RETENTION_COMPETITOR_MATURITY_DAYS": (IN_SETTINGS, int),
+    "RETENTION_OWN_MATURITY_DAYS": (IN_SETTINGS, int),
     "RETENTION_APPOINTMENT_DAYS_AHEAD": (1, int),
     "RETENTION_LARGE_APPOINTMENT_MIN_AMOUNT": (0.0, float),
     # Tier downgrade ahead: AUM at most this fraction above its tier floor, and falling.
-    "RETENTION_TIER_MARGIN": (0.10, float),
+    "RETENTION_TIER_MARGIN": (IN_SETTINGS, float),
     # Sharp drop: AUM fell by at least this fraction from one month to the next.
-    "RETENTION_AUM_DROP_RATIO": (0.30, float),
+    "RETENTION_AUM_DROP_RATIO": (IN_SETTINGS, float),
     # Recovery campaign: last month's drop must be at least this large to count as a drop.
     "RETENTION_RECOVERY_MIN_DROP_RATIO": (0.10, float),
     # Satisfaction fell: latest score at or below LOW_SCORE, or down by DROP_POINTS from the previous one.
@@ -38,34 +42,24 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     "RETENTION_SATISFACTION_LOOKBACK_DAYS": (90, int),
     "RETENTION_COMPLAINT_LOOKBACK_DAYS": (14, int),
     # Priority = probability x AUM at risk x save rate - contact cost.
-    "RETENTION_SAVE_RATE_PRIOR": (0.15, float),
+    "RETENTION_SAVE_RATE_PRIOR": (IN_SETTINGS, float),
     # Weight of the prior in pseudo-alerts: the observed rate takes over as outcomes accumulate.
     "RETENTION_SAVE_RATE_PRIOR_WEIGHT": (50, int),
     "RETENTION_EVENT_PROBABILITY_PRIOR": (0.3, float),
-    "RETENTION_CONTACT_COST": (50.0, float),
-    "RETENTION_DAILY_BUDGET": (15, int),
+    "RETENTION_CONTACT_COST": (IN_SETTINGS, float),
+    "RETENTION_DAILY_BUDGET": (IN_SETTINGS, int),
     # Share of each playbook's alerts held out as a control group (a playbook may override it).
-    "RETENTION_CONTROL_SHARE": (0.10, float),
+    "RETENTION_CONTROL_SHARE": (IN_SETTINGS, float),
     # A dismissed or manually closed alert is not raised again for this many days.
     "RETENTION_SUPPRESS_DAYS": (30, int),
     # A snooze ends at most this many days ahead: a case is put off, never forgotten.
-    "RETENTION_SNOOZE_MAX_DAYS": (30, int),
+    "RETENTION_SNOOZE_MAX_DAYS": (IN_SETTINGS, int),
 }
 
 
 def _get(name: str):
     default, kind = DEFAULTS[name]
-    value = getattr(settings, name, default)
-    if kind is tuple:
-        if isinstance(value, str):
-            value = tuple(item.strip() for item in value.split(",") if item.strip())
-        if not isinstance(value, list | tuple):
-            raise ImproperlyConfigured(f"{name} must be a list of strings, got {value!r}")
-        return tuple(value)
-    try:
-        return kind(value)
-    except (TypeError, ValueError) as exc:
-        raise ImproperlyConfigured(f"{name} must be {kind.__name__}, got {value!r}") from exc
+    return setting(name, kind, default)
 
 
 def risk_bands() -> tuple[str, ...]:
@@ -156,18 +150,18 @@ def snooze_max_days() -> int:
     return _get("RETENTION_SNOOZE_MAX_DAYS")
 
 
-# Shared with the churn engine (config/settings.py already defines these).
+# Shared with the bank data and the churn engine, read by their readers.
 def core_tiers() -> tuple[str, ...]:
-    return tuple(getattr(settings, "CORE_TIERS", ("platinum", "private")))
+    return customers_conf.core_tiers()
 
 
 def tier_floors() -> dict[str, float]:
-    return dict(getattr(settings, "AUM_TIER_FLOORS", {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}))
+    return customers_conf.tier_floors()
 
 
 def churn_window_months() -> int:
-    return int(getattr(settings, "CHURN_WINDOW_MONTHS", 3))
+    return churn_conf.window_months()
 
 
 def churn_aum_drop_ratio() -> float:
-    return float(getattr(settings, "CHURN_AUM_DROP_RATIO", 0.5))
+    return churn_conf.aum_drop_ratio()

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Segment
+from customers.models import ContactChannel, Role, Segment
 
 
 def _in_active_language(zh: str, en: str) -> str:
@@ -22,24 +22,19 @@ def _in_active_language(zh: str, en: str) -> str:
     return en or zh
 
 
-
 def catalogue_text(value: str) -> str:
     """Text the nightly job stored as an English message id (a close reason, an event
     note), in the active language. Staff's own notes are not in the catalogue and come
     back unchanged."""
     return translation.gettext(value) if value else value
 
-class OwnerRole(models.TextChoices):
-    RM = "rm", _("Relationship manager")
-    LOBBY = "lobby", _("Lobby manager")
-    HEAD = "head", _("Branch head")
 
-
-class StepChannel(models.TextChoices):
-    CALL = "call", _("Phone call")
-    VISIT = "visit", _("Visit")
-    BRANCH = "branch", _("In branch")
-    MESSAGE = "message", _("Message")
+# The roles that own alert work: the branch roles of ``customers.models.Role``, the same
+# values and labels, derived from it rather than copied (an analyst or administrator owns
+# no alert of their own; the administrator is only the last fallback, see services).
+OwnerRole = models.TextChoices(
+    "OwnerRole", [(role.name, (role.value, role.label)) for role in (Role.RM, Role.LOBBY, Role.HEAD)]
+)
 
 
 class AlertKind(models.TextChoices):
@@ -94,7 +89,7 @@ class PlaybookStep(models.Model):
     order = models.PositiveSmallIntegerField(_("order"))
     owner_role = models.CharField(_("owner"), max_length=8, choices=OwnerRole.choices)
     due_offset_days = models.PositiveSmallIntegerField(_("due after (days)"), default=0)
-    channel = models.CharField(_("channel"), max_length=8, choices=StepChannel.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=ContactChannel.choices)
     text_zh = models.TextField(_("text (Chinese)"))
     text_en = models.TextField(_("text (English)"))
 
@@ -226,7 +221,7 @@ class AlertStep(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="retention_steps"
     )
-    channel = models.CharField(_("channel"), max_length=8, choices=StepChannel.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=ContactChannel.choices)
     due_on = models.DateField(_("due on"))
     text_zh = models.TextField(_("text (Chinese)"))
     text_en = models.TextField(_("text (English)"))

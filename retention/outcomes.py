@@ -14,8 +14,8 @@ from decimal import Decimal
 import pandas as pd
 
 from churn.labels import build_labels
+from core.months import add_months, month_end
 from retention import conf
-from retention.rules import add_months, month_end
 
 # A customer id no real customer has: see ``churned_by_customer``.
 _SENTINEL = -1
@@ -66,6 +66,6 @@ def window_of(*, raised_on: dt.date) -> tuple[dt.date, dt.date]:
 
     The anchor is the last month known on the raise date (the month before it),
     the same month-end ``t`` the churn definition is scored at."""
-    anchor = add_months(raised_on.replace(day=1), -1)
+    anchor = add_months(raised_on, -1)
     return anchor, month_end(add_months(anchor, conf.churn_window_months()))
 

@@ -22,6 +22,7 @@ from functools import cached_property
 from django.db.models import Max
 
 from churn.models import ChurnScore
+from core.months import add_months, month_start
 from customers import tiers
 from customers.models import (
     Appointment,
@@ -37,24 +38,11 @@ from customers.models import (
 from retention import conf
 from retention.models import AlertKind, OwnerRole
 
-# --- small date and tier helpers ------------------------------------------------
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def add_months(month: dt.date, months: int) -> dt.date:
-    index = month.year * 12 + (month.month - 1) + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: dt.date) -> dt.date:
-    return add_months(month_start(month), 1) - dt.timedelta(days=1)
+# --- small tier helper ----------------------------------------------------------
 
 
 def tier_for_aum(aum: float) -> str:
-    """The tier an AUM amount falls in, from settings.AUM_TIER_FLOORS."""
+    """The tier an AUM amount falls in, with the configured floors."""
     return tiers.tier_for_aum(aum, conf.tier_floors())
 
 

@@ -24,8 +24,11 @@ from django.utils.translation import gettext_noop
 
 from audit.models import AuditAction
 from audit.services import AuditOrigin, audit_denied, audit_record
-from customers.models import ContactChannel, ContactLog, ContactResult, MonthlyBalance, Role, User
-from customers.selectors import branch_staff
+from core.months import add_months, month_start
+from customers.models import ContactChannel, ContactLog, ContactResult, Customer, MonthlyBalance, Role, User
+from customers.permissions import user_can_hand_over
+from customers.selectors import branch_staff, customer_handover_recipient
+from customers.services import customer_action_refused
 from retention import conf
 from retention.bulk import rows_update
 from retention.control import alert_key, control_draw, is_held_out
@@ -45,7 +48,8 @@ from retention.models import (
 )
 from retention.outcomes import aum_kept, churned_by_customer, window_of
 from retention.priority import expected_value, playbook_save_rates
-from retention.rules import RULES, CustomerFacts, RuleContext, Trigger, add_months
+from retention.rules import RULES, CustomerFacts, RuleContext, Trigger
+from retention.selectors import alert_list_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -714,6 +718,56 @@ def callback_record(*, alert: Alert, user: User, result: str, note: str, next_st
 # --- outcomes at the end of the churn window ---------------------------------------------
 
 
+@dataclass(frozen=True)
+class Handover:
+    """What a hand-over did: to whom (None: nobody to hand over to, nothing written), on
+    which of their open alerts (None: a contact-log entry only), and the contact written."""
+
+    recipient: User | None
+    alert: Alert | None = None
+    contact: ContactLog | None = None
+
+
+def customer_handover(*, customer: Customer, user: User, note: str = "", origin: AuditOrigin) -> Handover:
+    """The lobby manager hands a walk-in over: a follow-up due today on the recipient's
+    open alert for the customer (it moves to "in progress" on their list), or, with no
+    open alert, a contact-log entry with today as the next step. The recipient is the
+    customer's RM; for a customer without one, the branch head, who owns their alerts.
+    With no head either, nothing is written. A role that does not hand over
+    (``customers.permissions.user_can_hand_over``) is PermissionDenied, audited as refused;
+    a hand-over is audited on the customer."""
+    if not user_can_hand_over(user):
+        customer_action_refused(customer=customer, action="handover", origin=origin)
+        raise PermissionDenied
+    recipient = customer_handover_recipient(customer=customer)
+    if recipient is None:
+        return Handover(recipient=None)
+    if customer.rm_id is not None:
+        text = _("Hand-over from the lobby to %(rm)s: %(note)s") % {"rm": recipient, "note": note or "—"}
+    else:
+        text = _("Hand-over from the lobby to the branch head %(head)s (the customer has no RM): %(note)s") % {
+            "head": recipient, "note": note or "—"}
+    today = timezone.localdate()
+    alert = (
+        alert_list_for_user(user=user, filters={"customer_id": customer.pk, "status": list(OPEN_STATUSES)})
+        .filter(owner_id=recipient.pk)
+        .first()
+    )
+    with transaction.atomic():
+        if alert is not None:
+            # No origin: the hand-over below is the one audit event, as for the callback's contact.
+            contact = contact_log(alert=alert, user=user, channel=ContactChannel.BRANCH,
+                                  result=ContactResult.REACHED, note=text, next_step_on=today)
+        else:
+            contact = ContactLog.objects.create(customer=customer, staff=user, contacted_at=timezone.now(),
+                                                channel=ContactChannel.BRANCH, result=ContactResult.REACHED,
+                                                note=text, next_step_on=today)
+        audit_record(action=AuditAction.CHANGE, origin=origin, obj=customer,
+                     detail={"action": "handover", "rm": customer.rm_id, "to": recipient.pk,
+                             "alert": alert.pk if alert else None})
+    return Handover(recipient=recipient, alert=alert, contact=contact)
+
+
 def alert_outcomes_mark(*, as_of: dt.date) -> dict[str, int]:
     """Measure every alert whose churn window ended before ``as_of`` and whose
     last window month is in the data: retained = not churned by the churn
@@ -838,7 +892,7 @@ def prize_draw_run(
     The seed, the eligible list and the winners are stored, so the draw can be replayed."""
     from retention.selectors import prize_eligibility_list
 
-    month = month.replace(day=1)
+    month = month_start(month)
     if winners < 1:
         raise ValidationError(_("At least one winner."))
     if PrizeDraw.objects.filter(month=month).exists():

@@ -9,7 +9,6 @@ customers on the page).
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -23,7 +22,7 @@ from audit.services import origin_from_request
 from churn.reasons import render_reasons
 from core.spreadsheet import csv_response
 from customers.models import Customer, CustomerStatus, Segment, Tier
-from customers.selectors import customer_scope, walkin_lookup
+from customers.selectors import customer_scope, effective_segment_is, walkin_lookup
 from customers.services import customer_data_shown, customer_field_reveal, customer_viewed
 
 TAGS = ["customers"]
@@ -61,8 +60,7 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["segment", "tier", "status", "branch", "rm", "customer_id", "min_aum"]
 
     def filter_segment(self, queryset, name, value):
-        # The RM's override wins over the rules' segment (Customer.effective_segment).
-        return queryset.filter(Q(segment_override=value) | Q(segment_override="", segment=value))
+        return queryset.filter(effective_segment_is(value))
 
 
 class CustomerListPagination(ApiCursorPagination):

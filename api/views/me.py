@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.base import ApiView
-from customers.selectors import personal_data_reveal_allowed
+from customers.permissions import user_can_reveal_personal_data
 
 
 class MeApi(ApiView):
@@ -31,6 +31,6 @@ class MeApi(ApiView):
             "name": str(user),
             "role": user.role,
             "branch_code": user.branch.code if user.branch_id else None,
-            "can_reveal_personal_data": personal_data_reveal_allowed(user=user),
+            "can_reveal_personal_data": user_can_reveal_personal_data(user),
             "via_token": request.auth is not None and not isinstance(request.auth, str | bytes),
         }).data)

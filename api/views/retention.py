@@ -10,10 +10,8 @@ from rest_framework.response import Response
 from api.base import ApiView
 from api.permissions import IsHeadAnalystOrAdmin
 from audit.services import origin_from_request
-from customers.selectors import customer_scope
 from customers.services import customer_data_shown
 from retention import selectors
-from retention.models import Alert, Outcome
 from retention.report import retention_report
 
 TAGS = ["retention"]
@@ -58,8 +56,7 @@ class DashboardApi(ApiView):
     def get(self, request):
         params = _MonthInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        this_month = timezone.localdate().replace(day=1)
-        month = min((params.validated_data.get("month") or this_month).replace(day=1), this_month)
+        month = selectors.dashboard_month(requested=params.validated_data.get("month"), today=timezone.localdate())
         board = selectors.branch_dashboard(user=request.user, month=month)
         customer_data_shown(origin=origin_from_request(request), what="dashboard",
                             filters={"month": month.strftime("%Y-%m")}, customer_ids=[], rows=len(board["per_owner"]))
@@ -108,10 +105,7 @@ class RetentionReportApi(ApiView):
     def get(self, request):
         params = self.RetentionReportInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        # Held-out alerts count here (they are the comparison), so the scope is the customers',
-        # not retention.selectors.alert_scope_for_user (which hides held-out alerts).
-        customers = customer_scope(user=request.user, aggregate=True)
-        measured = Alert.objects.filter(customer__in=customers.values("pk"), outcome__in=Outcome.values)
+        measured = selectors.measured_alerts_for_user(user=request.user)
         rows = retention_report(group_by=params.validated_data["group_by"], alerts=measured)
         return Response(self.RetentionReportRowSerializer(rows, many=True).data)
 

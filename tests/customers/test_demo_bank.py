@@ -26,7 +26,8 @@ TIER_FLOORS = [50_000, 500_000, 6_000_000]
 
 def _generate(out: Path, *, customers: int, seed: int, months: int = 24, bank_name: str = "Demo Bank") -> dict:
     return generate_demo_bank(
-        out, customers=customers, months=months, seed=seed, end_month=END_MONTH, today=TODAY, bank_name=bank_name
+        out, customers=customers, months=months, seed=seed, end_month=END_MONTH, today=TODAY, bank_name=bank_name,
+        tier_floors=dict(zip(("gold", "platinum", "private"), TIER_FLOORS, strict=True)),
     )
 
 

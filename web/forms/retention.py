@@ -33,13 +33,12 @@ class AlertFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTERS, required=False)
 
     def selector_filters(self) -> dict:
-        """The filters ``alert_list_for_user`` understands (kind, status)."""
+        """The filters as ``alert_list_for_user`` takes them; an invalid form filters nothing."""
         data = self.cleaned_data if self.is_valid() else {}
         filters = {}
-        if data.get("kind"):
-            filters["kind"] = data["kind"]
-        if data.get("status"):
-            filters["status"] = data["status"]
+        for field, key in (("kind", "kind"), ("status", "status"), ("segment", "segment"), ("band", "risk_band")):
+            if data.get(field):
+                filters[key] = data[field]
         return filters
 
 

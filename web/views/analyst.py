@@ -25,7 +25,7 @@ from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import training_run_start
 from config.celery import enqueue
 from customers.importing.uploads import KNOWN_NAMES
-from customers.models import Role
+from customers.permissions import user_can_use_model_pages
 from customers.services import bank_data_upload_import
 from nightly.tasks import nightly_run_task
 
@@ -53,7 +53,7 @@ def _polled(request: HttpRequest, response: HttpResponse, *, finished: bool) -> 
 
 def _require_analyst(user) -> None:
     # A 404, like every page outside a user's reach: no hint that the page exists.
-    if not (user.is_superuser or user.role in (Role.ANALYST, Role.ADMIN)):
+    if not user_can_use_model_pages(user):
         raise Http404
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
@@ -23,25 +23,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.models import AuditAction
-from audit.services import audit_record, origin_from_request
+from audit.services import origin_from_request
 from churn.models import ChurnScore
 from churn.reasons import render_reasons
+from churn.selectors import customer_score_history
+from core.months import month_start
+from customers import conf as customers_conf
 from customers.masking import mask
 from customers.models import (
-    ContactChannel,
-    ContactLog,
-    ContactResult,
     Customer,
     ProductKind,
     Role,
     Tier,
 )
+from customers.permissions import user_can_hand_over, user_can_override_segment, user_can_reveal_personal_data
 from customers.selectors import (
-    branch_heads,
+    customer_balance_history,
     customer_get_for_user_or_404,
-    customer_handover_recipient,
-    personal_data_reveal_allowed,
+    customer_handover_recipients,
+    customer_holdings_by_maturity,
+    customer_recent_contacts,
+    customer_recent_surveys,
     walkin_lookup,
 )
 from customers.services import (
@@ -53,7 +55,7 @@ from customers.services import (
 )
 from retention import selectors as retention_selectors
 from retention import services as retention_services
-from retention.models import OPEN_STATUSES, Playbook
+from retention.models import OPEN_STATUSES
 from web.forms.customers import ContactForm, HandoverForm, LookupForm, SegmentOverrideForm
 from web.views.retention import alert_due_on, alert_reason_lines
 
@@ -107,10 +109,6 @@ def _scoped_customer(request: HttpRequest, pk: int) -> Customer:
     return customer_get_for_user_or_404(user=request.user, pk=pk, origin=origin_from_request(request))
 
 
-def _can_override_segment(user) -> bool:
-    return user.is_superuser or user.role in (Role.RM, Role.HEAD, Role.ADMIN)
-
-
 def _month_label(month: dt.date) -> str:
     # Translators: date format of the month labels under the AUM chart (Django date format).
     return date_format(month, pgettext("chart month label", "M Y"))
@@ -118,14 +116,9 @@ def _month_label(month: dt.date) -> str:
 
 def aum_chart_data(customer: Customer) -> dict:
     """The last 24 months of AUM with its breakdown, and the tier floors near it."""
-    rows = list(
-        customer.balances.order_by("-month").values(
-            "month", "aum", "deposit_balance", "wealth_balance", "loan_balance"
-        )[:AUM_MONTHS]
-    )
-    rows.reverse()
+    rows = customer_balance_history(customer=customer, months=AUM_MONTHS)
     peak = max((float(r["aum"]) for r in rows), default=0.0)
-    floors_by_tier = settings.AUM_TIER_FLOORS
+    floors_by_tier = customers_conf.tier_floors()
     tier_names = dict(Tier.choices)
     floors = []
     for tier, floor in sorted(floors_by_tier.items(), key=lambda item: item[1]):
@@ -149,36 +142,17 @@ def aum_chart_data(customer: Customer) -> dict:
     }
 
 
-def _holdings(customer: Customer, today: dt.date) -> list:
-    holdings = list(customer.holdings.select_related("product").order_by("maturity_on", "-amount"))
-    for holding in holdings:
-        holding.days_to_maturity = (holding.maturity_on - today).days if holding.maturity_on else None
-    # What matures next first, then open-ended holdings, then those already matured (latest first).
-    holdings.sort(key=lambda h: (
-        0 if h.days_to_maturity is not None and h.days_to_maturity >= 0 else 1 if h.maturity_on is None else 2,
-        abs(h.days_to_maturity or 0),
-    ))
-    return holdings
-
-
 def _score_history(customer: Customer) -> tuple[ChurnScore | None, list[ChurnScore], dict]:
-    scores = list(customer.churn_scores.order_by("-scored_on").only(
-        "scored_on", "probability", "risk_band", "expected_aum_at_risk", "reasons", "is_month_end", "customer_id"
-    )[:36])
-    latest = scores[0] if scores else None
-    # Month-end scores make the history; the latest daily score is added at the end.
-    history = [s for s in scores if s.is_month_end][:24]
-    if latest is not None and (not history or history[0].pk != latest.pk):
-        history.insert(0, latest)
-    history.reverse()
+    latest, history = customer_score_history(customer=customer)
     for entry in history:
         entry.reason_lines = render_reasons(entry.reasons)[:3]
+    oldest_first = list(reversed(history))
     chart = {
-        "dates": [date_format(s.scored_on, "SHORT_DATE_FORMAT") for s in history],
-        "values": [round(s.probability * 100, 1) for s in history],
+        "dates": [date_format(s.scored_on, "SHORT_DATE_FORMAT") for s in oldest_first],
+        "values": [round(s.probability * 100, 1) for s in oldest_first],
         "label": _("Churn probability"),
     }
-    return latest, list(reversed(history)), chart
+    return latest, history, chart
 
 
 def open_alerts_for(user, customer: Customer) -> list:
@@ -200,15 +174,15 @@ def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
         "masked_id_number": mask(customer.id_number),
         "masked_phone": mask(customer.phone),
         "aum_chart": aum_chart_data(customer),
-        "holdings": _holdings(customer, today),
+        "holdings": customer_holdings_by_maturity(customer=customer, today=today),
         "latest_score": latest_score,
         "score_history": score_history,
         "score_chart": score_chart,
-        "surveys": list(customer.surveys.all()[:10]),
-        "contacts": list(customer.contacts.select_related("staff")[:20]),
+        "surveys": customer_recent_surveys(customer=customer),
+        "contacts": customer_recent_contacts(customer=customer),
         "segment_form": SegmentOverrideForm(instance=customer),
-        "can_override_segment": _can_override_segment(request.user),
-        "can_reveal": personal_data_reveal_allowed(user=request.user),
+        "can_override_segment": user_can_override_segment(request.user),
+        "can_reveal": user_can_reveal_personal_data(request.user),
         "contact_form": ContactForm(auto_id=False),
         "today": today,
     }
@@ -244,7 +218,7 @@ def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
 @require_POST
 def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _scoped_customer(request, pk)
-    if not _can_override_segment(request.user):
+    if not user_can_override_segment(request.user):
         customer_action_refused(customer=customer, action="segment_override", origin=origin_from_request(request))
         raise Http404
     form = SegmentOverrideForm(request.POST, instance=customer)
@@ -283,35 +257,17 @@ def walkin_results(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/_walkin_results.html", context)
 
 
-def _talking_points() -> dict[str, list[str]]:
-    """segment -> what to say: the segment playbook's description and its steps (two queries)."""
-    points: dict[str, list[str]] = {}
-    for playbook in Playbook.objects.filter(is_active=True).exclude(segment="").prefetch_related("steps"):
-        lines = [playbook.description] if playbook.description else []
-        lines += [step.text for step in playbook.steps.all()][:4]
-        points.setdefault(playbook.segment, lines)
-    return points
-
-
 def _walkin_results_context(request: HttpRequest, query: str) -> dict:
     matches, more = walkin_lookup(user=request.user, query=query, limit=LOOKUP_LIMIT,
                                   origin=origin_from_request(request))
     if matches:
-        # Flagged = an open alert the user may see (held-out alerts are never shown, not even as a flag).
-        open_kinds: dict[int, list[str]] = {}
-        flagged_alerts = (
-            retention_selectors.alert_scope_for_user(user=request.user)
-            .filter(customer_id__in=[c.pk for c in matches], status__in=OPEN_STATUSES)
-            .order_by("-priority")
-        )
-        for alert in flagged_alerts.only("customer_id", "kind"):
-            open_kinds.setdefault(alert.customer_id, []).append(alert.get_kind_display())
-        points = _talking_points()
-        # A customer without an RM is handed over to the branch head (one query, only then).
-        unassigned = {customer.branch_id for customer in matches if customer.rm_id is None}
-        heads = branch_heads(branch_ids=unassigned) if unassigned else {}
+        # Flagged = an open alert the user may see.
+        open_kinds = retention_selectors.open_alert_kinds_by_customer(
+            user=request.user, customer_ids=[c.pk for c in matches])
+        points = retention_selectors.playbook_talking_points()
+        recipients = customer_handover_recipients(customers=matches)
         for customer in matches:
-            customer.handover_to = customer.rm if customer.rm_id is not None else heads.get(customer.branch_id)
+            customer.handover_to = recipients[customer.pk]
             customer.flagged = customer.pk in open_kinds
             customer.flag_text = "; ".join(dict.fromkeys(open_kinds.get(customer.pk, [])))
             customer.talking_points = points.get(customer.effective_segment, [])
@@ -321,7 +277,7 @@ def _walkin_results_context(request: HttpRequest, query: str) -> dict:
         "matches": matches,
         "more": more,
         "handover_form": HandoverForm(),
-        "can_hand_over": request.user.role in (Role.LOBBY, Role.HEAD),
+        "can_hand_over": user_can_hand_over(request.user),
     }
 
 
@@ -342,44 +298,17 @@ def interceptions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def customer_handover(request: HttpRequest, pk: int) -> HttpResponse:
-    """The lobby manager hands a walk-in to the RM: a follow-up due today on the RM's
-    open alert for the customer (it moves to "in progress" in the RM's list), or, with
-    no open alert, a contact-log entry with today as the next step. A customer without
-    an RM goes to the branch head, who owns their alerts; with no head either, nothing
-    is written and the page says so."""
+    """The lobby manager hands a walk-in to the RM (``retention.services.customer_handover``);
+    with nobody to hand over to, nothing is written and the page says so."""
     customer = _scoped_customer(request, pk)
-    if request.user.role not in (Role.LOBBY, Role.HEAD) and not request.user.is_superuser:
-        customer_action_refused(customer=customer, action="handover", origin=origin_from_request(request))
-        raise Http404
-    recipient = customer_handover_recipient(customer=customer)
-    if recipient is None:
-        return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": None})
     form = HandoverForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    if customer.rm_id is not None:
-        text = _("Hand-over from the lobby to %(rm)s: %(note)s") % {"rm": recipient, "note": note or "—"}
-    else:
-        text = _("Hand-over from the lobby to the branch head %(head)s (the customer has no RM): %(note)s") % {
-            "head": recipient, "note": note or "—"}
-    today = timezone.localdate()
-    alert = (
-        retention_selectors.alert_list_for_user(
-            user=request.user, filters={"customer_id": customer.pk, "status": list(OPEN_STATUSES)}
-        )
-        .filter(owner_id=recipient.pk)
-        .first()
-    )
-    if alert is not None:
-        retention_services.contact_log(alert=alert, user=request.user, channel=ContactChannel.BRANCH,
-                                       result=ContactResult.REACHED, note=text, next_step_on=today)
-    else:
-        ContactLog.objects.create(customer=customer, staff=request.user, contacted_at=timezone.now(),
-                                  channel=ContactChannel.BRANCH, result=ContactResult.REACHED, note=text,
-                                  next_step_on=today)
-    audit_record(action=AuditAction.CHANGE, request=request, obj=customer,
-                 detail={"action": "handover", "rm": customer.rm_id, "to": recipient.pk,
-                         "alert": alert.pk if alert else None})
-    return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": recipient})
+    try:
+        handover = retention_services.customer_handover(
+            customer=customer, user=request.user, note=form.cleaned_data["note"] if form.is_valid() else "",
+            origin=origin_from_request(request))
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": handover.recipient})
 
 
 # --- competitor comparison ------------------------------------------------------------
@@ -398,31 +327,14 @@ def _sparkline(values: list[float], width: int = 96, height: int = 22) -> str:
 @login_required
 @require_GET
 def competitors(request: HttpRequest) -> HttpResponse:
-    # Loans and cards are not compared on yield.
-    compared = [kind for kind in ProductKind if kind not in (ProductKind.LOAN, ProductKind.CARD)]
-    kinds = [(kind.value, kind.label) for kind in compared]
+    kinds = [(value, ProductKind(value).label) for value in retention_selectors.YIELD_COMPARED_KINDS]
     kind = request.GET.get("kind", "")
     if kind not in dict(kinds):
         kind = ""
-    since = timezone.localdate().replace(day=1) - dt.timedelta(days=365)
-    table = retention_selectors.product_comparison_table(kind=kind or None, since=since)
-    kind_labels = dict(ProductKind.choices)
-    groups: dict[str, dict] = {}
-    for side in ("ours", "competitors"):
-        for product in table[side]:
-            if product["kind"] not in dict(kinds):
-                continue
-            group = groups.setdefault(
-                product["kind"], {"label": kind_labels[product["kind"]], "ours": [], "competitors": []}
-            )
-            product["is_ours"] = side == "ours"
+    since = month_start(timezone.localdate()) - dt.timedelta(days=365)
+    groups = retention_selectors.product_comparison_table(kind=kind or None, since=since)
+    for group in groups:
+        group["label"] = ProductKind(group["kind"]).label
+        for product in group["ours"] + group["competitors"]:
             product["spark_points"] = _sparkline([float(pct) for _month, pct in product["history"]])
-            group[side].append(product)
-    ordered = [groups[value] for value, _label in kinds if value in groups]
-    for group in ordered:
-        best_ours = max((p["yield_pct"] for p in group["ours"] if p["yield_pct"] is not None), default=None)
-        for product in group["competitors"]:
-            product["beats_ours"] = (
-                best_ours is not None and product["yield_pct"] is not None and product["yield_pct"] > best_ours
-            )
-    return render(request, "customers/competitors.html", {"groups": ordered, "kind": kind, "kinds": kinds})
+    return render(request, "customers/competitors.html", {"groups": groups, "kind": kind, "kinds": kinds})

@@ -12,12 +12,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections import defaultdict
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,16 +26,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import origin_from_request
-from churn.models import ChurnScore, RiskBand
+from churn.models import RiskBand
 from churn.reasons import render_reasons
+from core.months import add_months, month_start
 from core.spreadsheet import spreadsheet_safe
-from customers.models import ContactLog, Customer, Role, Survey
-from customers.selectors import customer_scope
+from customers.models import Customer
+from customers.permissions import user_can_read_branch_figures
+from customers.selectors import contact_follow_ups_due, survey_history
 from customers.services import customer_data_shown
 from retention import selectors, services
-from retention.models import Alert, AlertStep, Outcome
-from retention.report import retention_report
-from retention.rules import add_months
+from retention.models import Alert, AlertStep
 from web.forms.customers import ContactForm
 from web.forms.retention import AlertFilterForm, CallbackForm, DismissForm, MonthForm, OutcomeForm, SnoozeForm
 
@@ -67,17 +66,7 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE):
 
 
 def _filtered_alerts(request: HttpRequest, form: AlertFilterForm) -> QuerySet[Alert]:
-    alerts = selectors.alert_list_for_user(user=request.user, filters=form.selector_filters())
-    data = form.cleaned_data if form.is_valid() else {}
-    if data.get("segment"):
-        # The RM's override wins over the rules' segment (Customer.effective_segment).
-        segment = data["segment"]
-        alerts = alerts.filter(
-            Q(customer__segment_override=segment) | Q(customer__segment_override="", customer__segment=segment)
-        )
-    if data.get("band"):
-        alerts = alerts.filter(details__risk_band=data["band"])
-    return alerts
+    return selectors.alert_list_for_user(user=request.user, filters=form.selector_filters())
 
 
 def _decorate(alerts) -> None:
@@ -96,19 +85,10 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     customer_data_shown(origin=origin_from_request(request), what="alerts", filters=request.GET.dict(),
                         customer_ids=[alert.customer.customer_id for alert in page.object_list])
     today = timezone.localdate()
-    follow_ups = list(
-        ContactLog.objects.filter(
-            customer__in=customer_scope(user=request.user).values("pk"),
-            next_step_on__gte=today - dt.timedelta(days=7),
-            next_step_on__lte=today,
-        )
-        .select_related("customer", "staff")
-        .order_by("next_step_on", "-contacted_at")[:10]
-    )
     context = {
         "form": form,
         "page": page,
-        "follow_ups": follow_ups,
+        "follow_ups": contact_follow_ups_due(user=request.user, today=today),
         "today": today,
         "query": request.GET.urlencode(),
     }
@@ -288,19 +268,11 @@ def alert_contact(request: HttpRequest, pk: int) -> HttpResponse:
 # --- branch head: callbacks ---------------------------------------------------------------
 
 
-def _survey_history(customer_ids: list[int], per_customer: int = 5) -> dict[int, list[Survey]]:
-    history: dict[int, list[Survey]] = defaultdict(list)
-    for survey in Survey.objects.filter(customer_id__in=customer_ids).order_by("customer_id", "-surveyed_on"):
-        if len(history[survey.customer_id]) < per_customer:
-            history[survey.customer_id].append(survey)
-    return history
-
-
 @login_required
 @require_GET
 def callback_queue(request: HttpRequest) -> HttpResponse:
     page = paginate(request, selectors.callback_queue(user=request.user), per_page=15)
-    surveys = _survey_history([alert.customer_id for alert in page.object_list])
+    surveys = survey_history(customer_ids=[alert.customer_id for alert in page.object_list])
     for alert in page.object_list:
         alert.surveys = surveys.get(alert.customer_id, [])
         alert.reason_lines = alert_reason_lines(alert)
@@ -333,54 +305,31 @@ def callback_record(request: HttpRequest, pk: int) -> HttpResponse:
 # --- branch dashboard ------------------------------------------------------------------------
 
 
-def _aum_at_risk_by_band(user) -> list[dict]:
-    """Expected AUM at risk of the latest nightly scores, per band, over the user's customers."""
-    latest = ChurnScore.objects.order_by("-scored_on").values_list("scored_on", flat=True).first()
-    if latest is None:
-        return []
-    totals = dict(
-        ChurnScore.objects.filter(scored_on=latest,
-                                  customer__in=customer_scope(user=user, aggregate=True).values("pk"))
-        .values_list("risk_band")
-        .annotate(total=Sum("expected_aum_at_risk"))
-        .order_by()
-    )
-    return [{"band": band, "label": label, "total": float(totals.get(band) or 0)} for band, label in RiskBand.choices]
-
-
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     # Figures summed over customers: branch heads (their branch), analysts and administrators.
-    if not (request.user.is_superuser or request.user.role in (Role.HEAD, Role.ANALYST, Role.ADMIN)):
+    if not user_can_read_branch_figures(request.user):
         raise Http404
     form = MonthForm(request.GET or None)
-    this_month = timezone.localdate().replace(day=1)
-    month = (form.cleaned_data.get("month") if form.is_valid() else None) or this_month
-    month = min(month.replace(day=1), this_month)
-    board = selectors.branch_dashboard(user=request.user, month=month)
+    today = timezone.localdate()
+    month = selectors.dashboard_month(requested=form.cleaned_data.get("month") if form.is_valid() else None,
+                                      today=today)
+    # The trend: the same totals for the months before (a fixed number of queries a month).
+    figures = selectors.dashboard_figures(user=request.user, month=month, trend_months=TREND_MONTHS)
     # Aggregates only (no customer is named): the event says who looked at which month.
     customer_data_shown(origin=origin_from_request(request), what="dashboard",
-                        filters={"month": month.strftime("%Y-%m")}, customer_ids=[], rows=len(board["per_owner"]))
-    # The trend: the same figures for the months before (three queries a month, a fixed number).
-    trend_months = [add_months(month, -offset) for offset in range(TREND_MONTHS - 1, -1, -1)]
-    trend = [
-        board["totals"] if m == month else selectors.branch_dashboard(user=request.user, month=m)["totals"]
-        for m in trend_months
-    ]
-    bands = _aum_at_risk_by_band(request.user)
-    # Control-group comparison: all measured alerts on the user's customers, shown or held out.
-    measured = Alert.objects.filter(customer__in=customer_scope(user=request.user, aggregate=True).values("pk"),
-                                    outcome__in=Outcome.values)
-    report_by_playbook = retention_report(group_by="playbook", alerts=measured)
-    report_by_branch = retention_report(group_by="branch", alerts=measured)
+                        filters={"month": month.strftime("%Y-%m")}, customer_ids=[], rows=len(figures["per_owner"]))
+    band_labels = dict(RiskBand.choices)
+    bands = [{**entry, "label": band_labels[entry["band"]]} for entry in figures["bands"]]
+    trend = [entry["totals"] for entry in figures["trend"]]
     context = {
         "form": form,
         "month": month,
         "previous_month": add_months(month, -1),
-        "next_month": add_months(month, 1) if month < this_month else None,
-        "totals": board["totals"],
-        "per_owner": board["per_owner"],
+        "next_month": add_months(month, 1) if month < month_start(today) else None,
+        "totals": figures["totals"],
+        "per_owner": figures["per_owner"],
         "bands": bands,
         "bands_chart": {
             "labels": [b["label"] for b in bands],
@@ -389,7 +338,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "label": _("Expected AUM at risk (CNY)"),
         },
         "trend_chart": {
-            "labels": [date_format(m, "YEAR_MONTH_FORMAT") for m in trend_months],
+            "labels": [date_format(entry["month"], "YEAR_MONTH_FORMAT") for entry in figures["trend"]],
             "series": [
                 {"label": _("Alerts raised"), "values": [t["raised"] for t in trend]},
                 {"label": _("Alerts worked"), "values": [t["worked"] for t in trend]},
@@ -400,7 +349,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "y_axis": _("alerts / customers"),
             "y2_axis": _("CNY"),
         },
-        "report_by_playbook": report_by_playbook,
-        "report_by_branch": report_by_branch,
+        "report_by_playbook": figures["report_by_playbook"],
+        "report_by_branch": figures["report_by_branch"],
     }
     return render(request, "retention/dashboard.html", context)

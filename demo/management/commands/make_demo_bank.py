@@ -13,12 +13,13 @@ import re
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from tqdm import tqdm
 
+from core.months import add_months
+from customers import conf as customers_conf
 from demo.bank import generate_demo_bank
 
 
@@ -36,8 +37,7 @@ def _date(value: str) -> dt.date:
 
 
 def _month_before(day: dt.date) -> str:
-    first = day.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year:04d}-{first.month:02d}"
+    return f"{add_months(day, -1):%Y-%m}"
 
 
 class Command(BaseCommand):
@@ -66,7 +66,7 @@ class Command(BaseCommand):
             raise CommandError(_("--months must be at least 4."))
         today = _date(options["today"]) if options["today"] else dt.date.today()
         end_month = _month(options["end"]) if options["end"] else _month_before(today)
-        bank_name = options["bank_name"] or settings.BANK_NAME
+        bank_name = options["bank_name"] or customers_conf.bank_name()
         out = Path(options["out"])
 
         # The raw stream under Django's OutputWrapper: the wrapper appends a newline to every
@@ -77,7 +77,8 @@ class Command(BaseCommand):
                   disable=options["verbosity"] == 0) as bar:
             counts = generate_demo_bank(
                 out, customers=options["customers"], months=options["months"], seed=options["seed"],
-                end_month=end_month, today=today, bank_name=bank_name, progress=bar.update,
+                end_month=end_month, today=today, tier_floors=customers_conf.tier_floors(), bank_name=bank_name,
+                progress=bar.update,
             )
         self.stdout.write(_("Wrote the demo bank to %(out)s (%(months)s months ending %(end)s):") % {
             "out": out, "months": options["months"], "end": end_month,

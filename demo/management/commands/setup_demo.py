@@ -5,7 +5,6 @@ outcomes to measure), run tonight's job, and print one login per role."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from churn import selectors as churn_selectors
 from churn import services as churn_services
 from churn.reasons import version_activation_text
 from churn.retraining import training_step_label
+from core.months import add_months
+from customers import conf as customers_conf
 from customers.models import Customer
 from customers.services import bank_data_import
 from demo.bank import generate_demo_bank
@@ -27,11 +28,6 @@ from nightly import services as nightly_services
 from nightly.models import StageName
 from nightly.selectors import nightly_stage_result
 from retention import services as retention_services
-
-
-def _first_of_month(day: dt.date, months_back: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 - months_back
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 class Command(BaseCommand):
@@ -59,12 +55,13 @@ class Command(BaseCommand):
         if regenerate or not Customer.objects.exists():
             self._step(_("Generating a demo bank of %(customers)s customers x %(months)s months")
                        % {"customers": f"{customers:,}", "months": months})
-            end_month = _first_of_month(today, 1)
+            end_month = add_months(today, -1)
             bar = tqdm(total=customers, unit="customer", disable=None)
 
             counts = generate_demo_bank(
                 out_dir, customers=customers, months=months, seed=seed,
-                end_month=f"{end_month:%Y-%m}", today=today, bank_name=settings.BANK_NAME, progress=bar.update,
+                end_month=f"{end_month:%Y-%m}", today=today, tier_floors=customers_conf.tier_floors(),
+                bank_name=customers_conf.bank_name(), progress=bar.update,
             )
             bar.close()
             self.stdout.write(", ".join(f"{name}: {rows:,}" for name, rows in counts.items()))
@@ -100,7 +97,7 @@ class Command(BaseCommand):
                 f"{version_activation_text(version)}"
             )
 
-        run_dates = [_first_of_month(today, back) for back in range(history_months, 0, -1)] + [today]
+        run_dates = [add_months(today, -back) for back in range(history_months, 0, -1)] + [today]
         self._step(_("Running the nightly job for %(n)s dates (past months replayed, then today)")
                    % {"n": len(run_dates)})
         for run_date in run_dates:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from churn.features import last_complete_month
+from core.months import last_complete_month
 from nightly import services
 from nightly.lease import LeaseBusy
 from nightly.models import StageName, StageStatus

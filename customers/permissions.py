@@ -1,0 +1,52 @@
+"""Role rules: what a member of staff may do, written once for the pages and the API.
+
+Which *customers* a user sees is ``customers.selectors.customer_scope``; these
+predicates answer the other question, which kinds of page or action a role may use
+at all (docs/users.md). Pages answer a refusal with a 404, the API with a 403; both
+ask here. Each predicate accepts an anonymous user and says no.
+"""
+
+from __future__ import annotations
+
+from customers.models import Role, User
+
+
+def _signed_in(user: User) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def user_is_admin(user: User) -> bool:
+    """Administrators: role ``admin``, or superusers (the audit trail, the whole bank)."""
+    return _signed_in(user) and (user.is_superuser or user.role == Role.ADMIN)
+
+
+def user_can_use_model_pages(user: User) -> bool:
+    """Analysts and administrators: model versions, retraining, the nightly run, the data import."""
+    return user_is_admin(user) or (_signed_in(user) and user.role == Role.ANALYST)
+
+
+def user_can_read_branch_figures(user: User) -> bool:
+    """Branch heads (their branch), analysts and administrators: the branch dashboard and
+    the retention report, figures summed over customers."""
+    return user_can_use_model_pages(user) or (_signed_in(user) and user.role == Role.HEAD)
+
+
+REVEAL_PERMISSION = "customers.reveal_personal_data"
+
+
+def user_can_reveal_personal_data(user: User) -> bool:
+    """Whether ``user`` may see a masked field (ID number, phone) in full, on a customer
+    already in their scope. Granted per user or group in the admin (permission
+    ``customers.reveal_personal_data``), not by role; superusers have it."""
+    return _signed_in(user) and user.has_perm(REVEAL_PERMISSION)
+
+
+def user_can_override_segment(user: User) -> bool:
+    """Relationship managers, branch heads and administrators set a customer's segment by hand."""
+    return _signed_in(user) and (user.is_superuser or user.role in (Role.RM, Role.HEAD, Role.ADMIN))
+
+
+def user_can_hand_over(user: User) -> bool:
+    """The lobby manager (and the branch head, who covers the lobby) hands a walk-in to the
+    RM; superusers may too. An RM has nobody to hand over to."""
+    return _signed_in(user) and (user.is_superuser or user.role in (Role.LOBBY, Role.HEAD))
