@@ -222,6 +222,9 @@ class Holding(models.Model):
     start_on = models.DateField(_("start date"))
     maturity_on = models.DateField(_("maturity date"), null=True, blank=True)
 
+    # Not a column: set by ``customers.selectors.customer_holdings_by_maturity`` for the page.
+    days_to_maturity: int | None = None
+
     class Meta:
         verbose_name = _("holding")
         verbose_name_plural = _("holdings")

@@ -8,10 +8,12 @@ ask here. Each predicate accepts an anonymous user and says no.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
+
 from customers.models import Role, User
 
 
-def _signed_in(user: User) -> bool:
+def _signed_in(user: User | AnonymousUser) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
@@ -34,7 +36,7 @@ def user_can_read_branch_figures(user: User) -> bool:
 REVEAL_PERMISSION = "customers.reveal_personal_data"
 
 
-def user_can_reveal_personal_data(user: User) -> bool:
+def user_can_reveal_personal_data(user: User | AnonymousUser) -> bool:
     """Whether ``user`` may see a masked field (ID number, phone) in full, on a customer
     already in their scope. Granted per user or group in the admin (permission
     ``customers.reveal_personal_data``), not by role; superusers have it."""

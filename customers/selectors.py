@@ -96,11 +96,9 @@ def survey_history(*, customer_ids: list[int], per_customer: int = 5) -> dict[in
 def customer_balance_history(*, customer: Customer, months: int) -> list[dict]:
     """The customer's last ``months`` monthly balances, oldest first: month, AUM and its
     breakdown (deposits, wealth products, loans). One query."""
-    rows = list(
-        customer.balances.order_by("-month").values(
-            "month", "aum", "deposit_balance", "wealth_balance", "loan_balance"
-        )[:months]
-    )
+    rows: list[dict] = [dict(row) for row in customer.balances.order_by("-month").values(
+        "month", "aum", "deposit_balance", "wealth_balance", "loan_balance"
+    )[:months]]
     rows.reverse()
     return rows
 

@@ -32,9 +32,10 @@ def catalogue_text(value: str) -> str:
 # The roles that own alert work: the branch roles of ``customers.models.Role``, the same
 # values and labels, derived from it rather than copied (an analyst or administrator owns
 # no alert of their own; the administrator is only the last fallback, see services).
-OwnerRole = models.TextChoices(
-    "OwnerRole", [(role.name, (role.value, role.label)) for role in (Role.RM, Role.LOBBY, Role.HEAD)]
-)
+class OwnerRole(models.TextChoices):
+    RM = Role.RM.value, Role.RM.label
+    LOBBY = Role.LOBBY.value, Role.LOBBY.label
+    HEAD = Role.HEAD.value, Role.HEAD.label
 
 
 class AlertKind(models.TextChoices):
