@@ -101,7 +101,8 @@ def test_realised_roc_auc_well_below_training_is_warned_and_audited_once(bank):
     monitoring_services.model_monitoring_refresh(run_date=LATER)
     warning = ModelWarning.objects.get(kind="performance")
     assert warning.detail["roc_auc"] < 0.5
-    assert warning.detail["training_roc_auc"] == bank.metrics["roc_auc"] and warning.detail["month_end"] == MONTH_END.isoformat()
+    assert warning.detail["training_roc_auc"] == bank.metrics["roc_auc"]
+    assert warning.detail["month_end"] == MONTH_END.isoformat()
     event = AuditEvent.objects.get(action=AuditAction.WARNING, detail__kind="performance")
     assert event.object_id == str(bank.pk) and event.detail["suggestion"] == "retrain"
     # The next night the condition still holds: nothing new is written.
