@@ -14,7 +14,7 @@ from audit.models import AuditAction, AuditEvent
 from churn import conf, monitoring_selectors, monitoring_services, services
 from churn.labels import build_labels
 from churn.models import ChurnScore, ModelDrift, ModelPerformance, ModelReference, ModelWarning
-from customers.models import Branch, Customer, MonthlyBalance
+from customers.models import Branch, Customer
 from tests.churn.helpers import load_bank, small_bank
 
 MONTH_END = date(2025, 8, 31)  # the bank's data runs to December 2025: this window (Sep-Nov) has closed
@@ -33,7 +33,6 @@ def bank(db, model_dir, settings):
         branch=second)
     version = services.model_version_train(force=True)
     services.nightly_run(run_date=MONTH_END)
-    services.nightly_run(run_date=LATER)
     return version
 
 
@@ -59,9 +58,12 @@ def test_training_keeps_the_bins_of_its_sample_and_its_group_figures(bank):
     assert sum(row["n"] for row in reference.groups["age_band"]) == bank.metrics["n"]
 
 
-def test_the_refresh_measures_drift_and_the_closed_month_end_and_a_rerun_changes_nothing(bank):
-    summary = monitoring_services.model_monitoring_refresh(run_date=LATER)
-    assert summary["month_ends"] == [MONTH_END.isoformat()]
+def test_the_nightly_run_measures_drift_and_a_month_end_once_its_window_has_closed(bank):
+    # As of 31 August only August's balances exist: the window after it is still open.
+    assert ModelDrift.objects.filter(run_date=MONTH_END).exists()
+    assert not ModelPerformance.objects.exists()
+
+    services.nightly_run(run_date=LATER)
     drift = ModelDrift.objects.get(run_date=LATER)
     assert drift.scores == ChurnScore.objects.filter(scored_on=LATER).count()
     assert 0 < drift.feature_rows <= 150 and len(drift.features) == 10
@@ -83,22 +85,19 @@ def test_the_refresh_measures_drift_and_the_closed_month_end_and_a_rerun_changes
     per_branch = ModelPerformance.objects.filter(month_end=MONTH_END, branch__isnull=False)
     assert per_branch.count() == 2 and sum(per_branch.values_list("n", flat=True)) == overall.n
 
+
+def test_refreshing_the_same_night_again_changes_nothing(bank):
+    services.nightly_run(run_date=LATER)
     before = _state()
-    monitoring_services.model_monitoring_refresh(run_date=LATER)
+    assert monitoring_services.model_monitoring_refresh(run_date=LATER)["month_ends"] == []
+    services.nightly_run(run_date=LATER)
     assert _state() == before
-
-
-def test_a_month_end_whose_window_is_still_open_is_not_measured(bank):
-    # As of 31 August only August's balances exist: the window after it has not closed.
-    monitoring_services.model_monitoring_refresh(run_date=MONTH_END)
-    assert not ModelPerformance.objects.exists()
-    assert ModelDrift.objects.filter(run_date=MONTH_END).exists()
 
 
 def test_realised_roc_auc_well_below_training_is_warned_and_audited_once(bank):
     # Scores that ranked the customers upside down: what happened is the opposite of what was said.
     ChurnScore.objects.filter(scored_on=MONTH_END).update(probability=1 - F("probability"))
-    monitoring_services.model_monitoring_refresh(run_date=LATER)
+    services.nightly_run(run_date=LATER)
     warning = ModelWarning.objects.get(kind="performance")
     assert warning.detail["roc_auc"] < 0.5
     assert warning.detail["training_roc_auc"] == bank.metrics["roc_auc"]
@@ -106,8 +105,7 @@ def test_realised_roc_auc_well_below_training_is_warned_and_audited_once(bank):
     event = AuditEvent.objects.get(action=AuditAction.WARNING, detail__kind="performance")
     assert event.object_id == str(bank.pk) and event.detail["suggestion"] == "retrain"
     # The next night the condition still holds: nothing new is written.
-    MonthlyBalance.objects.filter(month=date(2025, 12, 1)).update(txn_count=0)
-    monitoring_services.model_monitoring_refresh(run_date=date(2026, 1, 6))
+    services.nightly_run(run_date=date(2026, 1, 6))
     assert ModelWarning.objects.filter(kind="performance").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.WARNING, detail__kind="performance").count() == 1
 
@@ -118,17 +116,21 @@ def test_score_drift_past_its_band_is_warned_once_per_band(bank):
     # A training sample whose scores all sat in the lowest bin: tonight's spread is far from it.
     score["proportions"] = [1.0] + [0.0] * (len(score["proportions"]) - 1)
     reference.save(update_fields=["drift"])
-    monitoring_services.model_monitoring_refresh(run_date=LATER)
+    services.nightly_run(run_date=LATER)
     drift = ModelDrift.objects.get(run_date=LATER)
     assert drift.score_psi > 0.25 and drift.band == "act"
     assert ModelWarning.objects.filter(kind="drift", subject="score", level="act").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.WARNING, detail__subject="score").count() == 1
-    monitoring_services.model_monitoring_refresh(run_date=LATER)
+    # The next night drifts as far: still one warning, one audit event.
+    services.nightly_run(run_date=date(2026, 1, 6))
+    assert ModelDrift.objects.get(run_date=date(2026, 1, 6)).band == "act"
+    assert ModelWarning.objects.filter(kind="drift", subject="score", level="act").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.WARNING, detail__subject="score").count() == 1
 
 
 def test_a_version_without_a_reference_records_no_drift(bank):
     ModelReference.objects.all().delete()
+    services.nightly_run(run_date=LATER)
     assert monitoring_services.model_drift_record(run_date=LATER) is None
-    assert not ModelDrift.objects.exists()
+    assert not ModelDrift.objects.filter(run_date=LATER).exists()
 

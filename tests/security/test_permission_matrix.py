@@ -213,6 +213,8 @@ RULES: dict[str, Rule] = {
     "api:retention_report": Rule(api_roles(AGGREGATE_READERS)),
     "api:model_version_list": Rule(api_roles(ANALYSTS)),
     "api:model_version_detail": Rule(api_roles(ANALYSTS), kwargs=lambda w, o: {"pk": w.model_version.pk}),
+    "api:model_version_monitoring": Rule(api_roles(ANALYSTS), kwargs=lambda w, o: {"pk": w.model_version.pk}),
+    "api:model_version_card": Rule(api_roles(ANALYSTS), kwargs=lambda w, o: {"pk": w.model_version.pk}),
     "api:training_run_start": Rule(api_roles(ANALYSTS, ok=202), method="post", data={"force": False}),
     "api:training_run_detail": Rule(api_roles(ANALYSTS), kwargs=lambda w, o: {"pk": w.training_run.pk}),
     "api:nightly_run_list": Rule(api_roles(ANALYSTS)),
