@@ -173,6 +173,7 @@ RULES: dict[str, Rule] = {
     "retention:dashboard": Rule(page_roles(AGGREGATE_READERS, denied=404)),
     "churn:model_list": Rule(page_roles(ANALYSTS, denied=404)),
     "churn:model_detail": Rule(page_roles(ANALYSTS, denied=404), kwargs=lambda w, o: {"pk": w.model_version.pk}),
+    "churn:model_card": Rule(page_roles(ANALYSTS, denied=404), kwargs=lambda w, o: {"pk": w.model_version.pk}),
     "churn:training_run_create": Rule(page_roles(ANALYSTS, ok=302, denied=404), method="post", json=False),
     "churn:training_run_status": Rule(page_roles(ANALYSTS, denied=404), kwargs=lambda w, o: {"pk": w.training_run.pk}),
     "churn:nightly_run_start": Rule(page_roles(ANALYSTS, ok=302, denied=404), method="post", json=False),
