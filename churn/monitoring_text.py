@@ -93,7 +93,8 @@ def limit_sentence(fact: dict) -> str:
     if code == "held_out_customers":
         return _("Evaluated on held-out customers of the same month-end: a later month may score worse.")
     if code == "min_aum":
-        return _("Customers with under %(aum).0f CNY average AUM are not scored.") % {"aum": fact["min_avg_aum"]}
+        return _("Customers with under %(aum)s CNY average AUM are not scored.") % {
+            "aum": f"{fact['min_avg_aum']:,.0f}"}
     if code == "definition":
         return _("Churn means, within %(window)s months: all accounts closed, AUM below %(ratio).0f%% of its "
                  "3-month average, or a lasting fall to a lower tier. Other losses (a customer who moves "

@@ -86,12 +86,13 @@ def model_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _active_warnings() -> list[str]:
+def _active_warnings() -> list[dict]:
     """The active version's recorded warnings, worded (the list page shows them at the top)."""
-    active = next((v for v in ModelVersion.objects.filter(is_active=True)), None)
+    active = ModelVersion.objects.filter(is_active=True).first()
     if active is None:
         return []
-    return [warning_sentence(w) for w in model_version_monitoring(version=active, drift_nights=1)["warnings"]]
+    return [{"text": warning_sentence(w), "level": w["level"]}
+            for w in model_version_monitoring(version=active, drift_nights=1)["warnings"]]
 
 
 @login_required
