@@ -17,6 +17,10 @@ _MONTH_END_SCORES_SQL = """
     FROM churn_churnscore s JOIN customers_customer c ON c.id = s.customer_id
     WHERE s.scored_on = %s AND s.is_month_end
 """
+_NIGHT_SCORES_SQL = """
+    SELECT customer_id, probability FROM churn_churnscore
+    WHERE scored_on = %s AND model_version_id = %s ORDER BY customer_id
+"""
 _MONTHLY_SQL = """
     SELECT customer_id, month, aum, status FROM customers_monthlybalance WHERE month >= %s AND month <= %s
 """
@@ -27,6 +31,11 @@ def month_end_score_frame(*, month_end: date) -> pd.DataFrame:
     return _read_frame(_MONTH_END_SCORES_SQL, [month_end], [
         "customer_id", "model_version_id", "probability", "risk_band", "branch_id", "gender", "birth_date",
     ])
+
+
+def night_score_frame(*, run_date: date, model_version_id: int) -> pd.DataFrame:
+    """Every score ``model_version_id`` gave on ``run_date`` (customer_id, probability), by customer."""
+    return _read_frame(_NIGHT_SCORES_SQL, [run_date, model_version_id], ["customer_id", "probability"])
 
 
 def monthly_status_frame(*, first_month: date, last_month: date) -> pd.DataFrame:
@@ -158,7 +167,7 @@ def model_version_card(*, version: ModelVersion) -> dict:
         "top_features": [item["feature"] for item in (metrics.get("feature_importance") or [])[:10]],
         # A version that says how it was evaluated (held-out customers of one month-end) says so here;
         # otherwise it was evaluated on the latest labelled month-end, later than it was trained on.
-        "evaluation_method": metrics.get("evaluation_method") or "later_period",
+        "evaluation_method": metrics.get("evaluation_method") or "time_split",
         "metrics": {"model": {key: metrics.get(key) for key in
                               ("roc_auc", "pr_auc", "brier", "lift_top10", "precision_top10", "recall_top10")},
                     **{name: {key: figures.get(key) for key in

@@ -25,7 +25,6 @@ from churn import conf, monitoring, monitoring_selectors, selectors
 from churn.features import build_features
 from churn.labels import build_labels
 from churn.models import (
-    ChurnScore,
     ModelDrift,
     ModelPerformance,
     ModelReference,
@@ -98,12 +97,11 @@ def model_drift_record(*, run_date: date, data_month: date | None = None) -> Mod
         return None
     if data_month is None and run is not None:
         data_month = run.data_month
-    scored = list(ChurnScore.objects.filter(scored_on=run_date, model_version=version).order_by("customer_id")
-                  .values_list("customer_id", "probability"))
-    if not scored:
+    scored = monitoring_selectors.night_score_frame(run_date=run_date, model_version_id=version.pk)
+    if scored.empty:
         return None
-    customer_ids = np.array([pk for pk, _ in scored], dtype=np.int64)
-    probability = np.array([p for _, p in scored], dtype=float)
+    customer_ids = scored["customer_id"].to_numpy(dtype=np.int64)
+    probability = scored["probability"].to_numpy(dtype=float)
     # Every k-th customer by id: spread over the whole bank (branches were imported in turn).
     step = max(1, math.ceil(len(customer_ids) / conf.drift_sample_customers()))
     sample = [int(pk) for pk in customer_ids[::step]]

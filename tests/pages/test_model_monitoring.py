@@ -110,6 +110,6 @@ WARNINGS = [{"kind": "performance", "subject": "roc_auc", "level": "act", "first
 def test_no_monitoring_sentence_reaches_a_chinese_page_in_english():
     with translation.override("zh-hans"):
         sentences = [limit_sentence(fact) for fact in FACTS] + [warning_sentence(w) for w in WARNINGS]
-        sentences += [evaluation_method_sentence(code) for code in ("later_period", "held_out_customers")]
+        sentences += [evaluation_method_sentence(code) for code in ("time_split", "held_out_customers")]
     for sentence in sentences:
         assert not re.search(r"[A-Za-z]{3,}", re.sub(r"ROC AUC|PSI|CNY|AUM", "", sentence)), sentence
