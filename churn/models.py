@@ -210,7 +210,7 @@ class ModelReference(models.Model):
                                          verbose_name=_("model version"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # {"rows": n, "score": {"edges": [...], "proportions": [...], "missing": share},
-    #  "features": {name: {...same...}}}, strongest feature first.
+    #  "features": [{"feature": name, ...the same...}]}, strongest feature first.
     drift = models.JSONField(_("drift reference"), default=dict)
     # {"age_band": [{"group", "n", "alert_rate", "recall", "precision", ...}], "gender": [...]}
     groups = models.JSONField(_("groups on the evaluation rows"), default=dict)

@@ -107,8 +107,9 @@ def drift_reference(frame: pd.DataFrame, *, probability, features: list[str]) ->
     return {
         "rows": int(len(frame)),
         "score": reference_bins(probability),
-        "features": {name: reference_bins(frame[name].to_numpy(dtype=float, na_value=np.nan))
-                     for name in features if name in frame.columns},
+        # A list, not a dict keyed by name: PostgreSQL's jsonb does not keep key order.
+        "features": [{"feature": name, **reference_bins(frame[name].to_numpy(dtype=float, na_value=np.nan))}
+                     for name in features if name in frame.columns],
     }
 
 
@@ -119,7 +120,8 @@ def drift_measure(reference: dict, *, frame: pd.DataFrame, probability) -> dict:
     """
     score_psi = psi_against(reference["score"], probability)
     features = []
-    for name, bins in reference.get("features", {}).items():
+    for bins in reference.get("features", []):
+        name = bins["feature"]
         if name not in frame.columns:
             continue
         value = psi_against(bins, frame[name].to_numpy(dtype=float, na_value=np.nan))

@@ -19,7 +19,7 @@ def watched(world):
     version.train_months = ["2023-09-30", "2023-10-31"]
     version.baselines = {"logistic_regression": {"roc_auc": 0.75, "pr_auc": 0.3, "brier": 0.11, "lift_top10": 2.5}}
     version.save()
-    ModelReference.objects.create(model_version=version, drift={"rows": 500, "score": {}, "features": {}}, groups={
+    ModelReference.objects.create(model_version=version, drift={"rows": 500, "score": {}, "features": []}, groups={
         "gender": [{"group": "F", "n": 250, "flagged": 50, "churned": 40, "alert_rate": 0.2, "recall": 0.5,
                     "precision": 0.4},
                    {"group": "M", "n": 250, "flagged": 25, "churned": 40, "alert_rate": 0.1, "recall": 0.3,

@@ -29,7 +29,7 @@ def watched(bank):
         "n": 500, "roc_auc": 0.80, "pr_auc": 0.40, "brier": 0.1, "lift_top10": 3.1, "training_rows": 4_000,
         "calibration": [{"predicted": 0.1, "observed": 0.12, "count": 50}]},
         train_months=["2023-09-30", "2023-10-31"])
-    ModelReference.objects.create(model_version=version, drift={"rows": 500, "score": {}, "features": {}},
+    ModelReference.objects.create(model_version=version, drift={"rows": 500, "score": {}, "features": []},
                                   groups=GROUPS)
     for day, psi in ((dt.date(2024, 5, 14), 0.05), (dt.date(2024, 5, 15), 0.31)):
         ModelDrift.objects.create(model_version=version, run_date=day, score_psi=psi,
