@@ -23,8 +23,9 @@ GROUPS = {"gender": [{"group": "F", "n": 250, "flagged": 50, "churned": 40, "ale
                         "precision": 0.48}]}
 
 
-@pytest.fixture
-def watched(bank):
+def watched_version(branch):
+    """An active version with a drift reference, two nights of drift, two closed month-ends
+    (overall and for ``branch``) and a performance warning."""
     version = ModelVersionFactory(is_active=True, metrics={
         "n": 500, "roc_auc": 0.80, "pr_auc": 0.40, "brier": 0.1, "lift_top10": 3.1, "training_rows": 4_000,
         "calibration": [{"predicted": 0.1, "observed": 0.12, "count": 50}]},
@@ -39,12 +40,17 @@ def watched(bank):
         ModelPerformance.objects.create(model_version=version, month_end=month_end, n=400, positives=40,
                                         roc_auc=roc, pr_auc=0.3, lift_top10=2.0, brier=0.12, groups=GROUPS,
                                         calibration=[{"predicted": 0.2, "observed": 0.25, "count": 40}])
-        ModelPerformance.objects.create(model_version=version, month_end=month_end, branch=bank.branch, n=400,
+        ModelPerformance.objects.create(model_version=version, month_end=month_end, branch=branch, n=400,
                                         positives=40, roc_auc=roc, pr_auc=0.3, lift_top10=2.0, brier=0.12)
     ModelWarning.objects.create(model_version=version, kind="performance", subject="roc_auc", level="act",
                                 first_seen=dt.date(2024, 5, 15),
                                 detail={"month_end": "2024-02-29", "roc_auc": 0.71, "training_roc_auc": 0.80})
     return version
+
+
+@pytest.fixture
+def watched(bank):
+    return watched_version(bank.branch)
 
 
 def _english(client):
