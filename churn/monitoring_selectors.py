@@ -90,6 +90,11 @@ def _warning_row(row: ModelWarning) -> dict:
             "first_seen": row.first_seen.isoformat(), "detail": row.detail}
 
 
+def model_warnings_of_active_version() -> list[dict]:
+    """The active version's recorded warnings, newest first (one query: the model list page shows them)."""
+    return [_warning_row(w) for w in ModelWarning.objects.filter(model_version__is_active=True)]
+
+
 def model_version_monitoring(*, version: ModelVersion, drift_nights: int = 90) -> dict:
     """Everything the analyst page and ``/monitoring/`` show for one version, JSON-ready.
 

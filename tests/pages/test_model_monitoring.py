@@ -119,3 +119,23 @@ def test_no_monitoring_sentence_reaches_a_chinese_page_in_english():
         sentences += [evaluation_method_sentence(code) for code in ("time_split", "held_out_customers")]
     for sentence in sentences:
         assert not re.search(r"[A-Za-z]{3,}", re.sub(r"ROC AUC|PSI|CNY|AUM", "", sentence)), sentence
+
+
+def test_the_model_page_reads_its_monitoring_in_the_same_queries_however_many_months(client, bank, watched):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(bank.analyst)
+    url = reverse("churn:model_detail", args=[watched.pk])
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for month in range(3, 13):
+        month_end = dt.date(2024, month + 1, 1) - dt.timedelta(days=1) if month < 12 else dt.date(2024, 12, 31)
+        ModelPerformance.objects.create(model_version=watched, month_end=month_end, n=10, positives=1, roc_auc=0.7)
+        ModelPerformance.objects.create(model_version=watched, month_end=month_end, branch=bank.other_branch, n=10,
+                                        positives=1, roc_auc=0.7)
+        ModelDrift.objects.create(model_version=watched, run_date=month_end, score_psi=0.01, band="stable")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert len(response.context["performance_rows"]) == 12
+    assert len(many) == len(few)

@@ -20,7 +20,11 @@ from audit.services import audit_record, origin_from_request
 from churn import conf as churn_conf
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.monitoring import PSI_ACT_ABOVE, PSI_STABLE_BELOW, psi_band
-from churn.monitoring_selectors import model_version_card, model_version_monitoring
+from churn.monitoring_selectors import (
+    model_version_card,
+    model_version_monitoring,
+    model_warnings_of_active_version,
+)
 from churn.monitoring_text import (
     band_label,
     evaluation_method_sentence,
@@ -88,11 +92,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
 
 def _active_warnings() -> list[dict]:
     """The active version's recorded warnings, worded (the list page shows them at the top)."""
-    active = ModelVersion.objects.filter(is_active=True).first()
-    if active is None:
-        return []
-    return [{"text": warning_sentence(w), "level": w["level"]}
-            for w in model_version_monitoring(version=active, drift_nights=1)["warnings"]]
+    return [{"text": warning_sentence(w), "level": w["level"]} for w in model_warnings_of_active_version()]
 
 
 @login_required
