@@ -170,11 +170,12 @@ def model_version_train(
             artifact_path=str(path), artifact_sha256=sha256, format_version=FORMAT_VERSION,
             activation_note=note[:300],
         )
-        # What drift will be measured against (churn.monitoring): the evaluation month-end's rows,
-        # the newest whole month-end of the training data (the fit rows are sampled down).
-        monitoring_services.model_reference_store(version=version, rows=result.evaluation_rows, model=result.model)
         if activate:
             model_version_activate(version=version)
+    # What drift will be measured against (churn.monitoring): the evaluation month-end's rows, the
+    # newest whole month-end of the training data (the fit rows are sampled down). After the commit,
+    # so the version's write transaction stays as short as it was (pages poll the training run).
+    monitoring_services.model_reference_store(version=version, rows=result.evaluation_rows, model=result.model)
     return version
 
 

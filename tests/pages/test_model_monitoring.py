@@ -70,6 +70,7 @@ def test_the_model_page_shows_drift_realised_performance_groups_and_the_warning(
     body = response.content.decode()
     assert 'id="performance-data"' in body and 'id="drift-data"' in body
     assert "Realised ROC AUC of the scores at 2024-02-29 was 0.710" in body
+    assert f'{reverse("churn:model_list")}#training' in body  # where the retraining starts
     assert bank.branch.name in body and "Female" in body and "60 and over" in body
     # The list page carries the active version's warning too.
     assert "Consider retraining" in client.get(reverse("churn:model_list")).content.decode()
