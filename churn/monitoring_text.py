@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from churn.monitoring import BAND_ACT, BAND_STABLE, BAND_WATCH, PSI_ACT_ABOVE, PSI_STABLE_BELOW, ROC_AUC_DROP
-from churn.reasons import feature_label
+from churn.reasons import evaluation_method_sentence, feature_label
 
 BAND_LABELS = {
     BAND_STABLE: gettext_lazy("stable"),
@@ -73,13 +73,6 @@ def warning_sentence(warning: dict) -> str:
     return _("Drift of %(subject)s: PSI %(psi).3f, past %(limit).2f since %(date)s. Keep an eye on it.") % {
         "subject": subject_label(warning["subject"]), "psi": detail.get("psi") or 0.0, "limit": PSI_STABLE_BELOW,
         "date": warning["first_seen"]}
-
-
-def evaluation_method_sentence(code: str) -> str:
-    if code == "held_out_customers":
-        return _("Evaluated on held-out customers of the only labelled month-end, not on a later period.")
-    return _("Evaluated on the latest labelled month-end, later than every month-end the model was trained on "
-             "(a time split, as the model will be used).")
 
 
 def limit_sentence(fact: dict) -> str:

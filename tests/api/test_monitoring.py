@@ -62,7 +62,7 @@ def test_the_card_comes_in_chinese_and_english(world, watched):
     assert english["language"] == "en" and chinese["language"] == "zh-hans"
     assert english["data"]["training_rows"] == 4_000 and english["data"]["first_month_end"] == "2023-09-30"
     assert english["metrics"]["logistic_regression"]["roc_auc"] == 0.75
-    assert english["evaluation_method_text"].startswith("Evaluated on the latest labelled month-end")
+    assert english["evaluation_method_text"].startswith("Evaluated on a later month-end than the model was trained on")
     assert english["evaluation_method_text"] != chinese["evaluation_method_text"]
     assert any("Gender" in text or "gender" in text for text in english["limits_text"])  # alert rate ratio 2.0
     assert english["monitoring"]["drift_band"] == "act" and english["monitoring"]["latest_realised_roc_auc"] == 0.71

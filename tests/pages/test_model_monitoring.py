@@ -89,7 +89,7 @@ def test_the_model_card_reads_in_english_and_chinese(client, bank, watched):
     url = reverse("churn:model_card", args=[watched.pk])
     english = client.get(url).content.decode()
     assert "Known limits" in english and "4,000 training rows" in english
-    assert "Evaluated on the latest labelled month-end" in english
+    assert "Evaluated on a later month-end than the model was trained on" in english
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     chinese = client.get(url).content.decode()
     assert "已知局限" in chinese and "Known limits" not in chinese

@@ -27,14 +27,13 @@ from churn.monitoring_selectors import (
 )
 from churn.monitoring_text import (
     band_label,
-    evaluation_method_sentence,
     group_label,
     limit_sentence,
     metric_set_label,
     subject_label,
     warning_sentence,
 )
-from churn.reasons import feature_label
+from churn.reasons import evaluation_method_sentence, feature_label
 from churn.retraining import TrainingBusy
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import training_run_start
