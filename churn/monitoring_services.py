@@ -213,7 +213,7 @@ def _warning_record(*, version: ModelVersion, kind: str, subject: str, level: st
             )
             if created:
                 audit_record(action=AuditAction.WARNING, obj=version, detail={
-                    "via": "model_monitoring", "kind": kind, "subject": subject, "level": level,
+                    "source": "model_monitoring", "kind": kind, "subject": subject, "level": level,
                     "first_seen": first_seen.isoformat(), **detail, "suggestion": "retrain",
                 })
     except IntegrityError:  # recorded by a concurrent refresh
