@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0002_append_only_trigger'),
+        ('audit', '0003_sqlite_append_only_triggers'),
     ]
 
     operations = [
