@@ -1,5 +1,6 @@
 """Monitoring on a small bank: the reference kept at training, tonight's drift, realised
-performance of a closed month-end (overall and per branch), warnings written once."""
+performance of a closed month-end (overall and per branch), warnings written once. The
+nights run through the nightly chain, whose last stage is the monitoring refresh."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from churn import conf, monitoring_selectors, monitoring_services, services
 from churn.labels import build_labels
 from churn.models import ChurnScore, ModelDrift, ModelPerformance, ModelReference, ModelWarning
 from customers.models import Branch, Customer
+from nightly import services as nightly_services
 from tests.churn.helpers import load_bank, small_bank
 
 MONTH_END = date(2025, 8, 31)  # the bank's data runs to December 2025: this window (Sep-Nov) has closed
@@ -32,7 +34,7 @@ def bank(db, model_dir, settings):
     Customer.objects.filter(pk__in=list(Customer.objects.order_by("pk").values_list("pk", flat=True)[::2])).update(
         branch=second)
     version = services.model_version_train(force=True)
-    services.nightly_run(run_date=MONTH_END)
+    nightly_services.nightly_run(run_date=MONTH_END)
     return version
 
 
@@ -63,7 +65,7 @@ def test_the_nightly_run_measures_drift_and_a_month_end_once_its_window_has_clos
     assert ModelDrift.objects.filter(run_date=MONTH_END).exists()
     assert not ModelPerformance.objects.exists()
 
-    services.nightly_run(run_date=LATER)
+    nightly_services.nightly_run(run_date=LATER)
     drift = ModelDrift.objects.get(run_date=LATER)
     assert drift.scores == ChurnScore.objects.filter(scored_on=LATER).count()
     assert 0 < drift.feature_rows <= 150 and len(drift.features) == 10
@@ -87,10 +89,10 @@ def test_the_nightly_run_measures_drift_and_a_month_end_once_its_window_has_clos
 
 
 def test_refreshing_the_same_night_again_changes_nothing(bank):
-    services.nightly_run(run_date=LATER)
+    nightly_services.nightly_run(run_date=LATER)
     before = _state()
     assert monitoring_services.model_monitoring_refresh(run_date=LATER)["month_ends"] == []
-    services.nightly_run(run_date=LATER)
+    nightly_services.nightly_run(run_date=LATER)
     assert _state() == before
 
 
@@ -105,8 +107,8 @@ def test_realised_roc_auc_well_below_training_is_warned_and_audited_once(bank):
     event = AuditEvent.objects.get(action=AuditAction.WARNING, detail__kind="performance")
     assert event.object_id == str(bank.pk) and event.detail["suggestion"] == "retrain"
     # The next nights the condition still holds: nothing new is written.
-    services.nightly_run(run_date=LATER)
-    services.nightly_run(run_date=date(2026, 1, 6))
+    nightly_services.nightly_run(run_date=LATER)
+    nightly_services.nightly_run(run_date=date(2026, 1, 6))
     assert ModelWarning.objects.filter(kind="performance").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.WARNING, detail__kind="performance").count() == 1
 
@@ -117,13 +119,13 @@ def test_score_drift_past_its_band_is_warned_once_per_band(bank):
     # A training sample whose scores all sat in the lowest bin: tonight's spread is far from it.
     score["proportions"] = [1.0] + [0.0] * (len(score["proportions"]) - 1)
     reference.save(update_fields=["drift"])
-    services.nightly_run(run_date=LATER)
+    nightly_services.nightly_run(run_date=LATER)
     drift = ModelDrift.objects.get(run_date=LATER)
     assert drift.score_psi > 0.25 and drift.band == "act"
     assert ModelWarning.objects.filter(kind="drift", subject="score", level="act").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.WARNING, detail__subject="score").count() == 1
     # The next night drifts as far: still one warning, one audit event.
-    services.nightly_run(run_date=date(2026, 1, 6))
+    nightly_services.nightly_run(run_date=date(2026, 1, 6))
     assert ModelDrift.objects.get(run_date=date(2026, 1, 6)).band == "act"
     assert ModelWarning.objects.filter(kind="drift", subject="score", level="act").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.WARNING, detail__subject="score").count() == 1
@@ -131,7 +133,7 @@ def test_score_drift_past_its_band_is_warned_once_per_band(bank):
 
 def test_a_version_without_a_reference_records_no_drift(bank):
     ModelReference.objects.all().delete()
-    services.nightly_run(run_date=LATER)
+    nightly_services.nightly_run(run_date=LATER)
     assert monitoring_services.model_drift_record(run_date=LATER) is None
     assert not ModelDrift.objects.filter(run_date=LATER).exists()
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('churn', '0004_trainingrun'),
+        ('churn', '0005_remove_nightlyrun_alerts_result'),
         ('customers', '0004_monthly_balance_customer_index_in_unique'),
     ]
 
