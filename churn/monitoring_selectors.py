@@ -61,7 +61,7 @@ def customer_groups_frame(*, customer_ids: list[int]) -> pd.DataFrame:
     """Gender and birth date of ``customer_ids`` (for the group figures of a training sample)."""
     from customers.models import Customer
 
-    rows = []
+    rows: list[tuple] = []
     for start in range(0, len(customer_ids), 5_000):
         rows.extend(Customer.objects.filter(pk__in=customer_ids[start:start + 5_000])
                     .values_list("pk", "gender", "birth_date"))
@@ -77,9 +77,10 @@ def _training_figures(version: ModelVersion) -> dict:
 
 
 def _performance_row(row: ModelPerformance) -> dict:
+    branch = row.branch
     return {
-        "month_end": row.month_end.isoformat(), "branch": row.branch.code if row.branch_id else None,
-        "branch_name": row.branch.name if row.branch_id else None, "n": row.n, "positives": row.positives,
+        "month_end": row.month_end.isoformat(), "branch": branch.code if branch is not None else None,
+        "branch_name": branch.name if branch is not None else None, "n": row.n, "positives": row.positives,
         "roc_auc": row.roc_auc, "pr_auc": row.pr_auc, "lift_top10": row.lift_top10, "brier": row.brier,
         "calibration": row.calibration,
     }

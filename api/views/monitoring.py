@@ -65,7 +65,8 @@ class ModelVersionCardApi(ApiView):
         language = serializers.ChoiceField(choices=LANGUAGES)
         algorithm = serializers.CharField()
         is_active = serializers.BooleanField()
-        data = serializers.JSONField()
+        # Not named "data": that is the serializer's own output.
+        training_data = serializers.JSONField(source="data", help_text="month-ends, rows and churn rate")
         features = serializers.ListField(child=serializers.CharField())
         top_features = serializers.ListField(child=serializers.CharField())
         evaluation_method = serializers.CharField()

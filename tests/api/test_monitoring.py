@@ -60,7 +60,8 @@ def test_the_card_comes_in_chinese_and_english(world, watched):
     english = client.get(url, {"language": "en"}).json()
     chinese = client.get(url, {"language": "zh-hans"}).json()
     assert english["language"] == "en" and chinese["language"] == "zh-hans"
-    assert english["data"]["training_rows"] == 4_000 and english["data"]["first_month_end"] == "2023-09-30"
+    assert english["training_data"]["training_rows"] == 4_000
+    assert english["training_data"]["first_month_end"] == "2023-09-30"
     assert english["metrics"]["logistic_regression"]["roc_auc"] == 0.75
     assert english["evaluation_method_text"].startswith("Evaluated on a later month-end than the model was trained on")
     assert english["evaluation_method_text"] != chinese["evaluation_method_text"]
