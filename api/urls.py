@@ -3,7 +3,7 @@ tests/security/test_permission_matrix.py, or that test fails."""
 
 from django.urls import path
 
-from api.views import alerts, appointments, audit, churn, customers, docs, imports, me, retention
+from api.views import alerts, appointments, audit, churn, customers, docs, imports, me, monitoring, retention
 
 app_name = "api"
 
@@ -38,6 +38,9 @@ urlpatterns = [
     path("retention-report/", retention.RetentionReportApi.as_view(), name="retention_report"),
     path("model-versions/", churn.ModelVersionListApi.as_view(), name="model_version_list"),
     path("model-versions/<int:pk>/", churn.ModelVersionDetailApi.as_view(), name="model_version_detail"),
+    path("model-versions/<int:pk>/monitoring/", monitoring.ModelVersionMonitoringApi.as_view(),
+         name="model_version_monitoring"),
+    path("model-versions/<int:pk>/model-card/", monitoring.ModelVersionCardApi.as_view(), name="model_version_card"),
     path("training-runs/", churn.TrainingRunStartApi.as_view(), name="training_run_start"),
     path("training-runs/<int:pk>/", churn.TrainingRunDetailApi.as_view(), name="training_run_detail"),
     path("nightly-runs/", churn.NightlyRunListApi.as_view(), name="nightly_run_list"),

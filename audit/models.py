@@ -17,6 +17,7 @@ class AuditAction(models.TextChoices):
     LOGOUT = "logout", _("Logged out")
     DENIED = "denied", _("Access refused")
     IMPORT = "import", _("Imported data")
+    WARNING = "warning", _("Raised a warning")
 
 
 class AuditEvent(models.Model):

@@ -70,3 +70,9 @@ def openmp_threads() -> int:
     per worker process, so the processes are the parallelism.
     """
     return max(1, setting("CHURN_OPENMP_THREADS", int, 1))
+
+
+def drift_sample_customers() -> int:
+    """Customers whose features are rebuilt each night to measure feature drift (a sample: the
+    PSI of ten bins needs thousands, not millions; every scored customer's score is compared)."""
+    return max(100, setting("CHURN_DRIFT_SAMPLE_CUSTOMERS", int, 20_000))

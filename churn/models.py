@@ -196,3 +196,116 @@ class ChurnScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.scored_on} {self.probability:.3f}"
+
+
+# --- watching a model after it goes live (churn.monitoring, churn.monitoring_services) ----------
+
+
+class ModelReference(models.Model):
+    """What a version is watched against, taken from its training sample when it was saved:
+    the bins and shares of the score and of its strongest features (for drift), and the
+    group figures on its evaluation rows (for the model card)."""
+
+    model_version = models.OneToOneField(ModelVersion, on_delete=models.CASCADE, related_name="reference",
+                                         verbose_name=_("model version"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # {"rows": n, "score": {"edges": [...], "proportions": [...], "missing": share},
+    #  "features": [{"feature": name, ...the same...}]}, strongest feature first.
+    drift = models.JSONField(_("drift reference"), default=dict)
+    # {"age_band": [{"group", "n", "alert_rate", "recall", "precision", ...}], "gender": [...]}
+    groups = models.JSONField(_("groups on the evaluation rows"), default=dict)
+
+    class Meta:
+        verbose_name = _("model reference")
+        verbose_name_plural = _("model references")
+
+    def __str__(self) -> str:
+        return f"reference of #{self.model_version_id}"
+
+
+class ModelDrift(models.Model):
+    """One night's drift of one version: PSI of the score and of the watched features."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="drifts",
+                                      verbose_name=_("model version"))
+    run_date = models.DateField(_("run date"))
+    data_month = models.DateField(_("monthly data of"), null=True, blank=True)
+    score_psi = models.FloatField(_("PSI of the score"), null=True)
+    band = models.CharField(_("band"), max_length=8, blank=True)
+    # [{"feature": name, "psi": value, "band": "stable" | "watch" | "act"}], strongest feature first.
+    features = models.JSONField(_("PSI of the features"), default=list)
+    scores = models.PositiveIntegerField(_("scores compared"), default=0)
+    feature_rows = models.PositiveIntegerField(_("customers sampled for the features"), default=0)
+
+    class Meta:
+        ordering = ["-run_date"]
+        verbose_name = _("model drift")
+        verbose_name_plural = _("model drift")
+        constraints = [models.UniqueConstraint(fields=["model_version", "run_date"], name="uniq_drift_version_day")]
+
+    def __str__(self) -> str:
+        return f"#{self.model_version_id} {self.run_date} PSI {self.score_psi}"
+
+
+class ModelPerformance(models.Model):
+    """Realised performance of the scores one version gave at a month-end, once its churn
+    window has closed: overall (no branch) and per branch."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="performances",
+                                      verbose_name=_("model version"))
+    month_end = models.DateField(_("month-end"))
+    branch = models.ForeignKey("customers.Branch", on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="+", verbose_name=_("branch"))
+    n = models.PositiveIntegerField(_("customers"))
+    positives = models.PositiveIntegerField(_("churners"))
+    roc_auc = models.FloatField("ROC AUC", null=True)
+    pr_auc = models.FloatField("PR AUC", null=True)
+    lift_top10 = models.FloatField(_("lift, top 10%"), null=True)
+    brier = models.FloatField("Brier", null=True)
+    # [{"predicted", "observed", "count"}] by decile; the overall row also carries the groups.
+    calibration = models.JSONField(_("calibration"), default=list)
+    groups = models.JSONField(_("groups"), default=dict, blank=True)
+    computed_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["month_end"]
+        verbose_name = _("realised performance")
+        verbose_name_plural = _("realised performance")
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "month_end", "branch"],
+                                    name="uniq_performance_version_month_branch"),
+            # NULLs are distinct in a unique constraint: the overall row needs its own.
+            models.UniqueConstraint(fields=["model_version", "month_end"], condition=models.Q(branch=None),
+                                    name="uniq_performance_version_month_overall"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.model_version_id} {self.month_end} {self.branch_id or 'all'} ROC AUC {self.roc_auc}"
+
+
+class ModelWarning(models.Model):
+    """A condition that suggests a retrain, recorded once when it first holds (and audited then)."""
+
+    class Kind(models.TextChoices):
+        DRIFT = "drift", _("Drift")
+        PERFORMANCE = "performance", _("Realised performance")
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="warnings",
+                                      verbose_name=_("model version"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    # "score", a feature name, or "roc_auc".
+    subject = models.CharField(_("subject"), max_length=64)
+    level = models.CharField(_("band"), max_length=8)
+    first_seen = models.DateField(_("first seen"))
+    # The figures when it was first seen: {"psi": ...} or {"month_end", "roc_auc", "training_roc_auc"}.
+    detail = models.JSONField(_("detail"), default=dict)
+
+    class Meta:
+        ordering = ["-first_seen", "kind", "subject"]
+        verbose_name = _("model warning")
+        verbose_name_plural = _("model warnings")
+        constraints = [models.UniqueConstraint(fields=["model_version", "kind", "subject", "level"],
+                                               name="uniq_model_warning")]
+
+    def __str__(self) -> str:
+        return f"#{self.model_version_id} {self.kind} {self.subject} {self.level}"

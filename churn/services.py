@@ -32,7 +32,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone, translation
 from threadpoolctl import threadpool_limits
 
-from churn import conf, selectors
+from churn import conf, monitoring_services, selectors
 from churn.features import BankFrames, build_features, data_month_for
 from churn.labels import labelled_month_ends
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun, RiskBand
@@ -172,6 +172,10 @@ def model_version_train(
         )
         if activate:
             model_version_activate(version=version)
+    # What drift will be measured against (churn.monitoring): the evaluation month-end's rows, the
+    # newest whole month-end of the training data (the fit rows are sampled down). After the commit,
+    # so the version's write transaction stays as short as it was (pages poll the training run).
+    monitoring_services.model_reference_store(version=version, rows=result.evaluation_rows, model=result.model)
     return version
 
 

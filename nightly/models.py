@@ -18,9 +18,11 @@ class StageName(models.TextChoices):
     SCORE = "score", _("Score")
     ALERTS = "alerts", _("Raise alerts")
     REASONS = "reasons", _("Reasons for alerted customers")
+    MONITORING = "monitoring", _("Watch the model")
 
 
-STAGE_ORDER: tuple[str, ...] = (StageName.PREPARE, StageName.SCORE, StageName.ALERTS, StageName.REASONS)
+STAGE_ORDER: tuple[str, ...] = (StageName.PREPARE, StageName.SCORE, StageName.ALERTS, StageName.REASONS,
+                                StageName.MONITORING)
 
 
 class StageStatus(models.TextChoices):

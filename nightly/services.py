@@ -1,4 +1,4 @@
-"""The nightly chain for a date: prepare → score (chunks, in parallel) → alerts → reasons → done.
+"""The nightly chain for a date: prepare → score (chunks, in parallel) → alerts → reasons → monitoring → done.
 
 This app is the only one that knows both the churn engine and the retention app:
 it hands the run's date and month of balances to alert raising, and the
@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from churn import monitoring_services as churn_monitoring_services
 from churn import services as churn_services
 from churn.models import NightlyRun
 from nightly.lease import nightly_lease
@@ -157,9 +158,15 @@ def _reasons_stage(run: NightlyRun) -> dict:
     return {"customers_with_open_alert": len(alerted), "scores_explained": explained}
 
 
+def _monitoring_stage(run: NightlyRun) -> dict:
+    # Tonight's drift and the realised performance of month-ends closed since (idempotent).
+    return churn_monitoring_services.model_monitoring_refresh(run_date=run.run_date, data_month=run.data_month)
+
+
 _STAGE_WORK: dict[str, Callable[[NightlyRun], dict]] = {
     StageName.ALERTS: _alerts_stage,
     StageName.REASONS: _reasons_stage,
+    StageName.MONITORING: _monitoring_stage,
 }
 
 

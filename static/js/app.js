@@ -115,6 +115,22 @@
         options: { indexAxis: "y", scales: { x: moneyAxis() }, plugins: { legend: { display: false } } }
       };
     },
+    /* Figures over time on one 0-based axis: solid lines for what was measured, dashed
+       ones for references (the training figures, the PSI band limits). */
+    lines: function (data) {
+      return {
+        type: "line",
+        data: {
+          labels: data.labels,
+          datasets: data.series.map(function (s) {
+            var colour = PALETTE[s.colour] || PALETTE.model;
+            return { label: s.label, data: s.values, borderColor: colour, backgroundColor: colour, tension: 0.2, spanGaps: true,
+                     borderDash: s.dashed ? [5, 4] : [], pointRadius: s.dashed ? 0 : 3 };
+          })
+        },
+        options: { scales: { y: { min: data.min, max: data.max, title: { display: !!data.y_axis, text: data.y_axis || "" } } } }
+      };
+    },
     /* Monthly trend: any number of series, one axis. */
     trend: function (data) {
       var colours = [PALETTE.model, PALETTE.kept, PALETTE.deposits, PALETTE.loans, PALETTE.control];

@@ -14,7 +14,7 @@ def test_a_failed_stage_and_its_error_are_in_the_run_status(world):
     run = world.nightly_run
     NightlyRun.objects.filter(pk=run.pk).update(
         status=NightlyRun.Status.FAILED, errors=[{"stage": "alerts", "error": "OperationalError('disk full')"}])
-    statuses = [StageStatus.DONE, StageStatus.DONE, StageStatus.FAILED, StageStatus.PENDING]
+    statuses = [StageStatus.DONE, StageStatus.DONE, StageStatus.FAILED, StageStatus.PENDING, StageStatus.PENDING]
     for name, status in zip(STAGE_ORDER, statuses, strict=True):
         NightlyStage.objects.create(run=run, name=name, status=status,
                                     error="OperationalError('disk full')" if status == StageStatus.FAILED else "")

@@ -198,7 +198,7 @@ def test_each_stage_is_recorded_in_order_with_its_timing_and_result(bank):
     run = nightly_services.nightly_run(run_date=RUN_DATE)
 
     stages = list(NightlyStage.objects.filter(run=run).order_by("pk"))
-    assert [stage.name for stage in stages] == ["prepare", "score", "alerts", "reasons"]
+    assert [stage.name for stage in stages] == ["prepare", "score", "alerts", "reasons", "monitoring"]
     assert all(stage.status == "done" and stage.error == "" for stage in stages)
     assert all(stage.started_at <= stage.finished_at for stage in stages)
     assert stages[0].result["chunks_total"] == run.chunks_total
@@ -206,7 +206,8 @@ def test_each_stage_is_recorded_in_order_with_its_timing_and_result(bank):
     assert stages[2].result["raised"] + stages[2].result["held_out"] == Alert.objects.count() > 0
     assert stages[2].result["no_playbook"] == 0
     assert stages[3].result["customers_with_open_alert"] > 0
-    assert run.finished_at >= stages[3].finished_at
+    assert stages[4].result["drift_band"] in {"stable", "watch", "act"}
+    assert run.finished_at >= stages[4].finished_at
 
 
 def _night_rows():
@@ -248,7 +249,7 @@ def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun
     assert run.status == NightlyRun.Status.FAILED
     assert [error["stage"] for error in run.errors] == ["alerts"]
     assert dict(NightlyStage.objects.filter(run=run).values_list("name", "status")) == {
-        "prepare": "done", "score": "done", "alerts": "failed", "reasons": "pending"}
+        "prepare": "done", "score": "done", "alerts": "failed", "reasons": "pending", "monitoring": "pending"}
     assert not Alert.objects.exists() and not AlertStep.objects.exists()  # all or nothing
 
     with connection.cursor() as cursor:

@@ -21,6 +21,7 @@ from django.urls import reverse
 from churn.models import TrainingRun
 from retention.models import Alert, AlertStatus
 from tests.pages.conftest import PASSWORD, TODAY, add_history, raise_alerts
+from tests.pages.test_model_monitoring import watched_version
 from tests.retention.factories import ModelVersionFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -242,6 +243,19 @@ def test_analyst_sees_the_model_page_with_its_charts(page, e2e_bank):
     page.locator("canvas[data-chart=calibration][data-drawn='1']").wait_for()
     assert page.get_by_text("Calibration" if page.lang == "en" else "校准").first.is_visible()
     shot(page, "analyst-model")
+
+
+def test_analyst_sees_drift_realised_performance_and_the_model_card(page, e2e_bank):
+    version = watched_version(e2e_bank.branch)
+    log_in(page, e2e_bank.analyst)
+    page.goto(page.base_url + reverse("churn:model_detail", args=[version.pk]))
+    page.locator("canvas[data-chart=lines][data-source=drift-data][data-drawn='1']").wait_for()
+    page.locator("canvas[data-chart=lines][data-source=performance-data][data-drawn='1']").wait_for()
+    page.locator("#model-warnings").wait_for()
+    shot(page, "analyst-model-monitoring")
+    page.get_by_role("link", name="Model card" if page.lang == "en" else "模型卡").click()
+    assert page.get_by_text("Known limits" if page.lang == "en" else "已知局限").first.is_visible()
+    shot(page, "analyst-model-card")
 
 
 def test_analyst_retrains_the_model_and_watches_its_progress(page, e2e_bank, settings, tmp_path):

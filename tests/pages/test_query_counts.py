@@ -147,5 +147,6 @@ def test_model_list(client, bank, n, django_assert_num_queries):
     for _ in range(n):
         version = ModelVersionFactory()
         TrainingRun.objects.create(status=TrainingRun.Status.DONE, model_version=version, requested_by=bank.analyst)
-    # versions, runs, the latest retraining (with its version and requester), and the page's frame
-    fetch(client, bank.analyst, reverse("churn:model_list"), django_assert_num_queries, 8)
+    # versions, runs, the latest retraining (with its version and requester), the active version's
+    # warnings, and the page's frame
+    fetch(client, bank.analyst, reverse("churn:model_list"), django_assert_num_queries, 9)

@@ -7,6 +7,7 @@ app_name = "churn"
 urlpatterns = [
     path("models/", views.model_list, name="model_list"),
     path("models/<int:pk>/", views.model_detail, name="model_detail"),
+    path("models/<int:pk>/card/", views.model_card, name="model_card"),
     path("training/start/", views.training_run_create, name="training_run_create"),
     path("training/<int:pk>/status/", views.training_run_status, name="training_run_status"),
     path("runs/start/", views.nightly_run_start, name="nightly_run_start"),

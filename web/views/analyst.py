@@ -19,7 +19,21 @@ from audit.models import AuditAction
 from audit.services import audit_record, origin_from_request
 from churn import conf as churn_conf
 from churn.models import ModelVersion, NightlyRun, TrainingRun
-from churn.reasons import feature_label
+from churn.monitoring import PSI_ACT_ABOVE, PSI_STABLE_BELOW, psi_band
+from churn.monitoring_selectors import (
+    model_version_card,
+    model_version_monitoring,
+    model_warnings_of_active_version,
+)
+from churn.monitoring_text import (
+    band_label,
+    group_label,
+    limit_sentence,
+    metric_set_label,
+    subject_label,
+    warning_sentence,
+)
+from churn.reasons import evaluation_method_sentence, feature_label
 from churn.retraining import TrainingBusy
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import training_run_start
@@ -71,7 +85,13 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "watch_run": request.GET.get("started") == "nightly",
         "training": TrainingRun.objects.select_related("model_version", "requested_by").first(),
         "min_history_months": max(churn_conf.min_history_months(), churn_conf.window_months() + 1),
+        "active_warnings": _active_warnings(),
     })
+
+
+def _active_warnings() -> list[dict]:
+    """The active version's recorded warnings, worded (the list page shows them at the top)."""
+    return [{"text": warning_sentence(w), "level": w["level"]} for w in model_warnings_of_active_version()]
 
 
 @login_required
@@ -139,7 +159,89 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "y_axis": _("observed churn rate"),
         },
     }
+    context.update(_monitoring_context(model_version_monitoring(version=version)))
     return render(request, "churn/model_detail.html", context)
+
+
+def _groups_rows(groups: dict) -> list[dict]:
+    return [{"grouping": grouping, "label": group_label(grouping, row["group"]), **row}
+            for grouping in ("age_band", "gender") for row in groups.get(grouping, [])]
+
+
+def _monitoring_context(monitoring: dict) -> dict:
+    """Drift, realised performance over months beside training, groups and warnings, for the page."""
+    latest = monitoring["drift"]["latest"]
+    drift_rows = []
+    if latest is not None:
+        drift_rows.append({"subject": subject_label("score"), "psi": latest["score_psi"],
+                           "band": band_label(psi_band(latest["score_psi"])), "key": psi_band(latest["score_psi"])})
+        drift_rows += [{"subject": subject_label(f["feature"]), "psi": f["psi"], "band": band_label(f["band"]),
+                        "key": f["band"]} for f in latest["features"]]
+    history = monitoring["drift"]["history"]
+    months = monitoring["performance"]["months"]
+    training = monitoring["performance"]["training"]
+    realised_calibration = months[-1]["calibration"] if months else []
+    top = max([max(p["predicted"], p["observed"]) for p in realised_calibration] + [0.05])
+    return {
+        "monitoring": monitoring,
+        "warning_texts": [{"text": warning_sentence(w), "level": w["level"]} for w in monitoring["warnings"]],
+        "drift_rows": drift_rows,
+        "drift_band": band_label(latest["band"]) if latest else None,
+        "drift_chart": {
+            "labels": [row["run_date"] for row in history],
+            "series": [{"label": _("PSI of the score"), "values": [row["score_psi"] for row in history],
+                        "colour": "model"},
+                       {"label": _("watch from"), "values": [PSI_STABLE_BELOW] * len(history), "dashed": True,
+                        "colour": "medium"},
+                       {"label": _("act above"), "values": [PSI_ACT_ABOVE] * len(history), "dashed": True,
+                        "colour": "high"}],
+            "y_axis": "PSI", "min": 0,
+        },
+        "performance_rows": months,
+        "branch_rows": monitoring["performance"]["latest_by_branch"],
+        "training_figures": training,
+        "performance_chart": {
+            "labels": [row["month_end"][:7] for row in months],
+            "series": [
+                {"label": _("ROC AUC, realised"), "values": [row["roc_auc"] for row in months], "colour": "model"},
+                {"label": _("ROC AUC, training"), "values": [training["roc_auc"]] * len(months), "dashed": True,
+                 "colour": "model"},
+                {"label": _("PR AUC, realised"), "values": [row["pr_auc"] for row in months], "colour": "deposits"},
+                {"label": _("PR AUC, training"), "values": [training["pr_auc"]] * len(months), "dashed": True,
+                 "colour": "deposits"},
+            ],
+            "y_axis": _("score (1 = perfect)"), "min": 0, "max": 1,
+        },
+        "realised_calibration_chart": {
+            "points": [{"x": p["predicted"], "y": p["observed"]} for p in realised_calibration],
+            "max": round(min(1.0, top * 1.1), 3),
+            "label": _("Realised"),
+            "ideal_label": _("Perfect calibration"),
+            "x_axis": _("predicted churn probability"),
+            "y_axis": _("observed churn rate"),
+        },
+        "training_group_rows": _groups_rows(monitoring["groups"]["training"]),
+        "realised_group_rows": _groups_rows(monitoring["groups"]["realised"]),
+    }
+
+
+@login_required
+@require_GET
+def model_card(request: HttpRequest, pk: int) -> HttpResponse:
+    """One version's model card, in the reader's language (the language switch gives the other)."""
+    _require_analyst(request.user)
+    version = get_object_or_404(ModelVersion, pk=pk)
+    card = model_version_card(version=version)
+    return render(request, "churn/model_card.html", {
+        "version": version,
+        "card": card,
+        "evaluation_method": evaluation_method_sentence(card["evaluation_method"]),
+        "metric_rows": [{"name": metric_set_label(name), **figures} for name, figures in card["metrics"].items()],
+        "feature_rows": [{"feature": name, "label": feature_label(name)} for name in card["top_features"]],
+        "group_rows": _groups_rows(card["groups"]),
+        "limits": [limit_sentence(fact) for fact in card["limits"]],
+        "drift_band": band_label(card["monitoring"]["drift_band"]),
+    })
 
 
 @login_required

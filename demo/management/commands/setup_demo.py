@@ -1,7 +1,8 @@
 """Set up a demo bank end to end, through the same paths as production data:
 generate interchange CSVs, import them, assign segments, train a model,
 replay the nightly job over past months (so that the retention report has
-outcomes to measure), run tonight's job, and print one login per role."""
+outcomes to measure, and the model page realised performance: the replays fall on
+month-ends, whose scores are kept), run tonight's job, and print one login per role."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from tqdm import tqdm
 
 from churn import selectors as churn_selectors
 from churn import services as churn_services
+from churn.monitoring_selectors import model_version_monitoring
+from churn.monitoring_text import band_label
 from churn.reasons import version_activation_text
 from churn.retraining import training_step_label
-from core.months import add_months
+from core.months import add_months, month_end
 from customers import conf as customers_conf
 from customers.models import Customer
 from customers.services import bank_data_import
@@ -39,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument(
             "--history-months", type=int, default=6,
-            help=_("replay the nightly job on the first day of this many past months"),
+            help=_("replay the nightly job on the last day of this many past months"),
         )
         parser.add_argument("--regenerate", action="store_true", help=_("generate and import again"))
         parser.add_argument("--url", default="http://127.0.0.1:8000/", help=_("where the app will answer"))
@@ -97,7 +100,9 @@ class Command(BaseCommand):
                 f"{version_activation_text(version)}"
             )
 
-        run_dates = [add_months(today, -back) for back in range(history_months, 0, -1)] + [today]
+        # Month-ends, like the nights a bank keeps scores of for good (``is_month_end``): once a
+        # month-end's churn window has closed, the model page shows how those scores did.
+        run_dates = [month_end(add_months(today, -back)) for back in range(history_months, 0, -1)] + [today]
         self._step(_("Running the nightly job for %(n)s dates (past months replayed, then today)")
                    % {"n": len(run_dates)})
         for run_date in run_dates:
@@ -114,6 +119,17 @@ class Command(BaseCommand):
             )
         outcomes = retention_services.alert_outcomes_mark(as_of=today)
         self.stdout.write(_("Outcomes measured: %(outcomes)s") % {"outcomes": outcomes})
+
+        active = churn_selectors.model_version_active()
+        if active is not None:
+            watched = model_version_monitoring(version=active, drift_nights=1)
+            latest = watched["drift"]["latest"] or {}
+            self.stdout.write(
+                _("Model monitoring: drift tonight %(band)s (PSI of the score %(psi)s); realised performance of "
+                  "%(months)s closed month-end(s); %(warnings)s warning(s)")
+                % {"band": band_label(latest.get("band")), "psi": latest.get("score_psi", "—"),
+                   "months": len(watched["performance"]["months"]), "warnings": len(watched["warnings"])}
+            )
 
         self._step(_("Demo logins"))
         for login in demo_logins_create():
