@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
+from audit.models import AuditAction
+from audit.services import AuditOrigin, audit_record
 from churn import services
 from churn.models import TrainingRun
 from churn.reasons import refusal_sentence
@@ -64,8 +66,9 @@ class TrainingBusy(Exception):
         self.run = run
 
 
-def training_run_create(*, user, force: bool = False) -> TrainingRun:
-    """Record a retraining (``churn.tasks.training_run_start`` queues its task). Raises ``TrainingBusy``."""
+def training_run_create(*, user, force: bool = False, origin: AuditOrigin | None = None) -> TrainingRun:
+    """Record a retraining (``churn.tasks.training_run_start`` queues its task) and, when a
+    person asked for it (``origin``: who, from where), the audit event. Raises ``TrainingBusy``."""
     stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING,
                                        started_at__lt=timezone.now() - STALE_AFTER)
     stale.update(status=TrainingRun.Status.FAILED, finished_at=timezone.now(),
@@ -79,6 +82,9 @@ def training_run_create(*, user, force: bool = False) -> TrainingRun:
             run = TrainingRun.objects.create(requested_by=user, force=force)
         else:
             raise TrainingBusy(running) from None
+    if origin is not None:
+        audit_record(action=AuditAction.CHANGE, origin=origin,
+                     detail={"action": "training_run_start", "training_run": run.pk, "force": force})
     return run
 
 

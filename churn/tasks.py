@@ -12,6 +12,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
+from audit.services import AuditOrigin
 from churn.models import TrainingRun
 from churn.retraining import training_run_create, training_run_execute
 from config.celery import enqueue
@@ -24,9 +25,9 @@ def train_model_task(self, training_run_id: int) -> int | None:
     return run.model_version_id if run else None
 
 
-def training_run_start(*, user, force: bool = False) -> TrainingRun:
+def training_run_start(*, user, force: bool = False, origin: AuditOrigin | None = None) -> TrainingRun:
     """Record a retraining and queue its task once the record is committed. Raises
     ``churn.retraining.TrainingBusy`` while another one runs."""
-    run = training_run_create(user=user, force=force)
+    run = training_run_create(user=user, force=force, origin=origin)
     transaction.on_commit(lambda: enqueue(train_model_task, training_run_id=run.pk))
     return run

@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import AuditOrigin, audit_record
 from churn import monitoring_services as churn_monitoring_services
 from churn import services as churn_services
 from churn.models import NightlyRun
@@ -280,3 +282,9 @@ def nightly_run(*, run_date: dt.date, progress: Callable[[Iterable], Iterable] =
             lease.renew()
         run.refresh_from_db()
         return run
+
+
+def nightly_run_requested(*, run_date: dt.date, origin: AuditOrigin) -> None:
+    """Record that a person started the night of ``run_date`` by hand (page or API)."""
+    audit_record(action=AuditAction.CHANGE, origin=origin,
+                 detail={"action": "nightly_run_start", "run_date": run_date.isoformat()})

@@ -18,8 +18,10 @@ from celery import Task, group, shared_task
 from django.db import DatabaseError, InterfaceError, connection
 from django.utils import timezone
 
+from audit.services import AuditOrigin
 from churn import services as churn_services
 from churn.models import NightlyRun
+from config.celery import enqueue
 from nightly import conf, services
 from nightly.lease import LeaseBusy, nightly_lease
 from nightly.models import StageName
@@ -64,6 +66,13 @@ def _dispatcher(queue: str | None) -> services.Dispatch:
         nightly_stage_task.apply_async(args=(run_id, name), **options)
 
     return dispatch
+
+
+def nightly_run_start(*, run_date: dt.date, origin: AuditOrigin) -> None:
+    """Start the night of ``run_date`` now, for a person (page or API): audited, then queued
+    (without a broker it runs on a background thread of this process, see config.celery)."""
+    services.nightly_run_requested(run_date=run_date, origin=origin)
+    enqueue(nightly_run_task, run_date=run_date.isoformat())
 
 
 @shared_task(bind=True, acks_late=True, soft_time_limit=10 * 60, time_limit=15 * 60)

@@ -38,3 +38,14 @@ def test_no_app_reaches_another_at_run_time():
 def test_the_guard_finds_a_reach_when_there_is_one():
     assert RUN_TIME_REACH.search('alert = apps.get_model("retention", "Alert")')
     assert RUN_TIME_REACH.search("module = importlib.import_module(name)")
+
+
+def test_views_write_no_audit_event_themselves():
+    """Audit events are written by the services that do the work, handed the acting user and
+    the request's origin (docs/architecture.md); a view only passes ``origin_from_request``."""
+    views = [*(ROOT / "web" / "views").glob("*.py"), *(ROOT / "api" / "views").glob("*.py")]
+    hits = [f"{path.relative_to(ROOT)}:{number}"
+            for path in views
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+            if "audit_record" in line]
+    assert hits == []

@@ -13,15 +13,13 @@ from rest_framework.response import Response
 from api.base import ApiView, scoped_get
 from api.pagination import ApiCursorPagination
 from api.permissions import IsAnalystOrAdmin
-from audit.models import AuditAction
-from audit.services import audit_record, origin_from_request
+from audit.services import origin_from_request
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.retraining import TrainingBusy
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import training_run_start
-from config.celery import enqueue
 from nightly.selectors import nightly_stages_of
-from nightly.tasks import nightly_run_task
+from nightly.tasks import nightly_run_start
 
 TAGS = ["models"]
 
@@ -129,9 +127,7 @@ class NightlyRunStartApi(ApiView):
                    operation_id="nightly_runs_start")
     def post(self, request):
         today = timezone.localdate()
-        enqueue(nightly_run_task, run_date=today.isoformat())
-        audit_record(action=AuditAction.CHANGE, origin=origin_from_request(request),
-                     detail={"via": "api", "action": "nightly_run_start", "run_date": today.isoformat()})
+        nightly_run_start(run_date=today, origin=origin_from_request(request))
         return Response({"run_date": today.isoformat()}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -182,11 +178,9 @@ class TrainingRunStartApi(ApiView):
         data.is_valid(raise_exception=True)
         force = data.validated_data["force"]
         try:
-            run = training_run_start(user=request.user, force=force)
+            run = training_run_start(user=request.user, force=force, origin=origin_from_request(request))
         except TrainingBusy as busy:
             return Response(TrainingRunSerializer(busy.run).data, status=status.HTTP_409_CONFLICT)
-        audit_record(action=AuditAction.CHANGE, origin=origin_from_request(request),
-                     detail={"via": "api", "action": "training_run_start", "training_run": run.pk, "force": force})
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -15,8 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.models import AuditAction
-from audit.services import audit_record, origin_from_request
+from audit.services import origin_from_request
 from churn import conf as churn_conf
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from churn.monitoring import PSI_ACT_ABOVE, PSI_STABLE_BELOW, psi_band
@@ -37,11 +36,10 @@ from churn.reasons import evaluation_method_sentence, feature_label
 from churn.retraining import TrainingBusy
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import training_run_start
-from config.celery import enqueue
 from customers.importing.uploads import KNOWN_NAMES
 from customers.permissions import user_can_use_model_pages
 from customers.services import bank_data_upload_import
-from nightly.tasks import nightly_run_task
+from nightly import tasks as nightly_tasks
 
 
 def _headline_label(key: str) -> str:
@@ -101,13 +99,11 @@ def training_run_create(request: HttpRequest) -> HttpResponse:
     _require_analyst(request.user)
     force = request.POST.get("force") == "1"
     try:
-        run = training_run_start(user=request.user, force=force)
+        training_run_start(user=request.user, force=force, origin=origin_from_request(request))
     except TrainingBusy as busy:
         messages.warning(request, _("A retraining is already running (started %(time)s). Its progress shows below.")
                          % {"time": timezone.localtime(busy.run.started_at).strftime("%H:%M")})
         return redirect("churn:model_list")
-    audit_record(action=AuditAction.CHANGE, request=request,
-                 detail={"action": "training_run_start", "training_run": run.pk, "force": force})
     messages.success(request, _("Retraining started. Progress shows below; the new version appears when it ends."))
     return redirect("churn:model_list")
 
@@ -250,9 +246,7 @@ def nightly_run_start(request: HttpRequest) -> HttpResponse:
     """Start today's nightly run now (a Celery task; the page then polls its progress)."""
     _require_analyst(request.user)
     today = timezone.localdate()
-    enqueue(nightly_run_task, run_date=today.isoformat())
-    audit_record(action=AuditAction.CHANGE, request=request, detail={"action": "nightly_run_start",
-                                                                    "run_date": today.isoformat()})
+    nightly_tasks.nightly_run_start(run_date=today, origin=origin_from_request(request))
     messages.success(request, _("Nightly run started. Progress shows below."))
     return redirect(f"{reverse('churn:model_list')}?started=nightly")
 
