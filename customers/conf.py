@@ -34,3 +34,23 @@ def core_tiers() -> tuple[str, ...]:
 def import_max_errors_shown() -> int:
     """How many problems an import report lists before it gives only their count."""
     return setting("IMPORT_MAX_ERRORS_SHOWN", int)
+
+
+def import_max_files() -> int:
+    """Files one upload may carry (``IMPORT_MAX_FILES``)."""
+    return setting("IMPORT_MAX_FILES", int)
+
+
+def import_max_file_bytes() -> int:
+    """Size limit of one uploaded file (``IMPORT_MAX_FILE_BYTES``)."""
+    return setting("IMPORT_MAX_FILE_BYTES", int)
+
+
+def import_max_header_bytes() -> int:
+    """Longest header line accepted, checked before anything is parsed (``IMPORT_MAX_HEADER_BYTES``)."""
+    return setting("IMPORT_MAX_HEADER_BYTES", int)
+
+
+def import_max_columns() -> int:
+    """Most columns a header may have, checked before anything is parsed (``IMPORT_MAX_COLUMNS``)."""
+    return setting("IMPORT_MAX_COLUMNS", int)

@@ -7,7 +7,6 @@ The answer carries the error report (file:line:column: reason).
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 from api.base import ApiView
 from api.permissions import IsAnalystOrAdmin
 from audit.services import origin_from_request
+from customers import conf as customers_conf
 from customers.importing.uploads import KNOWN_NAMES
 from customers.services import bank_data_upload_import
 
@@ -62,7 +62,7 @@ class ImportCreateApi(ApiView):
                    operation_id="imports_create")
     def post(self, request):
         # Refuse an oversized body before Django reads it into temporary files.
-        limit = settings.IMPORT_MAX_FILES * settings.IMPORT_MAX_FILE_BYTES + 1024 * 1024
+        limit = customers_conf.import_max_files() * customers_conf.import_max_file_bytes() + 1024 * 1024
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -14,11 +14,11 @@ import csv
 import io
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from core.spreadsheet import looks_like_formula
+from customers import conf
 from customers.importing.schema import FILES
 from customers.importing.validation import header_too_long_message, too_many_columns_message
 
@@ -51,8 +51,8 @@ def upload_problems(files: list[UploadedFile]) -> list[UploadProblem]:
     problems: list[UploadProblem] = []
     if not files:
         return [UploadProblem("-", None, _("no file uploaded"))]
-    if len(files) > settings.IMPORT_MAX_FILES:
-        return [UploadProblem("-", None, _("at most %(n)d files at a time") % {"n": settings.IMPORT_MAX_FILES})]
+    if len(files) > conf.import_max_files():
+        return [UploadProblem("-", None, _("at most %(n)d files at a time") % {"n": conf.import_max_files()})]
     seen: set[str] = set()
     for upload in files:
         name = upload.name or ""
@@ -65,9 +65,9 @@ def upload_problems(files: list[UploadedFile]) -> list[UploadProblem]:
             continue
         seen.add(name)
         # Django sets the size of every uploaded file; one without a size is refused, not read.
-        if upload.size is None or upload.size > settings.IMPORT_MAX_FILE_BYTES:
+        if upload.size is None or upload.size > conf.import_max_file_bytes():
             problems.append(UploadProblem(name, None, _("larger than %(mb)d MB")
-                                          % {"mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)}))
+                                          % {"mb": conf.import_max_file_bytes() // (1024 * 1024)}))
             continue
         problems += _content_problems(upload)
     return problems
@@ -123,14 +123,14 @@ def _header_problem(upload: UploadedFile) -> UploadProblem | None:
     """The header line, read no further than its size limit: too long or too wide is
     refused here, before the byte pass, the formula scan or the import parse any of it."""
     name = upload.name or "-"
-    limit = settings.IMPORT_MAX_HEADER_BYTES
+    limit = conf.import_max_header_bytes()
     upload.seek(0)
     first = upload.readline(limit + 1)
     upload.seek(0)
     if len(first.rstrip(b"\r\n")) > limit:
         return UploadProblem(name, 1, header_too_long_message())
     # Commas bound the column count from above (a quoted name may hold one): enough to refuse early.
-    if first.count(b",") + 1 > settings.IMPORT_MAX_COLUMNS:
+    if first.count(b",") + 1 > conf.import_max_columns():
         return UploadProblem(name, 1, too_many_columns_message())
     return None
 

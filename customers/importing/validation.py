@@ -38,9 +38,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from django.conf import settings
 from django.utils.translation import gettext
 
+from customers import conf
 from customers.importing.schema import Column, FileSpec, Kind, Ref
 
 # Bytes per block handed to the CSV reader: about 700,000 monthly rows. Large
@@ -225,7 +225,7 @@ def read_header(path: Path) -> list[str]:
     it is longer than ``IMPORT_MAX_HEADER_BYTES`` or wider than ``IMPORT_MAX_COLUMNS``:
     both are checked on the raw line before the CSV reader sees it, so a hostile header
     costs a bounded read, not a parse of every column."""
-    limit = settings.IMPORT_MAX_HEADER_BYTES
+    limit = conf.import_max_header_bytes()
     with path.open("rb") as f:
         first = f.readline(limit + 1)
         if not first.strip():
@@ -233,7 +233,7 @@ def read_header(path: Path) -> list[str]:
         if len(first.rstrip(b"\r\n")) > limit:
             raise _Stop(1, header_too_long_message())
         # Commas bound the column count from above (a quoted name may hold one): enough to refuse early.
-        if first.count(b",") + 1 > settings.IMPORT_MAX_COLUMNS:
+        if first.count(b",") + 1 > conf.import_max_columns():
             raise _Stop(1, too_many_columns_message())
         try:
             text = first.decode("utf-8-sig")
@@ -243,11 +243,11 @@ def read_header(path: Path) -> list[str]:
 
 
 def header_too_long_message() -> str:
-    return gettext("the header row is longer than %(kb)d KB") % {"kb": settings.IMPORT_MAX_HEADER_BYTES // 1024}
+    return gettext("the header row is longer than %(kb)d KB") % {"kb": conf.import_max_header_bytes() // 1024}
 
 
 def too_many_columns_message() -> str:
-    return gettext("the header row has more than %(n)d columns") % {"n": settings.IMPORT_MAX_COLUMNS}
+    return gettext("the header row has more than %(n)d columns") % {"n": conf.import_max_columns()}
 
 
 def _encoding_message(exc: UnicodeDecodeError) -> str:
