@@ -24,4 +24,9 @@ def evaluation_method_text(version) -> str:
 @register.filter
 def scoring_model_label(version) -> str:
     """Which model scores for ``version``: the gradient-boosted one or a baseline that beat it."""
-    return model_kind_label((version.metrics or {}).get("champion") or "gradient_boosting")
+    kind = (version.metrics or {}).get("champion")
+    if not kind:  # versions trained before the champion was recorded: read the algorithm
+        algorithm = (version.algorithm or "").lower()
+        kind = ("logistic_regression" if "logistic" in algorithm
+                else "rule_aum_drop_30pct_3m" if algorithm.startswith("rule") else "gradient_boosting")
+    return model_kind_label(kind)
