@@ -5,8 +5,6 @@ which the page polls. One retraining at a time."""
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,6 +15,7 @@ from audit.models import AuditAction
 from audit.services import AuditOrigin, audit_record
 from churn import services
 from churn.models import TrainingRun
+from churn.progress import TrainingStep
 from churn.reasons import refusal_sentence
 from churn.training import TrainingRefused
 
@@ -35,29 +34,6 @@ _SPANS: dict[str, tuple[int, int]] = {
     Stage.EVALUATING: (80, 94),
     Stage.SAVING: (94, 99),
 }
-_TREES = re.compile(r"gradient boosting: (\d+)/(\d+) trees")
-# The other steps ``model_version_train`` reports: their stage, and how far into it they are.
-_STEPS: dict[str, tuple[str, float]] = {
-    "reading": (Stage.READING, 0.0),
-    "features and labels": (Stage.FEATURES, 0.0),
-    "logistic regression baseline": (Stage.EVALUATING, 0.0),
-    "rule baseline": (Stage.EVALUATING, 1 / 3),
-    "attributions": (Stage.EVALUATING, 2 / 3),
-    "saving": (Stage.SAVING, 0.0),
-}
-
-
-def _stage_of(text: str) -> tuple[str, float, str] | None:
-    """(stage, share of the stage done, language-neutral detail) of a reported step; None if unknown."""
-    trees = _TREES.match(text)
-    if trees:
-        done, total = int(trees.group(1)), int(trees.group(2))
-        return Stage.FITTING, done / max(total, 1), f"{done}/{total}"
-    if text in _STEPS:
-        return (*_STEPS[text], "")
-    return None
-
-
 class TrainingBusy(Exception):
     """Another retraining is running."""
 
@@ -88,17 +64,14 @@ def training_run_create(*, user, force: bool = False, origin: AuditOrigin | None
     return run
 
 
-def training_step_label(text: str) -> str:
+def training_step_label(step: TrainingStep, done: int, total: int) -> str:
     """A step ``model_version_train`` reports, as a line for people (``setup_demo``), in the
-    active language: the stage's name when it starts, with trees grown while fitting; else ""."""
-    parsed = _stage_of(text)
-    if parsed is None:
-        return ""
-    stage, share, detail = parsed
-    label = str(Stage(stage).label)
-    if detail:
-        return f"{label}: {detail}"
-    return label if share == 0 else ""
+    active language: the stage's name when it starts, with the month-ends built and the trees
+    grown while building features and fitting; else ""."""
+    label = str(Stage(step.value).label)
+    if step in (TrainingStep.FEATURES, TrainingStep.FITTING):
+        return f"{label}: {done}/{total}"
+    return label if done == 0 else ""
 
 
 class _Reporter:
@@ -107,24 +80,12 @@ class _Reporter:
     def __init__(self, run_id: int):
         self.run_id = run_id
 
-    def _save(self, stage: str, percent: float, detail: str = "") -> None:
+    def __call__(self, step: TrainingStep, done: int, total: int) -> None:
+        low, high = _SPANS[step.value]
+        percent = low + (high - low) * done / max(total, 1)
+        detail = f"{done}/{total}" if step in (TrainingStep.FEATURES, TrainingStep.FITTING) else ""
         TrainingRun.objects.filter(pk=self.run_id, status=TrainingRun.Status.RUNNING).update(
-            stage=stage, percent=max(0, min(99, int(percent))), detail=detail[:200])
-
-    def step(self, text: str) -> None:
-        parsed = _stage_of(text)
-        if parsed is not None:
-            stage, share, detail = parsed
-            low, high = _SPANS[stage]
-            self._save(stage, low + (high - low) * share, detail)
-
-    def progress(self, items: Iterable) -> Iterator:
-        """The month-ends of the feature stage, one by one."""
-        items = list(items)
-        low, high = _SPANS[Stage.FEATURES]
-        for index, item in enumerate(items):
-            self._save(Stage.FEATURES, low + (high - low) * index / max(len(items), 1), str(item)[:10])
-            yield item
+            stage=step.value, percent=max(0, min(99, int(percent))), detail=detail)
 
 
 def training_run_execute(*, training_run_id: int) -> TrainingRun | None:
@@ -138,7 +99,7 @@ def training_run_execute(*, training_run_id: int) -> TrainingRun | None:
         return run  # delivered twice, or marked lost: never train twice for one request
     reporter = _Reporter(run.pk)
     try:
-        version = services.model_version_train(force=run.force, progress=reporter.progress, step=reporter.step)
+        version = services.model_version_train(force=run.force, progress=reporter)
     except TrainingRefused as exc:
         # Not a failure of the code: the data cannot be trained on yet. One sentence, in the
         # site's language (the row outlives the request), no traceback in the log.

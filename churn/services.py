@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
@@ -36,6 +36,7 @@ from churn import conf, monitoring_services, selectors
 from churn.features import BankFrames, build_features, data_month_for
 from churn.labels import labelled_month_ends
 from churn.models import ChurnScore, ModelVersion, NightlyChunk, NightlyRun, RiskBand
+from churn.progress import TrainingProgress, TrainingStep, no_progress
 from churn.reasons import activation_sentence, reasons_from_contributions
 from churn.segments import assign_segments
 from churn.training import (
@@ -77,7 +78,7 @@ def model_version_load(*, version: ModelVersion) -> ScoringModel:
 
 def model_version_train(
     *, force: bool = False, sample_customers: int | None = None,
-    progress: Callable[[Iterable], Iterable] = lambda it: it, step: Callable[[str], None] = lambda s: None,
+    progress: TrainingProgress = no_progress,
 ) -> ModelVersion:
     """Train on the bank's history, evaluate, store a version.
 
@@ -93,7 +94,7 @@ def model_version_train(
     last_month = selectors.latest_data_month()
     if bounds is None or last_month is None:
         raise TrainingRefused("no_data", "there are no customers or monthly balances to train on")
-    step("reading")
+    progress(TrainingStep.READING, 0, 1)
     frames = selectors.bank_frames_for_customers(
         first_id=bounds[0], last_id=bounds[1], as_of=month_end(pd.Timestamp(last_month)), only_active=False,
         months=None,
@@ -109,7 +110,6 @@ def model_version_train(
             have=span)
     periods = plan_periods(labelled_month_ends(frames.monthly, window_months=window), window_months=window,
                            first_month=months.min().to_timestamp().date())
-    step("features and labels")
     month_ends = [*periods.fit, *([periods.calibration] if periods.calibration else []), periods.evaluation]
     rows = build_training_rows(
         frames, month_ends=sorted(set(month_ends)), window_months=window, aum_drop_ratio=conf.aum_drop_ratio(),
@@ -117,9 +117,9 @@ def model_version_train(
     )
     del frames
     with threadpool_limits(limits=conf.openmp_threads()):
-        result = train_and_evaluate(rows, window_months=window, progress=step, periods=periods,
+        result = train_and_evaluate(rows, window_months=window, progress=progress, periods=periods,
                                     max_fit_rows=conf.training_max_fit_rows())
-    step("saving")
+    progress(TrainingStep.SAVING, 0, 1)
     name = f"churn-{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.pkl"
     path, sha256 = save_artifact(result.model, directory=conf.model_dir(), name=name)
 

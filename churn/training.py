@@ -28,7 +28,6 @@ import io
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -43,6 +42,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from churn.explain import TreePathExplainer
 from churn.features import FEATURE_COLUMNS, BankFrames, build_features
 from churn.labels import build_labels
+from churn.progress import TrainingProgress, TrainingStep, no_progress
 from churn.segments import assign_segments
 
 FORMAT_VERSION = 1
@@ -79,7 +79,7 @@ def build_training_rows(
     aum_drop_ratio: float,
     min_avg_aum: float,
     tier_floors: dict[str, float],
-    progress: Callable[[Iterable], Iterable] = lambda it: it,
+    progress: TrainingProgress = no_progress,
 ) -> pd.DataFrame:
     """Features as of each month-end joined to the label of the window after it.
 
@@ -91,7 +91,8 @@ def build_training_rows(
         min_avg_aum=min_avg_aum, tier_floors=tier_floors,
     )
     parts = []
-    for as_of in progress(month_ends):
+    for index, as_of in enumerate(month_ends):
+        progress(TrainingStep.FEATURES, index, len(month_ends))
         these = labels[labels["as_of"] == as_of]
         if these.empty:
             continue
@@ -458,7 +459,7 @@ ScoringModel = ChurnModel | LogisticModel | RuleModel
 
 def fit_churn_model(
     fit_rows: pd.DataFrame, calibration_rows: pd.DataFrame, *, params: dict | None = None,
-    features: list[str] | None = None, progress: Callable[[str], None] = lambda step: None,
+    features: list[str] | None = None, progress: TrainingProgress = no_progress,
 ) -> ChurnModel:
     # A feature never observed in training (e.g. no contact log yet) cannot be binned; leave it out.
     features = [f for f in (features or FEATURE_COLUMNS) if fit_rows[f].notna().any()]
@@ -473,7 +474,7 @@ def fit_churn_model(
     for trees in sorted({*range(max(1, total // 8), total, max(1, total // 8)), total}):
         estimator.set_params(max_iter=trees)
         estimator.fit(X, y)
-        progress(f"gradient boosting: {trees}/{total} trees on {len(y):,} rows")
+        progress(TrainingStep.FITTING, trees, total)
     estimator.set_params(warm_start=False)
     model = ChurnModel(features=features, estimator=estimator)
     margin = estimator.decision_function(_matrix(calibration_rows, features))
@@ -618,7 +619,7 @@ class TrainingResult:
 
 def train_and_evaluate(
     rows: pd.DataFrame, *, window_months: int, params: dict | None = None,
-    progress: Callable[[str], None] = lambda step: None, periods: Periods | None = None,
+    progress: TrainingProgress = no_progress, periods: Periods | None = None,
     max_fit_rows: int | None = None,
 ) -> TrainingResult:
     """Fit the gradient-boosted model and both baselines on the same rows, evaluate all three
@@ -638,14 +639,14 @@ def train_and_evaluate(
     y_eval = evaluation_rows["churned"].to_numpy(dtype=int)
     models: dict[str, ScoringModel] = {
         GRADIENT_BOOSTING: fit_churn_model(fit_rows, calibration_rows, params=params, progress=progress)}
-    progress("logistic regression baseline")
+    progress(TrainingStep.EVALUATING, 0, 3)  # the logistic baseline
     models[LOGISTIC] = fit_logistic_baseline(fit_rows, calibration_rows)
-    progress("rule baseline")
+    progress(TrainingStep.EVALUATING, 1, 3)  # the rule baseline
     models[RULE] = fit_rule_baseline(fit_rows, calibration_rows)
     scores = {name: model.predict_proba(evaluation_rows) for name, model in models.items()}
     evaluations = {name: evaluate(y_eval, p) for name, p in scores.items()}
     champion, gate = choose_champion(y_eval, scores)
-    progress("attributions")
+    progress(TrainingStep.EVALUATING, 2, 3)  # attributions of the model that scores
     metrics = dict(evaluations[champion])
     metrics["feature_importance"] = global_importance(models[champion], evaluation_rows)
     metrics["champion"] = champion

@@ -11,7 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from churn.models import ModelVersion, TrainingRun
-from churn.retraining import TrainingBusy, _Reporter, training_run_execute
+from churn.progress import TrainingStep
+from churn.retraining import TrainingBusy, _Reporter, training_run_execute, training_step_label
 from churn.tasks import training_run_start
 from config.celery import enqueue
 from tests.churn.helpers import load_bank, small_bank
@@ -52,17 +53,19 @@ def test_the_reported_stages_move_forward_only():
         run.refresh_from_db()
         seen.append((run.stage, run.percent))
 
-    reporter.step("reading")
+    reporter(TrainingStep.READING, 0, 1)
     record()
-    reporter.step("features and labels")
-    for _ in reporter.progress([dt.date(2025, m, 28) for m in range(1, 7)]):
+    for month in range(6):
+        reporter(TrainingStep.FEATURES, month, 6)
         record()
     for trees in (25, 50, 200):
-        reporter.step(f"gradient boosting: {trees}/200 trees on 1,000 rows")
+        reporter(TrainingStep.FITTING, trees, 200)
         record()
-    for step in ("logistic regression baseline", "rule baseline", "attributions", "saving"):
-        reporter.step(step)
+    for done in range(3):
+        reporter(TrainingStep.EVALUATING, done, 3)
         record()
+    reporter(TrainingStep.SAVING, 0, 1)
+    record()
     stages = [stage for stage, _ in seen]
     percents = [percent for _, percent in seen]
     assert stages[0] == "reading" and stages[-1] == "saving"
@@ -116,3 +119,10 @@ def test_without_a_broker_the_task_runs_on_a_background_thread(model_dir, eager,
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.DONE, run.error
     assert run.model_version is not None
+
+
+def test_a_training_step_is_worded_for_people_from_its_numbers_not_from_a_message():
+    assert training_step_label(TrainingStep.FITTING, 50, 200).endswith(": 50/200")
+    assert training_step_label(TrainingStep.FEATURES, 3, 12).endswith(": 3/12")
+    assert training_step_label(TrainingStep.READING, 0, 1) == str(TrainingRun.Stage.READING.label)
+    assert training_step_label(TrainingStep.EVALUATING, 1, 3) == ""  # said once, when the stage starts

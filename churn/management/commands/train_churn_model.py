@@ -4,10 +4,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
-from tqdm import tqdm
 
 from churn import services
+from churn.progress import TrainingStep
 from churn.reasons import evaluation_method_sentence, model_kind_label, refusal_sentence, version_activation_text
+from churn.retraining import training_step_label
 from churn.training import HEADLINE, TrainingRefused
 
 
@@ -22,13 +23,13 @@ class Command(BaseCommand):
     def handle(self, *args, force: bool, sample_customers: int | None, **options):
         started = time.monotonic()
 
-        def step(name: str) -> None:
-            self.stdout.write(f"[{time.monotonic() - started:6.1f}s] {name}")
+        def progress(step: TrainingStep, done: int, total: int) -> None:
+            if label := training_step_label(step, done, total):
+                self.stdout.write(f"[{time.monotonic() - started:6.1f}s] {label}")
 
         try:
             version = services.model_version_train(
-                force=force, sample_customers=sample_customers, step=step,
-                progress=lambda it: tqdm(list(it), desc="month-ends", unit="month", disable=None),
+                force=force, sample_customers=sample_customers, progress=progress,
             )
         except TrainingRefused as exc:
             # One sentence naming what is missing, in the active language; never a traceback.

@@ -90,8 +90,8 @@ class Command(BaseCommand):
         if churn_selectors.model_version_active() is None:
             self._step(_("Training the churn model"))
             version = churn_services.model_version_train(
-                progress=lambda it: tqdm(it, desc=_("month-ends"), unit="month", disable=None),
-                step=lambda name: self.stdout.write(f"  {label}") if (label := training_step_label(name)) else None,
+                progress=lambda step, done, total: (self.stdout.write(f"  {label}")
+                                                    if (label := training_step_label(step, done, total)) else None),
             )
             metrics = version.metrics
             self.stdout.write(
