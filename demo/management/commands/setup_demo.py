@@ -19,7 +19,7 @@ from churn import selectors as churn_selectors
 from churn import services as churn_services
 from churn.monitoring_selectors import model_version_monitoring
 from churn.monitoring_text import band_label
-from churn.reasons import version_activation_text
+from churn.reasons import model_kind_label, version_activation_text
 from churn.retraining import training_step_label
 from core.months import add_months, month_end
 from customers import conf as customers_conf
@@ -95,7 +95,8 @@ class Command(BaseCommand):
             )
             metrics = version.metrics
             self.stdout.write(
-                f"model #{version.pk} {version.algorithm}: ROC AUC {metrics.get('roc_auc')}, "
+                f"model #{version.pk} {model_kind_label(metrics.get('champion') or 'gradient_boosting')}: "
+                f"ROC AUC {metrics.get('roc_auc')}, "
                 f"PR AUC {metrics.get('pr_auc')}, lift@10% {metrics.get('lift_top10')}; "
                 f"{version_activation_text(version)}"
             )
