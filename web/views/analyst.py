@@ -126,7 +126,6 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = model_version_report(version=version)
     lift = [point for point in report["lift_curve"] if point.get("lift") is not None]
     calibration = report["calibration"]
-    top = max([max(p["predicted"], p["observed"]) for p in calibration] + [0.05])
     # Versions trained with the baseline gate list every candidate, the one that scores marked.
     rows = report["candidates"] or report["headline"]
     headline_rows = [
@@ -146,14 +145,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "axis": _("lift (x base rate)"),
             "x_axis": _("share of customers contacted, highest score first"),
         },
-        "calibration_chart": {
-            "points": [{"x": point["predicted"], "y": point["observed"]} for point in calibration],
-            "max": round(min(1.0, top * 1.1), 3),
-            "label": _("Model"),
-            "ideal_label": _("Perfect calibration"),
-            "x_axis": _("predicted churn probability"),
-            "y_axis": _("observed churn rate"),
-        },
+        "calibration_chart": _calibration_chart(calibration, label=_("Model")),
     }
     context.update(_monitoring_context(model_version_monitoring(version=version)))
     return render(request, "churn/model_detail.html", context)
@@ -162,6 +154,19 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _groups_rows(groups: dict) -> list[dict]:
     return [{"grouping": grouping, "label": group_label(grouping, row["group"]), **row}
             for grouping in ("age_band", "gender") for row in groups.get(grouping, [])]
+
+
+def _calibration_chart(deciles: list[dict], *, label: str) -> dict:
+    """Predicted against observed churn by decile, for the page's calibration chart (training or realised)."""
+    top = max([d["predicted"] for d in deciles] + [d["observed"] for d in deciles] + [0.05])
+    return {
+        "points": [{"x": d["predicted"], "y": d["observed"]} for d in deciles],
+        "max": round(min(1.0, top * 1.1), 3),
+        "label": label,
+        "ideal_label": _("Perfect calibration"),
+        "x_axis": _("predicted churn probability"),
+        "y_axis": _("observed churn rate"),
+    }
 
 
 def _monitoring_context(monitoring: dict) -> dict:
@@ -177,7 +182,6 @@ def _monitoring_context(monitoring: dict) -> dict:
     months = monitoring["performance"]["months"]
     training = monitoring["performance"]["training"]
     realised_calibration = months[-1]["calibration"] if months else []
-    top = max([max(p["predicted"], p["observed"]) for p in realised_calibration] + [0.05])
     return {
         "monitoring": monitoring,
         "warning_texts": [{"text": warning_sentence(w), "level": w["level"]} for w in monitoring["warnings"]],
@@ -208,14 +212,7 @@ def _monitoring_context(monitoring: dict) -> dict:
             ],
             "y_axis": _("score (1 = perfect)"), "min": 0, "max": 1,
         },
-        "realised_calibration_chart": {
-            "points": [{"x": p["predicted"], "y": p["observed"]} for p in realised_calibration],
-            "max": round(min(1.0, top * 1.1), 3),
-            "label": _("Realised"),
-            "ideal_label": _("Perfect calibration"),
-            "x_axis": _("predicted churn probability"),
-            "y_axis": _("observed churn rate"),
-        },
+        "realised_calibration_chart": _calibration_chart(realised_calibration, label=_("Realised")),
         "training_group_rows": _groups_rows(monitoring["groups"]["training"]),
         "realised_group_rows": _groups_rows(monitoring["groups"]["realised"]),
     }
