@@ -7,7 +7,7 @@ import importlib
 import time
 from datetime import date
 
-from churn.models import ChurnScore, NightlyRun
+from churn.models import ChurnScore, ModelDrift, ModelPerformance, ModelWarning, NightlyRun
 from retention.models import Alert, AlertEvent, AlertStep
 
 
@@ -34,6 +34,18 @@ def night_snapshot(*, run_date: date) -> dict:
         "scores_sha": checksum(scores), "alerts_sha": checksum(alerts), "steps_sha": checksum(steps),
         "events_sha": checksum(events),
     }
+
+
+def monitoring_snapshot(*, run_date: date) -> dict:
+    """What the night's monitoring stage wrote: the drift of ``run_date``, every realised-performance
+    row and every warning, without primary keys or clock times."""
+    drift = sorted(ModelDrift.objects.filter(run_date=run_date).values_list(
+        "model_version_id", "score_psi", "features"), key=repr)
+    performance = sorted(ModelPerformance.objects.values_list(
+        "model_version_id", "month_end", "branch_id", "n", "positives", "roc_auc", "pr_auc", "brier"), key=repr)
+    warnings = sorted(ModelWarning.objects.values_list("model_version_id", "kind", "subject", "level"), key=repr)
+    return {"drift": len(drift), "performance": len(performance), "warnings": len(warnings),
+            "sha": hashlib.sha256(repr([drift, performance, warnings]).encode()).hexdigest()[:16]}
 
 
 def night_forget(*, run_date: date) -> None:

@@ -5,7 +5,7 @@ Every step runs as a subprocess against a database file of its own (the test
 database of this process lives in its memory, where no other process can see it):
 migrate, load a small synthetic bank and train a model once, copy that file, run
 the night uninterrupted on one copy (the reference) and, on another, kill it while
-scoring, while raising alerts and while explaining, rerunning after each kill.
+scoring, while raising alerts, while explaining and while monitoring, rerunning after each kill.
 Where the night is at is read from the database file, as an operator would.
 """
 
@@ -39,8 +39,9 @@ _SNAPSHOT = f"""
 import datetime as dt, json
 import django
 django.setup()
-from tests.nightly.helpers import night_snapshot
-print(json.dumps(night_snapshot(run_date=dt.date.fromisoformat({RUN_DATE!r}))))
+from tests.nightly.helpers import monitoring_snapshot, night_snapshot
+day = dt.date.fromisoformat({RUN_DATE!r})
+print(json.dumps({{**night_snapshot(run_date=day), "monitoring": monitoring_snapshot(run_date=day)}}))
 """
 
 
@@ -98,7 +99,7 @@ def _kill_when(database: Path, env: dict[str, str], moment, what: str) -> dict:
             proc.wait(timeout=20)
 
 
-def test_run_nightly_killed_while_scoring_raising_alerts_and_explaining_then_rerun_gives_the_same_rows(tmp_path):
+def test_run_nightly_killed_in_every_stage_after_prepare_then_rerun_gives_the_same_rows(tmp_path):
     base = tmp_path / "bank.sqlite3"
     env = _env(base, tmp_path / "var")
     _run(["manage.py", "migrate", "--no-input", "-v", "0"], env)
@@ -110,6 +111,7 @@ def test_run_nightly_killed_while_scoring_raising_alerts_and_explaining_then_rer
     _run(["manage.py", "run_nightly", "--date", RUN_DATE], reference_env)
     reference = _snapshot(reference_env)
     assert reference["scores"] > 350 and reference["alerts"] > 0 and reference["steps"] > 0
+    assert reference["monitoring"]["drift"] == 1  # the monitoring stage ran, and is compared below too
 
     killed_db = tmp_path / "killed.sqlite3"
     shutil.copy(base, killed_db)
@@ -124,6 +126,8 @@ def test_run_nightly_killed_while_scoring_raising_alerts_and_explaining_then_rer
     assert (after["alerts_rows"] > 0) == (after["alerts"] == "done"), after
     seen = _kill_when(killed_db, killed_env, lambda s: s.get("reasons") == "running", "the reasons stage")
     assert seen["alerts"] == "done"
+    seen = _kill_when(killed_db, killed_env, lambda s: s.get("monitoring") == "running", "the monitoring stage")
+    assert seen["reasons"] == "done"
 
     done = _run(["manage.py", "run_nightly", "--date", RUN_DATE], killed_env)
     assert f"{RUN_DATE}: done" in done.stdout
