@@ -11,9 +11,8 @@ class PlaybookStepInline(admin.TabularInline):
 
 @admin.register(models.Playbook)
 class PlaybookAdmin(admin.ModelAdmin):
-    list_display = ["key", "name_zh", "name_en", "segment", "alert_kind", "is_active", "control_share",
-                    "save_rate_prior"]
-    list_filter = ["is_active", "segment", "alert_kind"]
+    list_display = ["key", "name_zh", "name_en", "segment", "signal_kind", "is_active", "save_rate_prior"]
+    list_filter = ["is_active", "segment", "signal_kind"]
     search_fields = ["key", "name_zh", "name_en"]
     inlines = [PlaybookStepInline]
 
@@ -26,16 +25,28 @@ class PlaybookStepAdmin(admin.ModelAdmin):
     list_select_related = ["playbook"]
 
 
-class AlertStepInline(admin.TabularInline):
-    model = models.AlertStep
+class SignalInline(admin.TabularInline):
+    model = models.Signal
     extra = 0
-    fields = ["order", "owner_role", "owner", "channel", "due_on", "text_zh", "text_en", "done_at", "done_by"]
+    can_delete = False
+    fields = readonly_fields = ("kind", "is_active", "first_seen_on", "last_seen_on", "event_on", "priority",
+                                "cleared_on", "clear_reason")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TaskInline(admin.TabularInline):
+    model = models.Task
+    extra = 0
+    fields = ["order", "owner_role", "owner", "channel", "due_on", "text_zh", "text_en", "status", "done_at",
+              "done_by", "outcome"]
     raw_id_fields = ["owner", "done_by"]
-    readonly_fields = ["done_at", "done_by"]
+    readonly_fields = ["status", "done_at", "done_by", "outcome"]
 
 
-class AlertEventInline(admin.TabularInline):
-    model = models.AlertEvent
+class CaseEventInline(admin.TabularInline):
+    model = models.CaseEvent
     extra = 0
     can_delete = False
     fields = readonly_fields = ("at", "actor", "action", "from_status", "to_status", "note")
@@ -44,36 +55,36 @@ class AlertEventInline(admin.TabularInline):
         return False
 
 
-@admin.register(models.Alert)
-class AlertAdmin(admin.ModelAdmin):
-    list_display = ["pk", "customer", "kind", "status", "owner", "branch", "priority", "rank", "in_budget",
-                    "is_control", "raised_on", "outcome"]
-    list_filter = ["status", "kind", "is_control", "in_budget", "outcome", "owner_role", "branch", "playbook"]
+@admin.register(models.Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["pk", "customer", "kind", "leading_kind", "status", "owner", "branch", "priority", "rank",
+                    "in_budget", "is_control", "opened_on", "outcome"]
+    list_filter = ["status", "kind", "leading_kind", "is_control", "in_budget", "outcome", "branch", "playbook"]
     search_fields = ["customer__customer_id", "customer__name", "owner__username", "owner__display_name"]
-    raw_id_fields = ["customer", "owner"]
+    raw_id_fields = ["customer", "owner", "closed_by"]
     list_select_related = ["customer", "owner", "branch"]
-    date_hierarchy = "raised_on"
+    date_hierarchy = "opened_on"
     # The draw and the measured outcome are evidence for the report: not editable by hand.
-    readonly_fields = ["is_control", "control_draw", "outcome", "outcome_measured_on", "aum_kept",
-                       "aum_at_window_start", "created_at", "updated_at"]
-    inlines = [AlertStepInline, AlertEventInline]
+    readonly_fields = ["is_control", "control_period", "control_draw", "outcome", "outcome_measured_on", "aum_kept",
+                       "aum_at_window_start", "worked_at", "created_at", "updated_at"]
+    inlines = [SignalInline, TaskInline, CaseEventInline]
     show_full_result_count = False
 
 
-@admin.register(models.AlertStep)
-class AlertStepAdmin(admin.ModelAdmin):
-    list_display = ["alert", "order", "owner_role", "owner", "channel", "due_on", "done_at"]
-    list_filter = ["owner_role", "channel", "due_on"]
-    search_fields = ["alert__customer__customer_id", "alert__customer__name", "text_zh", "text_en"]
-    raw_id_fields = ["alert", "owner", "done_by", "playbook_step"]
+@admin.register(models.Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["case", "order", "owner_role", "owner", "channel", "due_on", "status", "done_at"]
+    list_filter = ["owner_role", "channel", "status", "due_on"]
+    search_fields = ["case__customer__customer_id", "case__customer__name", "text_zh", "text_en"]
+    raw_id_fields = ["case", "signal", "owner", "done_by", "playbook_step", "contact"]
 
 
-@admin.register(models.AlertEvent)
-class AlertEventAdmin(admin.ModelAdmin):
-    list_display = ["alert", "at", "actor", "action", "from_status", "to_status"]
+@admin.register(models.CaseEvent)
+class CaseEventAdmin(admin.ModelAdmin):
+    list_display = ["case", "at", "actor", "action", "from_status", "to_status"]
     list_filter = ["action", "to_status"]
-    search_fields = ["alert__customer__customer_id", "actor__username", "note"]
-    raw_id_fields = ["alert", "actor"]
+    search_fields = ["case__customer__customer_id", "actor__username", "note"]
+    raw_id_fields = ["case", "task", "actor"]
     date_hierarchy = "at"
 
     # History is evidence: read-only in the admin.

@@ -48,9 +48,17 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     "RETENTION_EVENT_PROBABILITY_PRIOR": (0.3, float),
     "RETENTION_CONTACT_COST": (IN_SETTINGS, float),
     "RETENTION_DAILY_BUDGET": (IN_SETTINGS, int),
-    # Share of each playbook's alerts held out as a control group (a playbook may override it).
+    # Share of customers held out as a control group, drawn per customer and measurement period.
     "RETENTION_CONTROL_SHARE": (IN_SETTINGS, float),
-    # A dismissed or manually closed alert is not raised again for this many days.
+    # The measurement period of the control draw, in months (3: a calendar quarter).
+    "RETENTION_CONTROL_PERIOD_MONTHS": (3, int),
+    # Changing the salt starts a fresh assignment (from the next period on, by convention).
+    "RETENTION_CONTROL_SALT": ("retention-control-v1", str),
+    # The branch head calls a core customer whose satisfaction fell within this many days.
+    "RETENTION_CALLBACK_DAYS": (2, int),
+    # The RM calls this many days before a competitor's product matures.
+    "RETENTION_MATURITY_CALL_DAYS_BEFORE": (7, int),
+    # A case staff dismissed or closed is not opened again for this many days.
     "RETENTION_SUPPRESS_DAYS": (30, int),
     # A snooze ends at most this many days ahead: a case is put off, never forgotten.
     "RETENTION_SNOOZE_MAX_DAYS": (IN_SETTINGS, int),
@@ -140,6 +148,22 @@ def daily_budget() -> int:
 
 def control_share() -> float:
     return _get("RETENTION_CONTROL_SHARE")
+
+
+def control_period_months() -> int:
+    return _get("RETENTION_CONTROL_PERIOD_MONTHS")
+
+
+def control_salt() -> str:
+    return _get("RETENTION_CONTROL_SALT")
+
+
+def callback_days() -> int:
+    return _get("RETENTION_CALLBACK_DAYS")
+
+
+def maturity_call_days_before() -> int:
+    return _get("RETENTION_MATURITY_CALL_DAYS_BEFORE")
 
 
 def suppress_days() -> int:

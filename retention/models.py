@@ -1,8 +1,8 @@
-"""Playbooks, the alerts raised from scores and events, and the prize draw.
+"""Playbooks, retention cases (their signals, tasks and history), and the prize draw.
 
-Playbooks are data (loaded by a data migration, edited in the admin). An alert
-copies its playbook's steps into its own checklist when raised, so editing a
-playbook later changes new alerts only, never the history of worked ones.
+Playbooks are data (loaded by a data migration, edited in the admin). A case
+copies its playbooks' steps into its own tasks when a signal is added, so editing a
+playbook later changes new tasks only, never the history of worked cases.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ def catalogue_text(value: str) -> str:
     return translation.gettext(value) if value else value
 
 
-# The roles that own alert work: the branch roles of ``customers.models.Role``, the same
+# The roles that own case work: the branch roles of ``customers.models.Role``, the same
 # values and labels, derived from it rather than copied (an analyst or administrator owns
-# no alert of their own; the administrator is only the last fallback, see services).
+# no case work of their own; the administrator is only the last fallback, see services).
 class OwnerRole(models.TextChoices):
     RM = Role.RM.value, Role.RM.label
     LOBBY = Role.LOBBY.value, Role.LOBBY.label
     HEAD = Role.HEAD.value, Role.HEAD.label
 
 
-class AlertKind(models.TextChoices):
+class SignalKind(models.TextChoices):
     MODEL_RISK = "model_risk", _("Churn risk (model)")
     COMPETITOR_MATURITY = "competitor_maturity", _("Competitor product matures")
     OWN_MATURITY = "own_maturity", _("Our product matures")
@@ -48,25 +48,25 @@ class AlertKind(models.TextChoices):
     SATISFACTION_DROP = "satisfaction_drop", _("Satisfaction fell")
     SERVICE_FAILURE = "service_failure", _("Service failure")
     RECOVERY_ELIGIBLE = "recovery_eligible", _("Back to pre-drop AUM: prize draw")
+    # Already left by the churn definition: the signal of a win-back case.
+    ALREADY_LOST = "already_lost", _("Already left (by the churn definition)")
 
 
 class Playbook(models.Model):
-    """What to do for a segment (model-risk alerts) or for an event kind."""
+    """What to do for a segment (model-risk signals) or for an event kind."""
 
     key = models.SlugField(_("key"), max_length=64, unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200)
-    # Exactly one of segment / alert_kind says what the playbook is for.
+    # Exactly one of segment / signal_kind says what the playbook is for.
     segment = models.CharField(_("segment"), max_length=16, choices=Segment.choices, blank=True)
-    alert_kind = models.CharField(_("event kind"), max_length=32, choices=AlertKind.choices, blank=True)
+    signal_kind = models.CharField(_("signal kind"), max_length=32, choices=SignalKind.choices, blank=True)
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    # Blank = the RETENTION_CONTROL_SHARE / RETENTION_SAVE_RATE_PRIOR settings.
-    control_share = models.FloatField(_("control group share"), null=True, blank=True)
+    # Blank = the RETENTION_SAVE_RATE_PRIOR setting. (The control group is drawn per customer
+    # and period, not per playbook: retention.control.)
     save_rate_prior = models.FloatField(_("save rate prior"), null=True, blank=True)
-    # Changing the salt starts a fresh random assignment for new alerts.
-    control_salt = models.CharField(_("control draw salt"), max_length=64)
 
     class Meta:
         ordering = ["key"]
@@ -108,21 +108,29 @@ class PlaybookStep(models.Model):
         return _in_active_language(self.text_zh, self.text_en)
 
 
-class AlertStatus(models.TextChoices):
+class CaseKind(models.TextChoices):
+    # The customer shows signs of leaving: keep them.
+    RETENTION = "retention", _("Retention")
+    # The customer has already left by the churn definition: win them back.
+    WIN_BACK = "win_back", _("Win-back")
+
+
+class CaseStatus(models.TextChoices):
     OPEN = "open", _("Open")
     IN_PROGRESS = "in_progress", _("In progress")
     SNOOZED = "snoozed", _("Snoozed")
     DISMISSED = "dismissed", _("Dismissed")
     CLOSED_RETAINED = "closed_retained", _("Closed: retained")
     CLOSED_LOST = "closed_lost", _("Closed: lost")
-    # The rule no longer fires (appointment passed, AUM recovered, ...): closed by the system.
-    CLEARED = "cleared", _("Closed: condition cleared")
+    # Every signal of the case has cleared (appointment passed, AUM recovered, ...): closed by the system.
+    CLEARED = "cleared", _("Closed: signals cleared")
 
 
-OPEN_STATUSES = (AlertStatus.OPEN, AlertStatus.IN_PROGRESS, AlertStatus.SNOOZED)
-WORKABLE_STATUSES = (AlertStatus.OPEN, AlertStatus.IN_PROGRESS)
+OPEN_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS, CaseStatus.SNOOZED)
+WORKABLE_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS)
+CLOSED_BY_STAFF = (CaseStatus.DISMISSED, CaseStatus.CLOSED_RETAINED, CaseStatus.CLOSED_LOST)
 # The branch head's calls (docs/playbooks.md, service-oriented): satisfaction fell, or an apology is owed.
-CALLBACK_KINDS = (AlertKind.SATISFACTION_DROP, AlertKind.SERVICE_FAILURE)
+CALLBACK_KINDS = (SignalKind.SATISFACTION_DROP, SignalKind.SERVICE_FAILURE)
 
 
 class Outcome(models.TextChoices):
@@ -130,49 +138,66 @@ class Outcome(models.TextChoices):
     LOST = "lost", _("Lost")
 
 
-class Alert(models.Model):
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="alerts")
+class Case(models.Model):
+    """One retention episode of one customer: at most one open case per customer.
+
+    The signals (model risk, the event rules) attach to it; its tasks are the playbook
+    steps of its signals, each with an owner. Drawn into the control group with the
+    customer for the measurement period (``retention.control``): a held-out case is
+    recorded and measured, never shown and has no tasks."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="cases")
     # The customer's branch when last raised: pages and reports group by it without a join.
-    branch = models.ForeignKey("customers.Branch", on_delete=models.PROTECT, related_name="alerts")
-    kind = models.CharField(_("kind"), max_length=32, choices=AlertKind.choices)
-    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="alerts")
+    branch = models.ForeignKey("customers.Branch", on_delete=models.PROTECT, related_name="cases")
+    # The RM who owns the customer (or who takes an unassigned customer's work, see services).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="retention_alerts", verbose_name=_("owner")
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="retention_cases", verbose_name=_("owner")
     )
-    owner_role = models.CharField(_("owner role"), max_length=8, choices=OwnerRole.choices)
-    status = models.CharField(_("status"), max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    kind = models.CharField(_("kind"), max_length=16, choices=CaseKind.choices, default=CaseKind.RETENTION)
+    status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
 
-    raised_on = models.DateField(_("first raised on"))
-    last_triggered_on = models.DateField(_("last triggered on"))
-    trigger_count = models.PositiveIntegerField(default=1)
-    # The date the event happens (maturity, appointment, balance month); null for model risk.
-    event_on = models.DateField(_("event date"), null=True, blank=True)
+    opened_on = models.DateField(_("opened on"))
+    last_signal_on = models.DateField(_("last signal on"))
+    # The signal that leads the case (highest expected value): its playbook is the case's
+    # playbook in the retention report.
+    leading_kind = models.CharField(_("leading signal"), max_length=32, choices=SignalKind.choices)
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="cases")
 
-    probability = models.FloatField(_("churn probability"), null=True, blank=True)
+    # Expected value = probability x AUM at risk x save rate - contact cost; its parts are kept
+    # so the list can show how the figure was reached.
+    probability = models.FloatField(_("churn probability"), default=0)
     aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2, default=0)
     aum_at_risk = models.DecimalField(_("AUM at risk"), max_digits=18, decimal_places=2, default=0)
     expected_aum_at_risk = models.DecimalField(_("expected AUM at risk"), max_digits=18, decimal_places=2, default=0)
-    # Same shape as ChurnScore.reasons: [{"feature", "contribution", "value", ...}], rendered at display time.
-    reasons = models.JSONField(_("reasons"), default=list, blank=True)
-    details = models.JSONField(_("details"), default=dict, blank=True)
-
-    # Expected value in CNY; the daily ranking sorts by it.
-    priority = models.FloatField(_("priority (expected value)"), default=0)
+    save_rate = models.FloatField(_("save rate"), default=0)
+    contact_cost = models.FloatField(_("contact cost"), default=0)
+    priority = models.FloatField(_("expected value"), default=0)
+    # Time-critical: a task due today or tomorrow, or a booked large withdrawal. Ranked first.
+    urgent = models.BooleanField(_("time-critical"), default=False)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
     ranked_on = models.DateField(_("ranked on"), null=True, blank=True)
     in_budget = models.BooleanField(_("in today's budget"), default=False)
 
-    # Control group: drawn once, when the alert is created; held-out alerts are never shown.
+    # Control group: the customer's draw for the period the case opened in.
     is_control = models.BooleanField(_("held out (control group)"), default=False)
+    control_period = models.DateField(_("measurement period"))
     control_draw = models.FloatField(_("control draw"), default=1.0)
 
     snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
-    next_step_on = models.DateField(_("next step on"), null=True, blank=True)
-    dismiss_reason = models.TextField(_("dismiss reason"), blank=True)
     close_reason = models.TextField(_("close reason"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("closed by"),
+    )
+    # When the first task was done (or a contact logged): "worked" in the report.
+    worked_at = models.DateTimeField(_("first worked at"), null=True, blank=True)
 
-    # Measured at the end of the churn window, for worked and held-out alerts alike.
+    # Win-back cases: when the customer met the churn definition and the AUM that left.
+    lost_month = models.DateField(_("left in month"), null=True, blank=True)
+    aum_lost = models.DecimalField(_("AUM lost"), max_digits=18, decimal_places=2, null=True, blank=True)
+
+    # Measured at the end of the churn window, for shown and held-out cases alike.
     window_start_month = models.DateField(_("churn window anchor month"))
     window_ends_on = models.DateField(_("churn window ends on"))
     outcome = models.CharField(_("measured outcome"), max_length=8, choices=Outcome.choices, blank=True)
@@ -187,57 +212,134 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-priority"]
-        verbose_name = _("alert")
-        verbose_name_plural = _("alerts")
+        verbose_name = _("retention case")
+        verbose_name_plural = _("retention cases")
         constraints = [
-            # The nightly job relies on this: a second run the same day cannot add a duplicate.
             models.UniqueConstraint(
-                fields=["customer", "kind"],
+                fields=["customer"],
                 condition=models.Q(status__in=["open", "in_progress", "snoozed"]),
-                name="one_open_alert_per_customer_kind",
+                name="one_open_case_per_customer",
             ),
         ]
         indexes = [
             models.Index(fields=["owner", "status", "rank"]),
             models.Index(fields=["branch", "status"]),
-            models.Index(fields=["kind", "event_on"]),
             models.Index(fields=["window_ends_on", "outcome"]),
+            models.Index(fields=["customer", "opened_on"]),
+            models.Index(fields=["opened_on"]),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.customer_id} · {self.get_status_display()}"
+        return f"{self.customer_id} · {self.get_kind_display()} · {self.get_status_display()}"
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
 
-class AlertStep(models.Model):
-    """One line of an alert's checklist, copied from the playbook when raised."""
+class Signal(models.Model):
+    """One reason a case is open: the model's risk or an event rule, with its own figures.
+    A rule firing again renews the active signal (last seen, figures); a rule that no
+    longer fires clears it. At most one active signal per case and kind."""
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="steps")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="signals")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="signals")
+    kind = models.CharField(_("kind"), max_length=32, choices=SignalKind.choices)
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="signals")
+    is_active = models.BooleanField(_("active"), default=True)
+    first_seen_on = models.DateField(_("first seen on"))
+    last_seen_on = models.DateField(_("last seen on"))
+    seen_count = models.PositiveIntegerField(_("nights seen"), default=1)
+    # The date the event happens (maturity, booking, survey, balance month); null for model risk.
+    event_on = models.DateField(_("event date"), null=True, blank=True)
+    probability = models.FloatField(_("churn probability"), default=0)
+    aum_at_risk = models.DecimalField(_("AUM at risk"), max_digits=18, decimal_places=2, default=0)
+    expected_aum_at_risk = models.DecimalField(_("expected AUM at risk"), max_digits=18, decimal_places=2, default=0)
+    priority = models.FloatField(_("expected value"), default=0)
+    # Same shape as ChurnScore.reasons: [{"feature", "contribution", "value", ...}], rendered at display time.
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    cleared_on = models.DateField(_("cleared on"), null=True, blank=True)
+    clear_reason = models.TextField(_("clear reason"), blank=True)
+
+    class Meta:
+        ordering = ["case", "-priority", "pk"]
+        verbose_name = _("signal")
+        verbose_name_plural = _("signals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind"], condition=models.Q(is_active=True), name="one_active_signal_per_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "is_active"]), models.Index(fields=["kind", "event_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.customer_id}"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("To do")
+    DONE = "done", _("Done")
+    # The signal it was for has cleared, or the case closed, before anyone did it.
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TaskOutcome(models.TextChoices):
+    # A lobby interception: the customer came in.
+    FUNDS_KEPT = "funds_kept", _("Came in: funds kept")
+    FUNDS_MOVED = "funds_moved", _("Came in: funds moved out")
+    DID_NOT_COME = "did_not_come", _("Did not come in")
+    # A callback or call.
+    REASON_LEARNT = "reason_learnt", _("Reached: reason learnt")
+    REACHED = "reached", _("Reached")
+    NOT_REACHED = "not_reached", _("Not reached")
+
+
+class Task(models.Model):
+    """One playbook step of a case for one person: the RM's call, the lobby manager's
+    interception, the head's callback. Done by a member of staff (ticked, or by logging a
+    contact on its channel), undone if ticked by mistake."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    signal = models.ForeignKey(Signal, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="tasks")
     playbook_step = models.ForeignKey(PlaybookStep, on_delete=models.SET_NULL, null=True, blank=True)
     order = models.PositiveSmallIntegerField(_("order"))
     owner_role = models.CharField(_("owner role"), max_length=8, choices=OwnerRole.choices)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="retention_steps"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="retention_tasks",
+        verbose_name=_("owner"),
     )
     channel = models.CharField(_("channel"), max_length=8, choices=ContactChannel.choices)
     due_on = models.DateField(_("due on"))
     text_zh = models.TextField(_("text (Chinese)"))
     text_en = models.TextField(_("text (English)"))
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("done by"),
     )
+    # The contact log entry that completed it, if a logged contact did.
+    contact = models.ForeignKey(
+        "customers.ContactLog", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=TaskOutcome.choices, blank=True)
+    outcome_note = models.TextField(_("what was learnt"), blank=True)
+    amount_kept = models.DecimalField(_("amount kept"), max_digits=18, decimal_places=2, null=True, blank=True)
+    created_on = models.DateField(_("created on"))
 
     class Meta:
-        ordering = ["alert", "order"]
-        verbose_name = _("alert step")
-        verbose_name_plural = _("alert steps")
+        ordering = ["case", "due_on", "order", "pk"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            models.Index(fields=["owner", "status", "due_on"]),
+            models.Index(fields=["case", "status"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.alert_id} #{self.order}"
+        return f"{self.case_id} #{self.order} {self.get_owner_role_display()}"
 
     @property
     def text(self) -> str:
@@ -245,45 +347,51 @@ class AlertStep(models.Model):
 
     @property
     def is_done(self) -> bool:
-        return self.done_at is not None
+        return self.status == TaskStatus.DONE
 
 
-class AlertEvent(models.Model):
-    """Every change to an alert: who (null = the nightly job), when, from -> to, why."""
+class CaseEvent(models.Model):
+    """Every change to a case: who (null = the nightly job), when, from -> to, why."""
 
     class Action(models.TextChoices):
-        RAISED = "raised", _("Raised")
-        RETRIGGERED = "retriggered", _("Triggered again")
+        OPENED = "opened", _("Opened")
+        SIGNAL_ADDED = "signal_added", _("Signal added")
+        SIGNAL_RENEWED = "signal_renewed", _("Signal changed")
+        SIGNAL_CLEARED = "signal_cleared", _("Signal cleared")
+        BECAME_WIN_BACK = "win_back", _("Customer left: now a win-back case")
         STARTED = "started", _("Started")
         SNOOZED = "snoozed", _("Snoozed")
         WOKEN = "woken", _("Snooze ended")
         DISMISSED = "dismissed", _("Dismissed")
-        STEP_TICKED = "step_ticked", _("Step ticked")
-        STEP_UNTICKED = "step_unticked", _("Step unticked")
+        TASK_DONE = "task_done", _("Task done")
+        TASK_UNDONE = "task_undone", _("Task undone")
+        TASK_OUTCOME = "task_outcome", _("Task outcome recorded")
         CONTACT_LOGGED = "contact_logged", _("Contact logged")
+        REASSIGNED = "reassigned", _("Reassigned")
         CLOSED = "closed", _("Closed")
-        CLEARED = "cleared", _("Condition cleared")
+        CLEARED = "cleared", _("Signals cleared")
         OUTCOME_MEASURED = "outcome_measured", _("Outcome measured")
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    task = models.ForeignKey(Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name=_("by"),
     )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
-    from_status = models.CharField(_("from"), max_length=16, choices=AlertStatus.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=16, choices=AlertStatus.choices, blank=True)
+    from_status = models.CharField(_("from"), max_length=16, choices=CaseStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, choices=CaseStatus.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["alert", "at", "pk"]
-        verbose_name = _("alert event")
-        verbose_name_plural = _("alert history")
+        ordering = ["case", "at", "pk"]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case history")
 
     def __str__(self) -> str:
-        return f"{self.alert_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
 
 class PrizeDraw(models.Model):

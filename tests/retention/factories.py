@@ -175,3 +175,76 @@ class ChurnScoreFactory(factory.django.DjangoModelFactory):
         lambda o: (Decimal(str(o.probability)) * o.aum).quantize(Decimal("0.01"))
     )
     reasons = factory.LazyFunction(lambda: [{"feature": "aum_change_3m", "contribution": 0.41, "value": -0.32}])
+
+
+# --- retention cases ------------------------------------------------------------------------
+# Playbooks come from the data migration; a case takes the product-segment one by default.
+
+
+def _playbook(key: str):
+    from retention.models import Playbook
+
+    return Playbook.objects.get(key=key)
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """An open, shown retention case on a new customer, owned by the customer's RM.
+    Add signals with SignalFactory(case=...) and tasks with TaskFactory(case=...)."""
+
+    class Meta:
+        model = "retention.Case"
+
+    customer = factory.SubFactory(CustomerFactory)
+    branch = factory.SelfAttribute("customer.branch")
+    owner = factory.SelfAttribute("customer.rm")
+    kind = "retention"
+    status = "open"
+    opened_on = dt.date(2024, 5, 15)
+    last_signal_on = factory.SelfAttribute("opened_on")
+    leading_kind = "model_risk"
+    playbook = factory.LazyFunction(lambda: _playbook("segment_product"))
+    probability = 0.7
+    aum = Decimal("300000.00")
+    aum_at_risk = Decimal("300000.00")
+    expected_aum_at_risk = Decimal("210000.00")
+    save_rate = 0.15
+    contact_cost = 50.0
+    priority = factory.LazyAttribute(lambda o: o.probability * float(o.aum_at_risk) * o.save_rate - o.contact_cost)
+    control_period = factory.LazyAttribute(lambda o: dt.date(o.opened_on.year, 3 * ((o.opened_on.month - 1) // 3) + 1, 1))
+    window_start_month = factory.LazyAttribute(lambda o: dt.date(o.opened_on.year, o.opened_on.month, 1))
+    window_ends_on = factory.LazyAttribute(lambda o: o.opened_on + dt.timedelta(days=100))
+
+
+class SignalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "retention.Signal"
+
+    case = factory.SubFactory(CaseFactory)
+    customer = factory.SelfAttribute("case.customer")
+    kind = factory.SelfAttribute("case.leading_kind")
+    playbook = factory.SelfAttribute("case.playbook")
+    first_seen_on = factory.SelfAttribute("case.opened_on")
+    last_seen_on = factory.SelfAttribute("case.last_signal_on")
+    probability = factory.SelfAttribute("case.probability")
+    aum_at_risk = factory.SelfAttribute("case.aum_at_risk")
+    expected_aum_at_risk = factory.SelfAttribute("case.expected_aum_at_risk")
+    priority = factory.SelfAttribute("case.priority")
+    reasons = factory.LazyFunction(lambda: [{"feature": "aum_change_3m", "contribution": 0.41, "value": -0.32}])
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    """An RM's call, due on the case's opening day."""
+
+    class Meta:
+        model = "retention.Task"
+
+    case = factory.SubFactory(CaseFactory)
+    playbook = factory.SelfAttribute("case.playbook")
+    order = factory.Sequence(lambda n: n + 1)
+    owner_role = "rm"
+    owner = factory.SelfAttribute("case.owner")
+    channel = "call"
+    due_on = factory.SelfAttribute("case.opened_on")
+    text_zh = "致电客户"
+    text_en = "Call the customer"
+    created_on = factory.SelfAttribute("case.opened_on")
