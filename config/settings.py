@@ -178,15 +178,10 @@ CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 60
 BEAT_HEARTBEAT_FILE = env_str("BEAT_HEARTBEAT_FILE", str(VAR_DIR / "celerybeat-heartbeat"))
 CELERY_BEAT_SCHEDULE = {
-    # The nightly job: score every customer, then raise alerts. CELERY_TIMEZONE is TIME_ZONE.
+    # The nightly job: score every customer, measure outcomes, open and rank cases. CELERY_TIMEZONE is TIME_ZONE.
     "nightly-run": {
         "task": "nightly.tasks.nightly_run_task",
         "schedule": crontab(hour=env_int("NIGHTLY_HOUR", 2), minute=0),
-    },
-    # Alerts whose churn window has ended get their measured outcome (retained / lost, AUM kept).
-    "retention-outcomes": {
-        "task": "retention.tasks.alert_outcomes_mark_task",
-        "schedule": crontab(hour=(env_int("NIGHTLY_HOUR", 2) + 2) % 24, minute=0),
     },
 }
 

@@ -16,13 +16,14 @@ class StageName(models.TextChoices):
 
     PREPARE = "prepare", _("Prepare")
     SCORE = "score", _("Score")
-    ALERTS = "alerts", _("Raise alerts")
-    REASONS = "reasons", _("Reasons for alerted customers")
+    OUTCOMES = "outcomes", _("Measure outcomes")
+    CASES = "cases", _("Cases and tasks")
+    REASONS = "reasons", _("Reasons for customers with a case")
     MONITORING = "monitoring", _("Watch the model")
 
 
-STAGE_ORDER: tuple[str, ...] = (StageName.PREPARE, StageName.SCORE, StageName.ALERTS, StageName.REASONS,
-                                StageName.MONITORING)
+STAGE_ORDER: tuple[str, ...] = (StageName.PREPARE, StageName.SCORE, StageName.OUTCOMES, StageName.CASES,
+                                StageName.REASONS, StageName.MONITORING)
 
 
 class StageStatus(models.TextChoices):

@@ -1,12 +1,13 @@
-"""The nightly chain for a date: prepare → score (chunks, in parallel) → alerts → reasons → monitoring → done.
+"""The nightly chain for a date: prepare → score (chunks, in parallel) → outcomes → cases → reasons →
+monitoring → done.
 
 This app is the only one that knows both the churn engine and the retention app:
-it hands the run's date and month of balances to alert raising, and the
-customers with an open alert to the churn engine's reasons. Each stage is a
+it hands the run's date and month of balances to the retention cases, and the
+customers with an open case to the churn engine's reasons. Each stage is a
 ``NightlyStage`` row with its status, timing, result or error; a stage that fails
 marks the run failed; rerunning the date (``nightly_run`` or the beat task) resumes
 at the first stage not done and ends with the rows a clean run gives, because
-every stage is idempotent and the alerts stage is all or nothing.
+every stage is idempotent and the cases stage is all or nothing.
 
 How a stage follows the one before (why not a Celery chord): the chunks are a
 Celery group, but what comes after them is not a chord callback. On the Redis
@@ -40,7 +41,8 @@ from churn.models import NightlyRun
 from nightly.lease import nightly_lease
 from nightly.models import STAGE_ORDER, NightlyStage, StageName, StageStatus
 from retention import selectors as retention_selectors
-from retention import services as retention_services
+from retention import measuring as retention_measuring
+from retention import raising as retention_raising
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +120,10 @@ def nightly_scoring_begin(*, run_id: int) -> list[tuple[int, int]]:
 
 
 def nightly_chunk_run(*, run_id: int, first_id: int, last_id: int) -> int:
-    """Score one chunk; customers with an open alert get reasons whatever their band."""
-    alerted = retention_selectors.customer_ids_with_open_alert(first_id=first_id, last_id=last_id)
+    """Score one chunk; customers with an open case get reasons whatever their band."""
+    with_case = retention_selectors.customer_ids_with_open_case(first_id=first_id, last_id=last_id)
     return churn_services.nightly_chunk_score(run_id=run_id, first_id=first_id, last_id=last_id,
-                                              explain_ids=alerted)
+                                              explain_ids=with_case)
 
 
 def nightly_scoring_advance(*, run_id: int, dispatch: Dispatch | None) -> str | None:
@@ -147,17 +149,22 @@ def nightly_scoring_advance(*, run_id: int, dispatch: Dispatch | None) -> str | 
         return _stage_hand_on(run_id=run_id, after=StageName.SCORE, dispatch=dispatch)
 
 
-# --- alerts, reasons ---------------------------------------------------------------------------
+# --- outcomes, cases, reasons ------------------------------------------------------------------
 
 
-def _alerts_stage(run: NightlyRun) -> dict:
-    return retention_services.alerts_raise_for_date(run_date=run.run_date, data_month=run.data_month)
+def _outcomes_stage(run: NightlyRun) -> dict:
+    # Cases whose churn window has ended are measured (and closed) before tonight's cases.
+    return retention_measuring.case_outcomes_mark(as_of=run.run_date)
+
+
+def _cases_stage(run: NightlyRun) -> dict:
+    return retention_raising.cases_raise_for_date(run_date=run.run_date, data_month=run.data_month)
 
 
 def _reasons_stage(run: NightlyRun) -> dict:
-    alerted = retention_selectors.customer_ids_with_open_alert()
-    explained = churn_services.churn_scores_explain(run_date=run.run_date, customer_ids=alerted)
-    return {"customers_with_open_alert": len(alerted), "scores_explained": explained}
+    with_case = retention_selectors.customer_ids_with_open_case()
+    explained = churn_services.churn_scores_explain(run_date=run.run_date, customer_ids=with_case)
+    return {"customers_with_open_case": len(with_case), "scores_explained": explained}
 
 
 def _monitoring_stage(run: NightlyRun) -> dict:
@@ -166,20 +173,21 @@ def _monitoring_stage(run: NightlyRun) -> dict:
 
 
 _STAGE_WORK: dict[str, Callable[[NightlyRun], dict]] = {
-    StageName.ALERTS: _alerts_stage,
+    StageName.OUTCOMES: _outcomes_stage,
+    StageName.CASES: _cases_stage,
     StageName.REASONS: _reasons_stage,
     StageName.MONITORING: _monitoring_stage,
 }
 
 
 def nightly_stage_execute(*, run_id: int, name: str, dispatch: Dispatch | None) -> str | None:
-    """Do stage ``name`` (alerts or reasons) of the run, if it is not done yet, and start the next.
+    """Do stage ``name`` (outcomes, cases, reasons, monitoring) of the run, if it is not done yet, and start the next.
     Returns the stage started next, if any. An error propagates with nothing of the
     stage committed; the caller retries or calls ``nightly_stage_fail``.
 
     The stage's work, its "done" and the claim of the next stage commit together in
-    one transaction: a process killed half-way leaves the stage as it was (alert
-    raising writes nothing, the reasons stage only fills in reasons still missing),
+    one transaction: a process killed half-way leaves the stage as it was (the
+    cases stage writes nothing, outcomes are measured in batches that each commit whole, the reasons stage only fills in reasons still missing),
     and a duplicate delivery finds the stage done and does nothing.
     """
     nightly_stage_claim(run_id=run_id, name=name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from retention import conf
-from retention.models import Alert, Outcome, Playbook
+from retention.models import Case, Outcome, Playbook
 
 
 def expected_value(*, probability: float, aum_at_risk: float, save_rate: float, contact_cost: float) -> float:
@@ -38,7 +38,7 @@ def playbook_save_rates() -> dict[int, float]:
     """Save rate per playbook id, from every measured alert (two queries)."""
     counts: dict[int, dict[bool, tuple[int, int]]] = {}
     rows = (
-        Alert.objects.exclude(outcome="")
+        Case.objects.exclude(outcome="")
         .values("playbook_id", "is_control")
         .annotate(n=Count("pk"), retained=Count("pk", filter=Q(outcome=Outcome.RETAINED)))
         .order_by()

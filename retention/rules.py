@@ -36,7 +36,7 @@ from customers.models import (
     Survey,
 )
 from retention import conf
-from retention.models import AlertKind, OwnerRole
+from retention.models import SignalKind, OwnerRole
 
 # --- small tier helper ----------------------------------------------------------
 
@@ -182,7 +182,7 @@ def rule_model_risk(ctx: RuleContext) -> list[Trigger] | None:
         triggers.append(
             Trigger(
                 customer_id=score.customer_id,
-                kind=AlertKind.MODEL_RISK,
+                kind=SignalKind.MODEL_RISK,
                 playbook_key=f"segment_{segment}",
                 owner_role=OwnerRole.RM,
                 aum_at_risk=_money(score.aum),
@@ -228,7 +228,7 @@ def rule_competitor_maturity(ctx: RuleContext) -> list[Trigger]:
         }
         triggers[holding.customer_id] = Trigger(
             customer_id=holding.customer_id,
-            kind=AlertKind.COMPETITOR_MATURITY,
+            kind=SignalKind.COMPETITOR_MATURITY,
             playbook_key="competitor_maturity",
             owner_role=OwnerRole.RM,
             aum_at_risk=_money(holding.amount),
@@ -258,7 +258,7 @@ def rule_own_maturity(ctx: RuleContext) -> list[Trigger]:
         rollover = ctx.best_own_products.get(holding.product.kind)
         triggers[holding.customer_id] = Trigger(
             customer_id=holding.customer_id,
-            kind=AlertKind.OWN_MATURITY,
+            kind=SignalKind.OWN_MATURITY,
             playbook_key="own_maturity",
             owner_role=OwnerRole.RM,
             aum_at_risk=_money(holding.amount),
@@ -305,7 +305,7 @@ def rule_tier_downgrade(ctx: RuleContext) -> list[Trigger]:
         triggers.append(
             Trigger(
                 customer_id=customer_id,
-                kind=AlertKind.TIER_DOWNGRADE,
+                kind=SignalKind.TIER_DOWNGRADE,
                 playbook_key="tier_downgrade",
                 owner_role=OwnerRole.RM,
                 aum_at_risk=_money(current),
@@ -336,7 +336,7 @@ def rule_aum_drop(ctx: RuleContext) -> list[Trigger]:
         triggers.append(
             Trigger(
                 customer_id=customer_id,
-                kind=AlertKind.AUM_DROP,
+                kind=SignalKind.AUM_DROP,
                 playbook_key="aum_drop",
                 owner_role=OwnerRole.RM,
                 aum_at_risk=_money(current),
@@ -366,7 +366,7 @@ def rule_large_withdrawal(ctx: RuleContext) -> list[Trigger]:
             continue
         triggers[appointment.customer_id] = Trigger(
             customer_id=appointment.customer_id,
-            kind=AlertKind.LARGE_WITHDRAWAL,
+            kind=SignalKind.LARGE_WITHDRAWAL,
             playbook_key="large_withdrawal",
             owner_role=OwnerRole.RM,
             aum_at_risk=_money(appointment.amount),
@@ -420,7 +420,7 @@ def rule_satisfaction_drop(ctx: RuleContext) -> list[Trigger]:
         triggers.append(
             Trigger(
                 customer_id=customer_id,
-                kind=AlertKind.SATISFACTION_DROP,
+                kind=SignalKind.SATISFACTION_DROP,
                 playbook_key="satisfaction_core" if core else "satisfaction_other",
                 owner_role=OwnerRole.HEAD if core else OwnerRole.RM,
                 aum_at_risk=_money(facts.latest_aum),
@@ -455,7 +455,7 @@ def rule_service_failure(ctx: RuleContext) -> list[Trigger]:
         core = facts.is_core
         triggers[customer_id] = Trigger(
             customer_id=customer_id,
-            kind=AlertKind.SERVICE_FAILURE,
+            kind=SignalKind.SERVICE_FAILURE,
             playbook_key="service_failure_core" if core else "service_failure_other",
             owner_role=OwnerRole.HEAD if core else OwnerRole.LOBBY,
             aum_at_risk=_money(facts.latest_aum),
@@ -481,7 +481,7 @@ def rule_recovery_eligible(ctx: RuleContext) -> list[Trigger]:
         triggers.append(
             Trigger(
                 customer_id=customer_id,
-                kind=AlertKind.RECOVERY_ELIGIBLE,
+                kind=SignalKind.RECOVERY_ELIGIBLE,
                 playbook_key="recovery_campaign",
                 owner_role=OwnerRole.RM,
                 aum_at_risk=Decimal("0.00"),
@@ -496,13 +496,13 @@ def rule_recovery_eligible(ctx: RuleContext) -> list[Trigger]:
 
 
 RULES: dict[str, Callable[[RuleContext], list[Trigger] | None]] = {
-    AlertKind.MODEL_RISK: rule_model_risk,
-    AlertKind.COMPETITOR_MATURITY: rule_competitor_maturity,
-    AlertKind.OWN_MATURITY: rule_own_maturity,
-    AlertKind.TIER_DOWNGRADE: rule_tier_downgrade,
-    AlertKind.AUM_DROP: rule_aum_drop,
-    AlertKind.LARGE_WITHDRAWAL: rule_large_withdrawal,
-    AlertKind.SATISFACTION_DROP: rule_satisfaction_drop,
-    AlertKind.SERVICE_FAILURE: rule_service_failure,
-    AlertKind.RECOVERY_ELIGIBLE: rule_recovery_eligible,
+    SignalKind.MODEL_RISK: rule_model_risk,
+    SignalKind.COMPETITOR_MATURITY: rule_competitor_maturity,
+    SignalKind.OWN_MATURITY: rule_own_maturity,
+    SignalKind.TIER_DOWNGRADE: rule_tier_downgrade,
+    SignalKind.AUM_DROP: rule_aum_drop,
+    SignalKind.LARGE_WITHDRAWAL: rule_large_withdrawal,
+    SignalKind.SATISFACTION_DROP: rule_satisfaction_drop,
+    SignalKind.SERVICE_FAILURE: rule_service_failure,
+    SignalKind.RECOVERY_ELIGIBLE: rule_recovery_eligible,
 }

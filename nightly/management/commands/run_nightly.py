@@ -52,8 +52,9 @@ class Command(BaseCommand):
                        if stage.started_at and stage.finished_at else None)
             timing = f" in {seconds:.1f}s" if seconds is not None else ""
             self.stdout.write(f"  {stage.name}: {stage.status}{timing}")
-            if stage.name == StageName.ALERTS and stage.status == StageStatus.DONE and stage.result:
-                self.stdout.write(f"  alerts: {stage.result}")
+            if stage.name in (StageName.OUTCOMES, StageName.CASES) and stage.status == StageStatus.DONE \
+                    and stage.result:
+                self.stdout.write(f"  {stage.name}: {stage.result}")
             if stage.status == StageStatus.FAILED:
                 self.stderr.write(f"stage {stage.name} failed: {stage.error}")
         for error in run.errors:
