@@ -8,31 +8,33 @@ import time
 from datetime import date
 
 from churn.models import ChurnScore, ModelDrift, ModelPerformance, ModelWarning, NightlyRun
-from retention.models import Alert, AlertEvent, AlertStep
+from retention.models import Case, CaseEvent, Signal, Task
 
 
 def night_snapshot(*, run_date: date) -> dict:
-    """Row counts and a checksum of the night's scores, alerts, steps and events: everything
+    """Row counts and a checksum of the night's scores, cases, signals, tasks and events: everything
     but primary keys and clock times, which differ between two equal nights."""
     scores = list(ChurnScore.objects.filter(scored_on=run_date).order_by("customer_id").values_list(
         "customer_id", "model_version_id", "probability", "risk_band", "aum", "expected_aum_at_risk", "reasons",
         "is_month_end"))
-    alerts = sorted(Alert.objects.values_list(
-        "customer_id", "kind", "playbook_id", "owner_id", "status", "raised_on", "last_triggered_on", "probability",
-        "aum_at_risk", "expected_aum_at_risk", "priority", "is_control", "control_draw", "rank", "in_budget",
-        "trigger_count"), key=repr)
-    steps = sorted(AlertStep.objects.values_list(
-        "alert__customer_id", "alert__kind", "order", "owner_id", "channel", "due_on"), key=repr)
-    events = sorted(AlertEvent.objects.values_list("alert__customer_id", "alert__kind", "action", "to_status"),
-                    key=repr)
+    cases = sorted(Case.objects.values_list(
+        "customer_id", "kind", "leading_kind", "playbook_id", "owner_id", "status", "opened_on", "last_signal_on",
+        "probability", "aum_at_risk", "expected_aum_at_risk", "priority", "is_control", "control_draw", "rank",
+        "in_budget", "urgent", "outcome"), key=repr)
+    signals = sorted(Signal.objects.values_list(
+        "customer_id", "kind", "is_active", "first_seen_on", "last_seen_on", "seen_count", "event_on", "priority",
+        "clear_reason"), key=repr)
+    tasks = sorted(Task.objects.values_list(
+        "case__customer_id", "signal__kind", "order", "owner_id", "channel", "due_on", "status"), key=repr)
+    events = sorted(CaseEvent.objects.values_list("case__customer_id", "action", "to_status", "note"), key=repr)
 
     def checksum(rows: list) -> str:
         return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
     return {
-        "scores": len(scores), "alerts": len(alerts), "steps": len(steps), "events": len(events),
-        "scores_sha": checksum(scores), "alerts_sha": checksum(alerts), "steps_sha": checksum(steps),
-        "events_sha": checksum(events),
+        "scores": len(scores), "cases": len(cases), "signals": len(signals), "tasks": len(tasks),
+        "events": len(events), "scores_sha": checksum(scores), "cases_sha": checksum(cases),
+        "signals_sha": checksum(signals), "tasks_sha": checksum(tasks), "events_sha": checksum(events),
     }
 
 
@@ -49,11 +51,12 @@ def monitoring_snapshot(*, run_date: date) -> dict:
 
 
 def night_forget(*, run_date: date) -> None:
-    """Remove what the night wrote (its run, stages, chunks, scores, and every alert), so the
+    """Remove what the night wrote (its run, stages, chunks, scores, and every case), so the
     same date can be run again from scratch on the same bank."""
-    AlertEvent.objects.all().delete()
-    AlertStep.objects.all().delete()
-    Alert.objects.all().delete()
+    CaseEvent.objects.all().delete()
+    Task.objects.all().delete()
+    Signal.objects.all().delete()
+    Case.objects.all().delete()
     ChurnScore.objects.filter(scored_on=run_date).delete()
     NightlyRun.objects.filter(run_date=run_date).delete()
 

@@ -2,8 +2,8 @@
 
 Each test runs the night once cleanly in this process (the reference), forgets it,
 runs it through a worker with a fault, then reruns the date, and compares row
-counts and checksums of the scores, alerts, steps and events with the reference.
-No component is mocked: the worker is killed with SIGKILL, alert raising fails
+counts and checksums of the scores, cases, signals, tasks and events with the reference.
+No component is mocked: the worker is killed with SIGKILL, the cases stage fails
 because the database refuses a write (a trigger the test installs), the worker's
 database connection is cut with ``pg_terminate_backend``.
 """
@@ -20,7 +20,7 @@ from churn.models import NightlyChunk, NightlyRun
 from nightly import services as nightly_services
 from nightly.models import STAGE_ORDER, NightlyStage, StageStatus
 from nightly.tasks import nightly_run_task
-from retention.models import Alert, AlertStep
+from retention.models import Case, Task
 from tests.churn.helpers import load_bank, small_bank
 from tests.nightly.helpers import night_forget, night_snapshot, playbooks_ensure, wait_for
 
@@ -45,7 +45,7 @@ def night(celery_workers, settings, tmp_path):
     run = nightly_services.nightly_run(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.DONE
     reference = night_snapshot(run_date=RUN_DATE)
-    assert reference["scores"] > 300 and reference["alerts"] > 0 and reference["steps"] > 0
+    assert reference["scores"] > 300 and reference["cases"] > 0 and reference["tasks"] > 0
     night_forget(run_date=RUN_DATE)
     return reference
 
@@ -83,7 +83,7 @@ def test_a_worker_killed_in_the_middle_of_a_chunk_then_a_rerun_gives_the_clean_n
     run = NightlyRun.objects.get(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.RUNNING
     assert run.chunks.filter(status=NightlyChunk.Status.PENDING).exists()
-    assert not Alert.objects.exists()
+    assert not Case.objects.exists()
 
     celery_workers.start(env=WORKER_ENV)  # a restarted worker on the same queue
     run = _rerun_to_done()
@@ -92,10 +92,10 @@ def test_a_worker_killed_in_the_middle_of_a_chunk_then_a_rerun_gives_the_clean_n
     assert night_snapshot(run_date=RUN_DATE) == night
 
 
-def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun_completes_it(night, celery_workers):
-    # The database refuses the Nth checklist step of the night: alert raising fails half-way
-    # through, after it has inserted alerts and steps in its transaction.
-    refuse_after = max(night["steps"] // 2, 1)
+def test_case_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun_completes_it(night, celery_workers):
+    # The database refuses the Nth task of the night: the cases stage fails half-way
+    # through, after it has inserted cases, signals and tasks in its transaction.
+    refuse_after = max(night["tasks"] // 2, 1)
     with connection.cursor() as cursor:
         cursor.execute("CREATE SEQUENCE test_step_refusals")
         cursor.execute(
@@ -103,7 +103,7 @@ def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun
             f"IF nextval('test_step_refusals') > {refuse_after} THEN "
             "RAISE EXCEPTION 'test fault: step insert refused'; END IF; RETURN NEW; END $$"
         )
-        cursor.execute("CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_alertstep "
+        cursor.execute("CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_task "
                        "FOR EACH ROW EXECUTE FUNCTION test_refuse_step()")
     try:
         celery_workers.start(env=WORKER_ENV)
@@ -112,14 +112,14 @@ def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun
         run = NightlyRun.objects.get(run_date=RUN_DATE)
         stages = {stage.name: stage for stage in NightlyStage.objects.filter(run=run)}
         assert stages["score"].status == StageStatus.DONE
-        assert stages["alerts"].status == StageStatus.FAILED and "step insert refused" in stages["alerts"].error
+        assert stages["cases"].status == StageStatus.FAILED and "step insert refused" in stages["cases"].error
         assert stages["reasons"].status == StageStatus.PENDING
-        assert [error["stage"] for error in run.errors if "stage" in error] == ["alerts"]
-        # All or nothing: the alerts and steps inserted before the refusal were rolled back.
-        assert not Alert.objects.exists() and not AlertStep.objects.exists()
+        assert [error["stage"] for error in run.errors if "stage" in error] == ["cases"]
+        # All or nothing: the cases and tasks inserted before the refusal were rolled back.
+        assert not Case.objects.exists() and not Task.objects.exists()
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER IF EXISTS test_refuse_step ON retention_alertstep")
+            cursor.execute("DROP TRIGGER IF EXISTS test_refuse_step ON retention_task")
             cursor.execute("DROP FUNCTION IF EXISTS test_refuse_step()")
             cursor.execute("DROP SEQUENCE IF EXISTS test_step_refusals")
 

@@ -5,7 +5,7 @@ Every step runs as a subprocess against a database file of its own (the test
 database of this process lives in its memory, where no other process can see it):
 migrate, load a small synthetic bank and train a model once, copy that file, run
 the night uninterrupted on one copy (the reference) and, on another, kill it while
-scoring, while raising alerts, while explaining and while monitoring, rerunning after each kill.
+scoring, while opening cases, while explaining and while monitoring, rerunning after each kill.
 Where the night is at is read from the database file, as an operator would.
 """
 
@@ -71,10 +71,10 @@ def _stage_status(database: Path) -> dict[str, str]:
             chunks_done = db.execute(
                 "SELECT count(*) FROM churn_nightlychunk c JOIN churn_nightlyrun r ON r.id = c.run_id "
                 "WHERE r.run_date = ? AND c.status = 'done'", [RUN_DATE]).fetchone()[0]
-            alerts = db.execute("SELECT count(*) FROM retention_alert").fetchone()[0]
+            alerts = db.execute("SELECT count(*) FROM retention_case").fetchone()[0]
     except sqlite3.OperationalError:
         return {}  # locked for a moment by the writer's commit, or tables not there yet
-    return {**dict(rows), "chunks_done": chunks_done, "alerts_rows": alerts}
+    return {**dict(rows), "chunks_done": chunks_done, "cases_rows": alerts}
 
 
 def _kill_when(database: Path, env: dict[str, str], moment, what: str) -> dict:
@@ -110,7 +110,7 @@ def test_run_nightly_killed_in_every_stage_after_prepare_then_rerun_gives_the_sa
     reference_env = _env(reference_db, tmp_path / "var")
     _run(["manage.py", "run_nightly", "--date", RUN_DATE], reference_env)
     reference = _snapshot(reference_env)
-    assert reference["scores"] > 350 and reference["alerts"] > 0 and reference["steps"] > 0
+    assert reference["scores"] > 350 and reference["cases"] > 0 and reference["tasks"] > 0
     assert reference["monitoring"]["drift"] == 1  # the monitoring stage ran, and is compared below too
 
     killed_db = tmp_path / "killed.sqlite3"
@@ -119,13 +119,13 @@ def test_run_nightly_killed_in_every_stage_after_prepare_then_rerun_gives_the_sa
     seen = _kill_when(killed_db, killed_env, lambda s: s.get("chunks_done", 0) >= 2 and s.get("score") == "running",
                       "scoring, two chunks done")
     assert seen["score"] == "running"
-    seen = _kill_when(killed_db, killed_env, lambda s: s.get("alerts") == "running", "alert raising")
+    seen = _kill_when(killed_db, killed_env, lambda s: s.get("cases") == "running", "the cases stage")
     assert seen["score"] == "done"
     after = _stage_status(killed_db)
-    # All or nothing: alerts exist only if the stage committed as done before the kill.
-    assert (after["alerts_rows"] > 0) == (after["alerts"] == "done"), after
+    # All or nothing: cases exist only if the stage committed as done before the kill.
+    assert (after["cases_rows"] > 0) == (after["cases"] == "done"), after
     seen = _kill_when(killed_db, killed_env, lambda s: s.get("reasons") == "running", "the reasons stage")
-    assert seen["alerts"] == "done"
+    assert seen["cases"] == "done"
     seen = _kill_when(killed_db, killed_env, lambda s: s.get("monitoring") == "running", "the monitoring stage")
     assert seen["reasons"] == "done"
 

@@ -14,7 +14,7 @@ from churn.reasons import version_activation_text as activation_text
 from customers.models import Customer
 from nightly import services as nightly_services
 from nightly.models import NightlyStage
-from retention.models import Alert, AlertStep
+from retention.models import Case, Task
 from tests.churn.helpers import load_bank, small_bank
 
 RUN_DATE = date(2026, 1, 5)
@@ -100,7 +100,7 @@ def test_a_failing_chunk_is_reported_not_skipped(bank, monkeypatch):
     chunk_errors = [error for error in run.errors if "chunk" in error]
     assert len(chunk_errors) == 1 and "bad data" in chunk_errors[0]["error"]
     assert [error["stage"] for error in run.errors if "stage" in error] == ["score"]
-    assert NightlyStage.objects.get(run=run, name="alerts").status == "pending"  # the chain stopped there
+    assert NightlyStage.objects.get(run=run, name="outcomes").status == "pending"  # the chain stopped there
     run = nightly_services.nightly_run(run_date=RUN_DATE)  # the next run redoes just that chunk
     assert run.status == NightlyRun.Status.DONE and run.errors == []
 
@@ -174,8 +174,8 @@ def test_a_late_monthly_export_scores_everyone_from_the_latest_month_available(b
     assert services.score_reasons_ensure(score=low).reasons
 
 
-def test_low_band_customers_with_an_open_alert_get_their_reasons_in_one_batch(bank, monkeypatch):
-    from retention.models import Alert
+def test_low_band_customers_with_an_open_case_get_their_reasons_in_one_batch(bank, monkeypatch):
+    from retention.models import Case
 
     calls = []
     real = services._reasons_for_customers
@@ -187,9 +187,9 @@ def test_low_band_customers_with_an_open_alert_get_their_reasons_in_one_batch(ba
     monkeypatch.setattr(services, "_reasons_for_customers", counted)
     run = nightly_services.nightly_run(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.DONE
-    open_alerts = Alert.objects.filter(status__in=["open", "snoozed", "in_progress"]).values("customer_id")
-    alerted = ChurnScore.objects.filter(scored_on=RUN_DATE, customer_id__in=open_alerts)
-    assert alerted.filter(risk_band="low").exists(), "the fixture should raise event alerts on low-band customers"
+    open_cases = Case.objects.filter(status__in=["open", "snoozed", "in_progress"]).values("customer_id")
+    alerted = ChurnScore.objects.filter(scored_on=RUN_DATE, customer_id__in=open_cases)
+    assert alerted.filter(risk_band="low").exists(), "the fixture should open event cases on low-band customers"
     assert not alerted.filter(reasons=[]).exists()
     assert calls and len(calls) <= 1 and calls[0] > 1  # one batch, not one customer at a time
 
@@ -198,16 +198,18 @@ def test_each_stage_is_recorded_in_order_with_its_timing_and_result(bank):
     run = nightly_services.nightly_run(run_date=RUN_DATE)
 
     stages = list(NightlyStage.objects.filter(run=run).order_by("pk"))
-    assert [stage.name for stage in stages] == ["prepare", "score", "alerts", "reasons", "monitoring"]
+    assert [stage.name for stage in stages] == ["prepare", "score", "outcomes", "cases", "reasons", "monitoring"]
     assert all(stage.status == "done" and stage.error == "" for stage in stages)
     assert all(stage.started_at <= stage.finished_at for stage in stages)
     assert stages[0].result["chunks_total"] == run.chunks_total
     assert stages[1].result["customers_scored"] == run.customers_scored
-    assert stages[2].result["raised"] + stages[2].result["held_out"] == Alert.objects.count() > 0
-    assert stages[2].result["no_playbook"] == 0
-    assert stages[3].result["customers_with_open_alert"] > 0
-    assert stages[4].result["drift_band"] in {"stable", "watch", "act"}
-    assert run.finished_at >= stages[4].finished_at
+    assert set(stages[2].result) >= {"retained", "lost", "waiting_for_data"}
+    assert stages[3].result["opened"] == Case.objects.count() > 0
+    assert stages[3].result["no_playbook"] == 0
+    assert set(stages[3].result["seconds"]) >= {"rules", "cases", "tasks", "ranking"}
+    assert stages[4].result["customers_with_open_case"] > 0
+    assert stages[5].result["drift_band"] in {"stable", "watch", "act"}
+    assert run.finished_at >= stages[5].finished_at
 
 
 def _night_rows():
@@ -216,7 +218,7 @@ def _night_rows():
     return night_snapshot(run_date=RUN_DATE)
 
 
-def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun_gives_a_clean_nights_rows(
+def test_case_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun_gives_a_clean_nights_rows(
     bank, capsys,
 ):
     from django.db import connection
@@ -226,34 +228,35 @@ def test_alert_raising_refused_by_the_database_fails_the_run_visibly_and_a_rerun
     nightly_services.nightly_run(run_date=RUN_DATE)
     clean = _night_rows()
     night_forget(run_date=RUN_DATE)
-    # The database refuses checklist steps once half the night's are in: alert raising fails half-way.
-    half = clean["steps"] // 2
+    # The database refuses tasks once half the night's are in: the cases stage fails half-way.
+    half = clean["tasks"] // 2
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "CREATE FUNCTION test_refuse_step() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"IF (SELECT count(*) FROM retention_alertstep) >= {half} THEN "
+                f"IF (SELECT count(*) FROM retention_task) >= {half} THEN "
                 "RAISE EXCEPTION 'test fault: step insert refused'; END IF; RETURN NEW; END $$")
-            cursor.execute("CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_alertstep "
+            cursor.execute("CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_task "
                            "FOR EACH ROW EXECUTE FUNCTION test_refuse_step()")
         else:
             cursor.execute(
-                "CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_alertstep "
-                f"WHEN (SELECT count(*) FROM retention_alertstep) >= {half} "
+                "CREATE TRIGGER test_refuse_step BEFORE INSERT ON retention_task "
+                f"WHEN (SELECT count(*) FROM retention_task) >= {half} "
                 "BEGIN SELECT RAISE(ABORT, 'test fault: step insert refused'); END")
     with pytest.raises(CommandError, match="is failed"):
         call_command("run_nightly", "--date", RUN_DATE.isoformat())
     err = capsys.readouterr().err
-    assert "stage alerts failed: " in err and "test fault: step insert refused" in err
+    assert "stage cases failed: " in err and "test fault: step insert refused" in err
     run = NightlyRun.objects.get(run_date=RUN_DATE)
     assert run.status == NightlyRun.Status.FAILED
-    assert [error["stage"] for error in run.errors] == ["alerts"]
+    assert [error["stage"] for error in run.errors] == ["cases"]
     assert dict(NightlyStage.objects.filter(run=run).values_list("name", "status")) == {
-        "prepare": "done", "score": "done", "alerts": "failed", "reasons": "pending", "monitoring": "pending"}
-    assert not Alert.objects.exists() and not AlertStep.objects.exists()  # all or nothing
+        "prepare": "done", "score": "done", "outcomes": "done", "cases": "failed", "reasons": "pending",
+        "monitoring": "pending"}
+    assert not Case.objects.exists() and not Task.objects.exists()  # all or nothing
 
     with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER test_refuse_step" + (" ON retention_alertstep" if connection.vendor == "postgresql"
+        cursor.execute("DROP TRIGGER test_refuse_step" + (" ON retention_task" if connection.vendor == "postgresql"
                                                            else ""))
     call_command("run_nightly", "--date", RUN_DATE.isoformat())
     run.refresh_from_db()
