@@ -132,6 +132,12 @@ def _later(a: str, b: str) -> str:
     return f"GREATEST({a}, {b})" if _pg() else f"max({a}, {b})"
 
 
+def _json_object(*pairs: str) -> str:
+    """A JSON object built in SQL from alternating literal keys and SQL expressions."""
+    items = ", ".join(f"'{pairs[i]}', {pairs[i + 1]}" for i in range(0, len(pairs), 2))
+    return f"json_build_object({items})" if _pg() else f"json_object({items})"
+
+
 def _true() -> str:
     return "TRUE" if _pg() else "1"
 
@@ -476,6 +482,26 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, evaluated: list[str], 
     # 6. Tasks: the playbook steps of tonight's new signals on shown cases, once per step and case.
     counts["tasks_created"] = _tasks_create(cursor, run_date=run_date, first_new_signal=first_new_signal)
     clock.lap("tasks")
+
+    # 7a. A customer whose RM changed (re-imported, reassigned by the bank): the open case and
+    # its open RM tasks move to tonight's owner, with the move in the history.
+    owners = ("SELECT customer_id, MAX(owner_id) AS owner_id, MAX(branch_id) AS branch_id FROM retention_tonight "
+              "GROUP BY customer_id")
+    moved = (f"FROM {case} c JOIN ({owners}) o ON o.customer_id = c.customer_id "
+             f"WHERE c.status IN {_OPEN} AND c.owner_id <> o.owner_id")
+    _run(cursor, f"INSERT INTO {event} (case_id, at, action, from_status, to_status, note, data) "
+                 f"SELECT c.id, %s, 'reassigned', c.status, c.status, '', "
+                 f"{_json(_json_object('owner_before', 'c.owner_id', 'owner', 'o.owner_id'))} {moved}", [now])
+    _run(cursor, f"UPDATE {task} SET owner_id = (SELECT o.owner_id FROM ({owners}) o JOIN {case} c "
+                 f"ON c.customer_id = o.customer_id WHERE c.id = {task}.case_id) "
+                 f"WHERE status = 'open' AND owner_role = 'rm' AND case_id IN (SELECT c.id {moved})")
+    counts["reassigned"] = _run(
+        cursor,
+        f"UPDATE {case} AS c SET owner_id = o.owner_id, branch_id = o.branch_id, updated_at = %s "
+        f"FROM ({owners}) o WHERE o.customer_id = c.customer_id AND c.status IN {_OPEN} "
+        f"AND (c.owner_id <> o.owner_id OR c.branch_id <> o.branch_id)",
+        [now],
+    )
 
     # 7. Each open case's figures from its leading signal; an "already left" signal makes it a win-back case.
     _run(cursor, f"INSERT INTO {event} (case_id, at, action, from_status, to_status, note, data) "

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from retention.models import Alert, AlertStatus
-from retention.services import alert_outcomes_mark, alerts_raise_for_date
+from retention.measuring import case_outcomes_mark
+from retention.models import Case, CaseStatus, TaskStatus
+from retention.raising import cases_raise_for_date
 from tests.retention.factories import ChurnScoreFactory, CustomerFactory, MonthlyBalanceFactory
 
 MONTHS = [dt.date(2024, m, 1) for m in range(2, 8)]  # Feb..Apr baseline, May..Jul window
@@ -29,17 +30,20 @@ def test_outcomes_are_measured_at_the_end_of_the_window_by_the_churn_definition(
     history(left, [100_000, 100_000, 100_000, 90_000, 60_000, 40_000])  # below 50% of the baseline
     for customer in (stayed, left):
         ChurnScoreFactory(customer=customer, scored_on=dt.date(2024, 5, 15))
-    alerts_raise_for_date(run_date=dt.date(2024, 5, 15))
+    cases_raise_for_date(run_date=dt.date(2024, 5, 15))
 
-    assert alert_outcomes_mark(as_of=dt.date(2024, 7, 31)) == {
+    assert case_outcomes_mark(as_of=dt.date(2024, 7, 31)) == {
         "retained": 0, "lost": 0, "not_measurable": 0, "waiting_for_data": 0}
-    counts = alert_outcomes_mark(as_of=dt.date(2024, 8, 2))
+    counts = case_outcomes_mark(as_of=dt.date(2024, 8, 2))
 
     assert counts["retained"] == 1 and counts["lost"] == 1
-    kept = Alert.objects.get(customer=stayed)
-    lost = Alert.objects.get(customer=left)
+    kept = Case.objects.get(customer=stayed)
+    lost = Case.objects.get(customer=left)
     assert (kept.outcome, kept.aum_kept, kept.status) == ("retained", Decimal("100000.00"),
-                                                          AlertStatus.CLOSED_RETAINED)
-    assert (lost.outcome, lost.aum_kept, lost.status) == ("lost", Decimal("40000.00"), AlertStatus.CLOSED_LOST)
+                                                          CaseStatus.CLOSED_RETAINED)
+    assert (lost.outcome, lost.aum_kept, lost.status) == ("lost", Decimal("40000.00"), CaseStatus.CLOSED_LOST)
+    # Closing a case ends its signals and cancels its open tasks.
+    assert not kept.signals.filter(is_active=True).exists()
+    assert not kept.tasks.filter(status=TaskStatus.OPEN).exists()
     # Measured once: a rerun changes nothing.
-    assert alert_outcomes_mark(as_of=dt.date(2024, 8, 3))["retained"] == 0
+    assert case_outcomes_mark(as_of=dt.date(2024, 8, 3))["retained"] == 0

@@ -1,4 +1,4 @@
-"""One test per alert rule, at a frozen date (RUN_DATE = 2024-05-15, Shanghai).
+"""One test per rule, seen through the case it opens, at a frozen date (RUN_DATE = 2024-05-15, Shanghai).
 
 Monthly balances describe finished months: on 15 May the latest known month is April.
 """
@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from retention.models import Alert, AlertKind, AlertStatus, Playbook
-from retention.selectors import interception_list, prize_eligibility_list
-from retention.services import alerts_raise_for_date
+from retention.models import CaseStatus, Playbook, Signal
+from retention.models import SignalKind as AlertKind
+from retention.raising import cases_raise_for_date
+from retention.selectors import prize_eligibility_list
 from tests.retention.conftest import RUN_DATE
 from tests.retention.factories import (
     AppointmentFactory,
@@ -30,18 +31,19 @@ pytestmark = pytest.mark.usefixtures("frozen_day")
 
 @pytest.fixture(autouse=True)
 def no_control_group(settings):
-    # The draw is tested on its own; here every alert is shown.
+    # The draw is tested on its own; here every case is shown.
     settings.RETENTION_CONTROL_SHARE = 0.0
 
 
 def raise_today() -> dict:
-    return alerts_raise_for_date(run_date=timezone.localdate())
+    return cases_raise_for_date(run_date=timezone.localdate())
 
 
-def only_alert(kind: str) -> Alert:
-    alerts = list(Alert.objects.filter(kind=kind))
-    assert len(alerts) == 1, alerts
-    return alerts[0]
+def only_alert(kind: str) -> Signal:
+    """The one signal of ``kind`` tonight (its case: ``.case``, its tasks: ``.tasks``)."""
+    signals = list(Signal.objects.filter(kind=kind).select_related("case"))
+    assert len(signals) == 1, signals
+    return signals[0]
 
 
 def balances(customer, *amounts_by_month: tuple[dt.date, str]) -> None:
@@ -55,12 +57,12 @@ def test_model_risk_high_band_goes_to_the_rm_with_the_segment_playbook(bank):
     raise_today()
 
     alert = only_alert(AlertKind.MODEL_RISK)
-    assert alert.owner == bank.owner
-    assert alert.branch == bank.branch
+    assert alert.case.owner == bank.owner
+    assert alert.case.branch == bank.branch
     assert alert.playbook.key == "segment_product"
     assert alert.reasons[0]["feature"] == "aum_change_3m"
     assert alert.expected_aum_at_risk == Decimal("240000.00")  # 0.8 x 300,000
-    steps = list(alert.steps.order_by("order"))
+    steps = list(alert.tasks.order_by("order"))
     assert [s.order for s in steps] == [1, 2, 3, 4]
     assert steps[0].due_on == RUN_DATE and steps[0].owner == bank.owner
     assert steps[1].due_on == RUN_DATE + dt.timedelta(days=3)
@@ -73,7 +75,7 @@ def test_model_risk_bands_are_configurable(bank, settings):
 
     raise_today()
 
-    assert not Alert.objects.exists()
+    assert not Signal.objects.exists()
 
 
 def test_competitor_product_maturing_within_7_days_offers_our_best_yield_product_of_that_kind(bank):
@@ -90,11 +92,11 @@ def test_competitor_product_maturing_within_7_days_offers_our_best_yield_product
 
     alert = only_alert(AlertKind.COMPETITOR_MATURITY)
     assert alert.customer == bank.customer
-    assert alert.owner == bank.owner
+    assert alert.case.owner == bank.owner
     assert alert.details["replacement_product"] == best.product_code
     assert alert.event_on == RUN_DATE + dt.timedelta(days=7)
     assert alert.aum_at_risk == Decimal("250000.00")
-    assert alert.steps.filter(channel="call").exists()
+    assert alert.tasks.filter(channel="call").exists()
 
 
 def test_own_product_maturing_within_14_days_for_an_at_risk_customer_asks_for_a_rollover(bank):
@@ -149,10 +151,10 @@ def test_the_rules_read_balances_up_to_the_nightly_runs_month_not_past_it(bank):
     balances(bank.customer, (dt.date(2024, 2, 1), "100000"), (dt.date(2024, 3, 1), "99000"),
              (dt.date(2024, 4, 1), "50000"))
 
-    counts = alerts_raise_for_date(run_date=RUN_DATE, data_month=dt.date(2024, 3, 1))
-    assert counts["by_kind"][AlertKind.AUM_DROP]["raised"] == 0
-    counts = alerts_raise_for_date(run_date=RUN_DATE, data_month=dt.date(2024, 4, 1))
-    assert counts["by_kind"][AlertKind.AUM_DROP]["raised"] == 1
+    counts = cases_raise_for_date(run_date=RUN_DATE, data_month=dt.date(2024, 3, 1))
+    assert counts["by_kind"][AlertKind.AUM_DROP] == 0
+    counts = cases_raise_for_date(run_date=RUN_DATE, data_month=dt.date(2024, 4, 1))
+    assert counts["by_kind"][AlertKind.AUM_DROP] == 1
 
 
 def test_a_trigger_whose_playbook_is_inactive_is_counted_and_logged_not_silently_dropped(bank, caplog):
@@ -161,8 +163,8 @@ def test_a_trigger_whose_playbook_is_inactive_is_counted_and_logged_not_silently
 
     counts = raise_today()
 
-    assert not Alert.objects.exists()
-    assert counts["no_playbook"] == 1 and counts["by_kind"][AlertKind.MODEL_RISK]["no_playbook"] == 1
+    assert not Signal.objects.exists()
+    assert counts["no_playbook"] == 1 and counts["by_kind"][AlertKind.MODEL_RISK] == 1
     assert "playbook 'segment_product' is missing or inactive" in caplog.text
 
 
@@ -173,9 +175,9 @@ def test_large_withdrawal_booked_for_tomorrow_reaches_the_rm_and_the_lobby_list(
     raise_today()
 
     alert = only_alert(AlertKind.LARGE_WITHDRAWAL)
-    assert alert.owner == bank.owner
-    assert alert.steps.filter(owner_role="lobby", owner=bank.lobby).exists()
-    assert list(interception_list(user=bank.lobby, today=RUN_DATE)) == [alert]
+    assert alert.case.owner == bank.owner
+    assert alert.tasks.filter(owner_role="lobby", owner=bank.lobby, due_on=RUN_DATE + dt.timedelta(days=1)).exists()
+    assert alert.case.urgent and alert.case.rank == 1  # booked for tomorrow: time-critical
 
 
 def test_satisfaction_fell_for_a_core_customer_goes_to_the_branch_head(bank):
@@ -187,8 +189,11 @@ def test_satisfaction_fell_for_a_core_customer_goes_to_the_branch_head(bank):
     raise_today()
 
     alert = only_alert(AlertKind.SATISFACTION_DROP)
-    assert alert.owner == bank.head
+    # The case stays the customer's RM's; the callback is the head's task, due within the callback days.
+    assert alert.case.owner == bank.owner
     assert alert.playbook.key == "satisfaction_core"
+    callback = alert.tasks.get(owner=bank.head, order=1)
+    assert callback.channel == "call" and callback.due_on == RUN_DATE + dt.timedelta(days=2)
 
 
 def test_satisfaction_down_three_points_for_an_ordinary_customer_goes_to_the_rm(bank):
@@ -201,7 +206,7 @@ def test_satisfaction_down_three_points_for_an_ordinary_customer_goes_to_the_rm(
 
     alert = only_alert(AlertKind.SATISFACTION_DROP)
     assert alert.customer == bank.customer
-    assert alert.owner == bank.owner
+    assert alert.case.owner == bank.owner
     assert alert.playbook.key == "satisfaction_other"
 
 
@@ -213,9 +218,9 @@ def test_complaint_from_a_core_customer_asks_the_branch_head_to_apologise(bank):
     raise_today()
 
     alert = only_alert(AlertKind.SERVICE_FAILURE)
-    assert alert.owner == bank.head
+    assert alert.case.owner == bank.owner
     assert alert.playbook.key == "service_failure_core"
-    assert alert.steps.get(order=1).owner == bank.head
+    assert alert.tasks.get(order=1).owner == bank.head
 
 
 def test_aum_back_to_the_pre_drop_level_makes_the_customer_eligible_for_the_prize_draw(bank):
@@ -229,6 +234,5 @@ def test_aum_back_to_the_pre_drop_level_makes_the_customer_eligible_for_the_priz
     alert = only_alert(AlertKind.RECOVERY_ELIGIBLE)
     assert alert.customer == bank.customer
     assert alert.event_on == dt.date(2024, 4, 1)
-    assert not alert.is_control  # the recovery playbook has no control group
     assert list(prize_eligibility_list(month=dt.date(2024, 4, 1))) == [bank.customer]
-    assert alert.status == AlertStatus.OPEN
+    assert alert.case.status == CaseStatus.OPEN
