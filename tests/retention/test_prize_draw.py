@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from retention.models import PrizeDraw
-from retention.services import alerts_raise_for_date, prize_draw_run, prize_draw_winners
+from retention.prize import prize_draw_run, prize_draw_winners
+from retention.raising import cases_raise_for_date
 from tests.retention.factories import CustomerFactory, MonthlyBalanceFactory
 
 
@@ -31,7 +32,7 @@ def recovered_customers(bank, settings):
                            (dt.date(2024, 4, 1), 210_000)):
             MonthlyBalanceFactory(customer=customer, month=month, aum=Decimal(aum))
         customers.append(customer)
-    alerts_raise_for_date(run_date=dt.date(2024, 5, 3))
+    cases_raise_for_date(run_date=dt.date(2024, 5, 3))
     return customers
 
 

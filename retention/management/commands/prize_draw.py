@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from customers.models import User
-from retention.services import prize_draw_run
+from retention.prize import prize_draw_run
 
 
 class Command(BaseCommand):
