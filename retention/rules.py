@@ -36,7 +36,7 @@ from customers.models import (
     Survey,
 )
 from retention import conf
-from retention.models import SignalKind, OwnerRole
+from retention.models import OwnerRole, SignalKind
 
 # --- small tier helper ----------------------------------------------------------
 

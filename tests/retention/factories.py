@@ -181,6 +181,12 @@ class ChurnScoreFactory(factory.django.DjangoModelFactory):
 # Playbooks come from the data migration; a case takes the product-segment one by default.
 
 
+def period_start(day: dt.date, *, months: int) -> dt.date:
+    from retention.control import period_start as start
+
+    return start(day, months=months)
+
+
 def _playbook(key: str):
     from retention.models import Playbook
 
@@ -210,7 +216,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
     save_rate = 0.15
     contact_cost = 50.0
     priority = factory.LazyAttribute(lambda o: o.probability * float(o.aum_at_risk) * o.save_rate - o.contact_cost)
-    control_period = factory.LazyAttribute(lambda o: dt.date(o.opened_on.year, 3 * ((o.opened_on.month - 1) // 3) + 1, 1))
+    control_period = factory.LazyAttribute(lambda o: period_start(o.opened_on, months=3))
     window_start_month = factory.LazyAttribute(lambda o: dt.date(o.opened_on.year, o.opened_on.month, 1))
     window_ends_on = factory.LazyAttribute(lambda o: o.opened_on + dt.timedelta(days=100))
 
