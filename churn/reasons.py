@@ -446,6 +446,30 @@ def _event_appointment(p: dict) -> str:
     return text % {"amount": _money_text(p["value"]), "day": _day(p["scheduled_on"])}
 
 
+def _month_text(value) -> str:
+    try:
+        return date_format(dt.date.fromisoformat(str(value)[:10]), "YEAR_MONTH_FORMAT")
+    except ValueError:
+        return str(value)
+
+
+def _already_lost(p: dict) -> str:
+    """A customer who has left by the churn definition (retention.rules.rule_already_lost):
+    when, by which of its criteria, and how much AUM went."""
+    values = {
+        "month": _month_text(p["lost_month"]), "before": _money_text(p.get("aum_before")),
+        "now": _money_text(p.get("aum_now")), "lost": _money_text(p.get("aum_lost")),
+        "pct": _percent(p["value"]) if p.get("value") is not None else 0, "tier": _tier_label(p.get("tier", "")),
+    }
+    if p.get("criterion") == "closed":
+        return _("left in %(month)s by the churn definition: accounts closed, %(lost)s CNY of AUM gone") % values
+    if p.get("criterion") == "tier_downgrade":
+        return _("left in %(month)s by the churn definition: fell out of the %(tier)s tier, AUM down from "
+                 "%(before)s CNY to %(now)s CNY") % values
+    return _("left in %(month)s by the churn definition: AUM down %(pct)s%% from %(before)s CNY to %(now)s CNY") % (
+        values)
+
+
 _EVENT_RENDERERS: dict[str, Callable[[dict], str]] = {
     "competitor_product_matures": lambda p: _("%(provider)s's %(product)s matures on %(day)s, in %(days)s days") % {
         "provider": p.get("provider", ""), "product": p.get("product", ""), "day": _day(p["maturity_on"]),
@@ -460,6 +484,7 @@ _EVENT_RENDERERS: dict[str, Callable[[dict], str]] = {
     "complaint_logged": lambda p: _("complaint logged on %(day)s") % {"day": _day(p["value"])},
     "aum_recovered": lambda p: _("AUM back to %(amount)s CNY, from %(before)s CNY after the drop") % {
         "amount": _money_text(p["value"]), "before": _money_text(p.get("pre_drop_aum"))},
+    "already_lost": _already_lost,
 }
 
 

@@ -62,6 +62,9 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     "RETENTION_SUPPRESS_DAYS": (30, int),
     # A snooze ends at most this many days ahead: a case is put off, never forgotten.
     "RETENTION_SNOOZE_MAX_DAYS": (IN_SETTINGS, int),
+    # Already lost: a customer who met the churn definition within this many of the latest
+    # known months, and has not come back since, gets a win-back case.
+    "RETENTION_WIN_BACK_LOOKBACK_MONTHS": (6, int),
 }
 
 
@@ -174,6 +177,10 @@ def snooze_max_days() -> int:
     return _get("RETENTION_SNOOZE_MAX_DAYS")
 
 
+def win_back_lookback_months() -> int:
+    return _get("RETENTION_WIN_BACK_LOOKBACK_MONTHS")
+
+
 # Shared with the bank data and the churn engine, read by their readers.
 def core_tiers() -> tuple[str, ...]:
     return customers_conf.core_tiers()
@@ -189,3 +196,7 @@ def churn_window_months() -> int:
 
 def churn_aum_drop_ratio() -> float:
     return churn_conf.aum_drop_ratio()
+
+
+def churn_min_avg_aum() -> float:
+    return churn_conf.min_avg_aum()

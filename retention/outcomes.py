@@ -21,34 +21,48 @@ from retention import conf
 _SENTINEL = -1
 
 
-def churned_by_customer(
-    *, rows: list[tuple[int, dt.date, float, str]], anchor_month: dt.date
-) -> dict[int, bool]:
-    """customer pk -> churned, for customers with an active row at ``anchor_month``.
+def churn_labels(
+    *, rows: list[tuple[int, dt.date, float, str]], month_ends: list[dt.date], last_month: dt.date,
+    min_avg_aum: float,
+) -> pd.DataFrame:
+    """``build_labels`` on (customer pk, month, aum, status) rows that run up to ``last_month``.
 
-    ``rows`` are (customer pk, month, aum, status) for months anchor-2 .. anchor+window.
     ``build_labels`` treats a missing month after the first one as "closed"
     (the bank stops exporting closed customers) but only labels month-ends whose
     whole window is in the frame. A batch whose customers all closed would have
-    no row for the last window month, so a sentinel row marks the frame as
-    covering it; the sentinel has no row at the anchor month and gets no label.
+    no row for the last month, so a sentinel row marks the frame as covering it;
+    the sentinel has no row at any month-end and gets no label.
     """
-    window = conf.churn_window_months()
-    last_month = add_months(anchor_month, window)
     frame = pd.DataFrame(
         [*rows, (_SENTINEL, last_month, 0.0, "active")], columns=["customer_id", "month", "aum", "status"]
     )
     frame["month"] = pd.to_datetime(frame["month"])
     labels = build_labels(
         frame,
-        month_ends=[month_end(anchor_month)],
-        window_months=window,
+        month_ends=month_ends,
+        window_months=conf.churn_window_months(),
         aum_drop_ratio=conf.churn_aum_drop_ratio(),
-        # Every alert is measured, including small customers the model does not score.
-        min_avg_aum=0.0,
+        min_avg_aum=min_avg_aum,
         tier_floors=conf.tier_floors(),
     )
-    return {int(row.customer_id): bool(row.churned) for row in labels.itertuples() if row.customer_id != _SENTINEL}
+    return labels[labels["customer_id"] != _SENTINEL]
+
+
+def churned_by_customer(
+    *, rows: list[tuple[int, dt.date, float, str]], anchor_month: dt.date
+) -> dict[int, bool]:
+    """customer pk -> churned, for customers with an active row at ``anchor_month``.
+
+    ``rows`` are (customer pk, month, aum, status) for months anchor-2 .. anchor+window.
+    """
+    labels = churn_labels(
+        rows=rows,
+        month_ends=[month_end(anchor_month)],
+        last_month=add_months(anchor_month, conf.churn_window_months()),
+        # Every case is measured, including small customers the model does not score.
+        min_avg_aum=0.0,
+    )
+    return {int(row.customer_id): bool(row.churned) for row in labels.itertuples()}
 
 
 def aum_kept(*, start_aum: Decimal | None, end_aum: Decimal | None, end_closed: bool) -> Decimal:

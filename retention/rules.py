@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
+import numpy as np
+import pandas as pd
+from django.db import connection
 from django.db.models import Max
 
 from churn.models import ChurnScore
-from core.months import add_months, month_start
+from core.months import add_months, month_end, month_number, month_start
 from customers import tiers
 from customers.models import (
     Appointment,
@@ -37,6 +40,7 @@ from customers.models import (
 )
 from retention import conf
 from retention.models import OwnerRole, SignalKind
+from retention.outcomes import churn_labels
 
 # --- small tier helper ----------------------------------------------------------
 
@@ -495,6 +499,210 @@ def rule_recovery_eligible(ctx: RuleContext) -> list[Trigger]:
     return triggers
 
 
+# --- already lost: a win-back case -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LostCandidates:
+    """The balance rows ``rule_already_lost`` reads: every month from ``first_month`` to
+    ``last_month`` (the latest known month) of the customers the SQL prefilter let through."""
+
+    first_month: dt.date
+    last_month: dt.date
+    rows: list[tuple[int, dt.date, float, str]]
+
+    @property
+    def customer_count(self) -> int:
+        return len({row[0] for row in self.rows})
+
+
+def already_lost_candidates(ctx: RuleContext) -> LostCandidates | None:
+    """The months the rule needs and, in one query, the rows of the customers who could have
+    left by the churn definition: None when no balance is known before the cutoff.
+
+    A customer can only be "already lost" if their latest known month is still down on
+    some earlier month of the history read: closed or missing, or AUM below the drop ratio
+    times the highest earlier AUM (every baseline average is at most that), or AUM in a
+    lower tier than the highest earlier AUM's. The prefilter is that test, in SQL over the
+    months read; ``build_labels`` then decides on the few rows that pass it.
+    """
+    last_month = MonthlyBalance.objects.filter(month__lt=ctx.balance_cutoff).aggregate(last=Max("month"))["last"]
+    if last_month is None:
+        return None
+    window = conf.churn_window_months()
+    # Anchors (month-ends the definition is scored at) from lookback + window months back, so
+    # a loss just before the look-back is recognised as such, with its true month.
+    first_anchor = add_months(last_month, -(conf.win_back_lookback_months() + window))
+    first_month = add_months(first_anchor, -(window - 1))
+    balance = MonthlyBalance._meta.db_table
+    customer = Customer._meta.db_table
+    # CAST: the amounts go in as exact decimals, and SQLite compares an aggregate (no column
+    # affinity) with a bound text value as text otherwise.
+    number = "CAST(%s AS NUMERIC)"
+    lower_tier = []
+    tier_params: list = []
+    for floor in tiers.floor_values(conf.tier_floors()):
+        lower_tier.append(f"(latest_aum < {number} AND earlier_peak >= {number})")
+        tier_params += [Decimal(str(floor)), Decimal(str(floor))]
+    sql = f"""
+        WITH history AS (
+            SELECT b.customer_id,
+                   MAX(CASE WHEN b.month = %s THEN b.aum END) AS latest_aum,
+                   SUM(CASE WHEN b.month = %s AND b.status <> %s THEN 1 ELSE 0 END) AS open_latest,
+                   MAX(CASE WHEN b.month < %s THEN b.aum END) AS earlier_peak
+            FROM {balance} b JOIN {customer} c ON c.id = b.customer_id
+            WHERE c.status = %s AND b.month >= %s AND b.month <= %s
+            GROUP BY b.customer_id
+        ),
+        candidates AS (
+            SELECT customer_id FROM history
+            WHERE earlier_peak >= {number}
+              AND (open_latest = 0 OR latest_aum < {number} * earlier_peak OR {" OR ".join(lower_tier)})
+        )
+        SELECT b.customer_id, b.month, b.aum, b.status
+        FROM {balance} b JOIN candidates k ON k.customer_id = b.customer_id
+        WHERE b.month >= %s AND b.month <= %s
+        ORDER BY b.customer_id, b.month
+    """
+    params = [
+        last_month, last_month, CustomerStatus.CLOSED, last_month,
+        CustomerStatus.ACTIVE, first_month, last_month,
+        Decimal(str(conf.churn_min_avg_aum())), Decimal(str(conf.churn_aum_drop_ratio())), *tier_params,
+        first_month, last_month,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [(customer_id, month, float(aum), status) for customer_id, month, aum, status in cursor.fetchall()]
+    return LostCandidates(first_month=first_month, last_month=last_month, rows=rows)
+
+
+def _lost_since(candidates: LostCandidates) -> pd.DataFrame:
+    """Per candidate who has left by the churn definition and not come back: the month they
+    left, the AUM before it, the AUM now, which criterion of the definition they met first.
+
+    ``build_labels`` (the churn definition) says at which month-ends ``t`` of the history a
+    customer churned. Of those, a loss counts if it has lasted: from some month of ``t``'s
+    window to the latest month, every month is closed, below the drop ratio times ``t``'s
+    average, or in a lower tier than at ``t``. The month it left is the first month of that
+    run; of several month-ends the earliest such month wins. A customer whose AUM came back
+    (a dip, a month-end window dressing) has no run reaching the latest month.
+    """
+    empty = pd.DataFrame(columns=["customer_id", "lost_month", "aum_before", "aum_now", "criterion", "tier"])
+    if not candidates.rows:
+        return empty
+    window = conf.churn_window_months()
+    ratio = conf.churn_aum_drop_ratio()
+    floors = conf.tier_floors()
+    count = month_number(candidates.last_month) - month_number(candidates.first_month) + 1
+    months = [add_months(candidates.first_month, i) for i in range(count)]
+    anchors = months[window - 1 : len(months) - window]
+    labels = churn_labels(
+        rows=candidates.rows, month_ends=[month_end(m) for m in anchors], last_month=candidates.last_month,
+        min_avg_aum=conf.churn_min_avg_aum(),
+    )
+    labels = labels[labels["churned"].astype(bool)]
+    if labels.empty:
+        return empty
+
+    frame = pd.DataFrame(candidates.rows, columns=["customer_id", "month", "aum", "status"])
+    column_of = {month: i for i, month in enumerate(months)}
+    customer_index = pd.Index(pd.unique(frame["customer_id"]))
+    n, span = len(customer_index), len(months)
+    row_pos = customer_index.get_indexer(frame["customer_id"])
+    col_pos = frame["month"].map(column_of).to_numpy()
+    aum = np.full((n, span), np.nan)
+    aum[row_pos, col_pos] = frame["aum"].to_numpy(dtype=float)
+    present = np.zeros((n, span), dtype=bool)
+    present[row_pos, col_pos] = True
+    closed = np.zeros((n, span), dtype=bool)
+    closed[row_pos, col_pos] = frame["status"].to_numpy() == CustomerStatus.CLOSED
+    # As in the definition: a month with no row after the customer's first row is a closed month.
+    gone = closed | (np.maximum.accumulate(present, axis=1) & ~present)
+    tier = tiers.tier_codes(aum, floors)
+
+    who = customer_index.get_indexer(labels["customer_id"])
+    at = np.array([column_of[month_start(as_of)] for as_of in labels["as_of"]])
+    baseline = labels["aum_avg"].to_numpy(dtype=float)
+    tier_at = tier[who, at]
+    dropped = np.nan_to_num(aum[who], nan=0.0) < ratio * baseline[:, None]
+    lower_tier = np.nan_to_num(tier[who], nan=-1.0) < tier_at[:, None]
+    down = gone[who] | dropped | lower_tier
+    after = np.arange(span)[None, :] > at[:, None]
+    up = after & ~down
+    # The last month after t that was not down (or t itself): the run of down months starts after it.
+    last_up = np.where(up.any(axis=1), span - 1 - np.argmax(up[:, ::-1], axis=1), at)
+    start = last_up + 1
+    lasting = (start <= at + window) & (start <= span - 1)
+    if not lasting.any():
+        return empty
+    chosen = pd.DataFrame({
+        "customer_id": labels["customer_id"].to_numpy()[lasting],
+        "start": start[lasting],
+        "at": at[lasting],
+        "aum_before": baseline[lasting],
+        "who": who[lasting],
+        "tier_at": tier_at[lasting],
+    }).sort_values(["customer_id", "start", "at"]).drop_duplicates("customer_id")
+    rows_of, starts = chosen["who"].to_numpy(), chosen["start"].to_numpy()
+    baseline = chosen["aum_before"].to_numpy()
+    aum_at_start = np.where(gone[rows_of, starts], 0.0, np.nan_to_num(aum[rows_of, starts], nan=0.0))
+    criterion = np.where(
+        gone[rows_of, starts], "closed", np.where(aum_at_start < ratio * baseline, "aum_drop", "tier_downgrade"),
+    )
+    # "Before": the definition's baseline, or the month just before the loss if higher (a
+    # customer who had come back after a dip and then left took the higher amount with them).
+    month_before = np.where(gone[rows_of, starts - 1], 0.0, np.nan_to_num(aum[rows_of, starts - 1], nan=0.0))
+    now_gone = gone[rows_of, span - 1]
+    return pd.DataFrame({
+        "customer_id": chosen["customer_id"].to_numpy(),
+        "lost_month": [months[i] for i in starts],
+        "aum_before": np.maximum(baseline, month_before),
+        "aum_now": np.where(now_gone, 0.0, np.nan_to_num(aum[rows_of, span - 1], nan=0.0)),
+        "criterion": criterion,
+        "tier": [tiers.TIERS[int(code)] for code in chosen["tier_at"].to_numpy()],
+    })
+
+
+def rule_already_lost(ctx: RuleContext) -> list[Trigger]:
+    """A customer who has already left by the churn definition (within the look-back of
+    RETENTION_WIN_BACK_LOOKBACK_MONTHS known months) and not come back -> RM win-back.
+
+    Not a risk but a fact: the probability is 1 and the AUM at risk is the AUM that left
+    (what a win-back would bring back). Cheap at a million customers: one aggregate query
+    keeps the few whose latest month is down on their history, and the definition runs on
+    their rows only (``already_lost_candidates``)."""
+    candidates = already_lost_candidates(ctx)
+    if candidates is None:
+        return []
+    lookback_start = add_months(candidates.last_month, -(conf.win_back_lookback_months() - 1))
+    triggers = []
+    for lost in _lost_since(candidates).itertuples():
+        if lost.lost_month < lookback_start:
+            continue  # left before the look-back: not tonight's news
+        before, now = _money(lost.aum_before), _money(lost.aum_now)
+        aum_lost = max(before - now, Decimal("0.00"))
+        share_lost = round(float(aum_lost / before), 4) if before > 0 else None
+        lost_month = lost.lost_month.isoformat()
+        triggers.append(
+            Trigger(
+                customer_id=int(lost.customer_id),
+                kind=SignalKind.ALREADY_LOST,
+                playbook_key="win_back",
+                owner_role=OwnerRole.RM,
+                aum_at_risk=aum_lost,
+                probability=1.0,
+                event_on=lost.lost_month,
+                reasons=[
+                    _reason("already_lost", share_lost, lost_month=lost_month, criterion=lost.criterion,
+                            tier=lost.tier, aum_before=str(before), aum_now=str(now), aum_lost=str(aum_lost))
+                ],
+                details={"lost_month": lost_month, "aum_lost": str(aum_lost), "aum_before": str(before),
+                         "aum_now": str(now), "criterion": lost.criterion, "tier_before": lost.tier},
+            )
+        )
+    return triggers
+
+
 RULES: dict[str, Callable[[RuleContext], list[Trigger] | None]] = {
     SignalKind.MODEL_RISK: rule_model_risk,
     SignalKind.COMPETITOR_MATURITY: rule_competitor_maturity,
@@ -505,4 +713,5 @@ RULES: dict[str, Callable[[RuleContext], list[Trigger] | None]] = {
     SignalKind.SATISFACTION_DROP: rule_satisfaction_drop,
     SignalKind.SERVICE_FAILURE: rule_service_failure,
     SignalKind.RECOVERY_ELIGIBLE: rule_recovery_eligible,
+    SignalKind.ALREADY_LOST: rule_already_lost,
 }
