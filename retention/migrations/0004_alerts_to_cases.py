@@ -8,13 +8,16 @@ same thing forever.
 """
 
 import datetime as dt
+from collections import defaultdict
 
 from django.db import migrations
 
 OPEN = ("open", "in_progress", "snoozed")
-ACTIONS = {"raised": "opened", "retriggered": "signal_renewed", "step_ticked": "task_done",
-           "step_unticked": "task_undone"}
+# Old action -> new action; "raised", "cleared" and the step actions are decided per event below.
+ACTIONS = {"retriggered": "signal_renewed"}
 STATUS_RANK = {"in_progress": 0, "snoozed": 1, "open": 2}
+# Groups (customer episodes) written per batch: a few queries per batch, not per alert.
+BATCH = 500
 
 WIN_BACK = {
     "key": "win_back",
@@ -48,12 +51,6 @@ def forwards(apps, schema_editor):
     Playbook = apps.get_model("retention", "Playbook")
     PlaybookStep = apps.get_model("retention", "PlaybookStep")
     Alert = apps.get_model("retention", "Alert")
-    AlertStep = apps.get_model("retention", "AlertStep")
-    AlertEvent = apps.get_model("retention", "AlertEvent")
-    Case = apps.get_model("retention", "Case")
-    Signal = apps.get_model("retention", "Signal")
-    Task = apps.get_model("retention", "Task")
-    CaseEvent = apps.get_model("retention", "CaseEvent")
 
     for playbook in Playbook.objects.exclude(alert_kind=""):
         playbook.signal_kind = playbook.alert_kind
@@ -77,71 +74,137 @@ def forwards(apps, schema_editor):
         else:
             key = (alert.customer_id, alert.raised_on.replace(day=1))
         groups.setdefault(key, []).append(alert)
-    for (customer_id, _), alerts in groups.items():
-        lead = max(alerts, key=lambda a: (a.priority, -a.pk))
-        is_open = alerts[0].status in OPEN
-        if is_open:
-            status = min((a.status for a in alerts), key=lambda s: STATUS_RANK[s])
-        else:
-            status = max(alerts, key=lambda a: (a.closed_at is not None, a.closed_at or a.updated_at)).status
-        opened_on = min(a.raised_on for a in alerts)
-        measured = [a for a in alerts if a.outcome]
-        case = Case.objects.create(
-            customer_id=customer_id, branch_id=lead.branch_id, owner_id=lead.owner_id, kind="retention",
-            status=status, opened_on=opened_on, last_signal_on=max(a.last_triggered_on for a in alerts),
-            leading_kind=lead.kind, playbook_id=lead.playbook_id, probability=lead.probability or 0,
-            aum=lead.aum, aum_at_risk=lead.aum_at_risk, expected_aum_at_risk=lead.expected_aum_at_risk,
-            priority=lead.priority, rank=lead.rank if is_open else None, ranked_on=lead.ranked_on,
-            in_budget=lead.in_budget if is_open else False,
-            # Shown if any of its alerts was shown: staff may have worked it.
-            is_control=all(a.is_control for a in alerts), control_period=_quarter(opened_on),
-            control_draw=min(a.control_draw for a in alerts),
-            snoozed_until=max((a.snoozed_until for a in alerts if a.snoozed_until), default=None),
-            close_reason="" if is_open else "; ".join(sorted({a.close_reason or a.dismiss_reason for a in alerts} - {""})),
-            closed_at=None if is_open else max((a.closed_at for a in alerts if a.closed_at), default=None),
-            window_start_month=lead.window_start_month, window_ends_on=lead.window_ends_on,
-            outcome=measured[0].outcome if measured else "",
-            outcome_measured_on=measured[0].outcome_measured_on if measured else None,
-            aum_at_window_start=measured[0].aum_at_window_start if measured else None,
-            aum_kept=measured[0].aum_kept if measured else None,
-        )
-        worked_at = None
+    episodes = list(groups.values())
+    for start in range(0, len(episodes), BATCH):
+        _write_cases(apps, episodes[start : start + BATCH])
+
+
+def _write_cases(apps, episodes):
+    """Cases, signals, tasks and history for a batch of episodes (each a customer's alerts,
+    earliest first)."""
+    Customer = apps.get_model("customers", "Customer")
+    AlertStep = apps.get_model("retention", "AlertStep")
+    AlertEvent = apps.get_model("retention", "AlertEvent")
+    Case = apps.get_model("retention", "Case")
+    Signal = apps.get_model("retention", "Signal")
+    Task = apps.get_model("retention", "Task")
+    CaseEvent = apps.get_model("retention", "CaseEvent")
+
+    alert_ids = [alert.pk for alerts in episodes for alert in alerts]
+    steps = defaultdict(list)
+    for step in AlertStep.objects.filter(alert_id__in=alert_ids).order_by("alert_id", "order", "pk"):
+        steps[step.alert_id].append(step)
+    events = defaultdict(list)
+    for event in AlertEvent.objects.filter(alert_id__in=alert_ids).order_by("at", "pk"):
+        events[event.alert_id].append(event)
+    rm_of = dict(Customer.objects.filter(pk__in={alerts[0].customer_id for alerts in episodes})
+                 .values_list("pk", "rm_id"))
+
+    cases = [_case(Case, alerts, steps, events, rm_of) for alerts in episodes]
+    Case.objects.bulk_create(cases)
+
+    signal_of = {}
+    for case, alerts in zip(cases, episodes):
         for alert in alerts:
-            signal = Signal.objects.create(
-                case=case, customer_id=customer_id, kind=alert.kind, playbook_id=alert.playbook_id,
-                is_active=alert.status in OPEN, first_seen_on=alert.raised_on, last_seen_on=alert.last_triggered_on,
+            is_open = alert.status in OPEN
+            closed_on = None if is_open else (alert.closed_at or alert.updated_at).date()
+            signal_of[alert.pk] = Signal(
+                case_id=case.pk, customer_id=alert.customer_id, kind=alert.kind, playbook_id=alert.playbook_id,
+                is_active=is_open, first_seen_on=alert.raised_on, last_seen_on=alert.last_triggered_on,
                 seen_count=alert.trigger_count, event_on=alert.event_on, probability=alert.probability or 0,
                 aum_at_risk=alert.aum_at_risk, expected_aum_at_risk=alert.expected_aum_at_risk,
-                priority=alert.priority, reasons=alert.reasons, details=alert.details,
-                cleared_on=None if alert.status in OPEN else (alert.closed_at.date() if alert.closed_at else None),
+                priority=alert.priority, reasons=alert.reasons, details=alert.details, cleared_on=closed_on,
                 clear_reason=alert.close_reason if alert.status == "cleared" else "",
             )
-            for step in AlertStep.objects.filter(alert_id=alert.pk).order_by("order"):
+    Signal.objects.bulk_create(signal_of.values())
+
+    task_of = {}
+    for case, alerts in zip(cases, episodes):
+        for alert in alerts:
+            for step in steps[alert.pk]:
                 done = step.done_at is not None
-                Task.objects.create(
-                    case=case, signal=signal, playbook_id=alert.playbook_id, playbook_step_id=step.playbook_step_id,
-                    order=step.order, owner_role=step.owner_role, owner_id=step.owner_id, channel=step.channel,
-                    due_on=step.due_on, text_zh=step.text_zh, text_en=step.text_en,
+                task_of[(alert.pk, step.order)] = Task(
+                    case_id=case.pk, signal_id=signal_of[alert.pk].pk, playbook_id=alert.playbook_id,
+                    playbook_step_id=step.playbook_step_id, order=step.order, owner_role=step.owner_role,
+                    owner_id=step.owner_id, channel=step.channel, due_on=step.due_on, text_zh=step.text_zh,
+                    text_en=step.text_en,
                     status="done" if done else ("open" if alert.status in OPEN else "cancelled"),
-                    done_at=step.done_at, done_by_id=step.done_by_id, created_on=alert.raised_on,
+                    done_at=step.done_at, done_by_id=step.done_by_id if done else None, created_on=alert.raised_on,
                 )
-                if done and (worked_at is None or step.done_at < worked_at):
-                    worked_at = step.done_at
-            events = []
-            for event in AlertEvent.objects.filter(alert_id=alert.pk).order_by("at", "pk"):
-                if event.actor_id is not None and (worked_at is None or event.at < worked_at):
-                    worked_at = event.at
-                events.append(CaseEvent(
-                    case=case, actor_id=event.actor_id, action=ACTIONS.get(event.action, event.action),
+    Task.objects.bulk_create(task_of.values())
+
+    history = []
+    for case, alerts in zip(cases, episodes):
+        last_cleared = None
+        if case.status == "cleared":
+            cleared = [e for alert in alerts for e in events[alert.pk] if e.action == "cleared"]
+            last_cleared = max(cleared, key=lambda e: (e.at, e.pk)).pk if cleared else None
+        for alert in alerts:
+            for event in events[alert.pk]:
+                task = None
+                if event.action == "raised":
+                    # The first alert opened the case; the others added a signal to it.
+                    action = "opened" if alert is alerts[0] else "signal_added"
+                elif event.action == "cleared":
+                    action = "cleared" if event.pk == last_cleared else "signal_cleared"
+                elif event.action in ("step_ticked", "step_unticked"):
+                    action = "task_done" if event.action == "step_ticked" else "task_undone"
+                    task = task_of.get((alert.pk, (event.data or {}).get("step")))
+                else:
+                    action = ACTIONS.get(event.action, event.action)
+                history.append((event.at, CaseEvent(
+                    case_id=case.pk, task_id=task.pk if task else None, actor_id=event.actor_id, action=action,
                     from_status=event.from_status, to_status=event.to_status, note=event.note,
-                    data={**event.data, "kind": alert.kind, "alert": alert.pk},
-                ))
-            created = CaseEvent.objects.bulk_create(events)
-            # Keep each event's time (auto_now_add stamped them now).
-            for new, old in zip(created, AlertEvent.objects.filter(alert_id=alert.pk).order_by("at", "pk")):
-                CaseEvent.objects.filter(pk=new.pk).update(at=old.at)
-        if worked_at is not None:
-            Case.objects.filter(pk=case.pk).update(worked_at=worked_at)
+                    data={**(event.data or {}), "kind": alert.kind, "alert": alert.pk},
+                )))
+    created = CaseEvent.objects.bulk_create([new for _, new in history])
+    # Keep each event's time: auto_now_add stamped them now, bulk_update writes what is set.
+    for (old_at, _), new in zip(history, created):
+        new.at = old_at
+    CaseEvent.objects.bulk_update(created, ["at"], batch_size=BATCH)
+
+
+def _case(Case, alerts, steps, events, rm_of):
+    """The case of one episode (unsaved)."""
+    lead = max(alerts, key=lambda a: (a.priority, -a.pk))
+    is_open = alerts[0].status in OPEN
+    if is_open:
+        status = min((a.status for a in alerts), key=lambda s: STATUS_RANK[s])
+    else:
+        status = max(alerts, key=lambda a: (a.closed_at is not None, a.closed_at or a.updated_at)).status
+    opened_on = min(a.raised_on for a in alerts)
+    measured = [a for a in alerts if a.outcome]
+    # The window and the outcome measured over it come from one alert: the measured one, or
+    # else the one that opened the episode (the case's window starts when it opened).
+    window = measured[0] if measured else alerts[0]
+    history = [e for a in alerts for e in events[a.pk]]
+    # "Worked": a step done or a contact logged by staff (starting, snoozing or dismissing is not work).
+    work = [s.done_at for a in alerts for s in steps[a.pk] if s.done_at is not None]
+    work += [e.at for e in history if e.action == "contact_logged" and e.actor_id is not None]
+    closing = [e for e in history if e.action in ("closed", "dismissed") and e.actor_id is not None]
+    return Case(
+        customer_id=lead.customer_id, branch_id=lead.branch_id,
+        # The customer's RM owns the case; the lead alert's owner (a head, a lobby manager)
+        # only when the customer has none.
+        owner_id=rm_of.get(lead.customer_id) or lead.owner_id, kind="retention",
+        status=status, opened_on=opened_on, last_signal_on=max(a.last_triggered_on for a in alerts),
+        leading_kind=lead.kind, playbook_id=lead.playbook_id, probability=lead.probability or 0,
+        aum=lead.aum, aum_at_risk=lead.aum_at_risk, expected_aum_at_risk=lead.expected_aum_at_risk,
+        priority=lead.priority, rank=lead.rank if is_open else None, ranked_on=lead.ranked_on,
+        in_budget=lead.in_budget if is_open else False,
+        # Shown if any of its alerts was shown: staff may have worked it.
+        is_control=all(a.is_control for a in alerts), control_period=_quarter(opened_on),
+        control_draw=min(a.control_draw for a in alerts),
+        snoozed_until=(max((a.snoozed_until for a in alerts if a.snoozed_until), default=None)
+                       if status == "snoozed" else None),
+        close_reason="" if is_open else "; ".join(sorted({a.close_reason or a.dismiss_reason for a in alerts} - {""})),
+        closed_at=None if is_open else max((a.closed_at for a in alerts if a.closed_at), default=None),
+        closed_by_id=None if is_open or not closing else max(closing, key=lambda e: (e.at, e.pk)).actor_id,
+        worked_at=min(work, default=None),
+        window_start_month=window.window_start_month, window_ends_on=window.window_ends_on,
+        outcome=window.outcome, outcome_measured_on=window.outcome_measured_on,
+        aum_at_window_start=window.aum_at_window_start, aum_kept=window.aum_kept,
+    )
 
 
 class Migration(migrations.Migration):
