@@ -502,6 +502,10 @@ def rule_recovery_eligible(ctx: RuleContext) -> list[Trigger]:
 # --- already lost: a win-back case -------------------------------------------------------
 
 
+# Candidates whose rows one query reads (well under SQLite's limit of bound parameters).
+_CANDIDATE_BATCH = 5000
+
+
 @dataclass(frozen=True)
 class LostCandidates:
     """The balance rows ``rule_already_lost`` reads: every month from ``first_month`` to
@@ -517,8 +521,8 @@ class LostCandidates:
 
 
 def already_lost_candidates(ctx: RuleContext) -> LostCandidates | None:
-    """The months the rule needs and, in one query, the rows of the customers who could have
-    left by the churn definition: None when no balance is known before the cutoff.
+    """The months the rule needs and the rows of the customers who could have left by the
+    churn definition: None when no balance is known before the cutoff.
 
     A customer can only be "already lost" if their latest known month is still down on
     some earlier month of the history read: closed or missing, or AUM below the drop ratio
@@ -542,37 +546,43 @@ def already_lost_candidates(ctx: RuleContext) -> LostCandidates | None:
     lower_tier = []
     tier_params: list = []
     for floor in tiers.floor_values(conf.tier_floors()):
-        lower_tier.append(f"(latest_aum < {number} AND earlier_peak >= {number})")
+        lower_tier.append(f"(h.latest_aum < {number} AND h.earlier_peak >= {number})")
         tier_params += [Decimal(str(floor)), Decimal(str(floor))]
-    sql = f"""
-        WITH history AS (
+    # One pass over the months read, three figures per customer; the customers table is
+    # joined to the few that pass, not to every balance row.
+    candidates_sql = f"""
+        SELECT h.customer_id FROM (
             SELECT b.customer_id,
                    MAX(CASE WHEN b.month = %s THEN b.aum END) AS latest_aum,
                    SUM(CASE WHEN b.month = %s AND b.status <> %s THEN 1 ELSE 0 END) AS open_latest,
                    MAX(CASE WHEN b.month < %s THEN b.aum END) AS earlier_peak
-            FROM {balance} b JOIN {customer} c ON c.id = b.customer_id
-            WHERE c.status = %s AND b.month >= %s AND b.month <= %s
+            FROM {balance} b
+            WHERE b.month >= %s AND b.month <= %s
             GROUP BY b.customer_id
-        ),
-        candidates AS (
-            SELECT customer_id FROM history
-            WHERE earlier_peak >= {number}
-              AND (open_latest = 0 OR latest_aum < {number} * earlier_peak OR {" OR ".join(lower_tier)})
-        )
-        SELECT b.customer_id, b.month, b.aum, b.status
-        FROM {balance} b JOIN candidates k ON k.customer_id = b.customer_id
-        WHERE b.month >= %s AND b.month <= %s
-        ORDER BY b.customer_id, b.month
+        ) h JOIN {customer} c ON c.id = h.customer_id
+        WHERE c.status = %s AND h.earlier_peak >= {number}
+          AND (h.open_latest = 0 OR h.latest_aum < {number} * h.earlier_peak OR {" OR ".join(lower_tier)})
+        ORDER BY h.customer_id
     """
     params = [
-        last_month, last_month, CustomerStatus.CLOSED, last_month,
-        CustomerStatus.ACTIVE, first_month, last_month,
-        Decimal(str(conf.churn_min_avg_aum())), Decimal(str(conf.churn_aum_drop_ratio())), *tier_params,
-        first_month, last_month,
+        last_month, last_month, CustomerStatus.CLOSED, last_month, first_month, last_month,
+        CustomerStatus.ACTIVE, Decimal(str(conf.churn_min_avg_aum())), Decimal(str(conf.churn_aum_drop_ratio())),
+        *tier_params,
     ]
+    rows: list[tuple[int, dt.date, float, str]] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [(customer_id, month, float(aum), status) for customer_id, month, aum, status in cursor.fetchall()]
+        cursor.execute(candidates_sql, params)
+        customer_ids = [customer_id for (customer_id,) in cursor.fetchall()]
+        # Then their rows, through the (customer, month) index: a batch of customers per query.
+        for start in range(0, len(customer_ids), _CANDIDATE_BATCH):
+            batch = customer_ids[start : start + _CANDIDATE_BATCH]
+            cursor.execute(
+                f"SELECT customer_id, month, aum, status FROM {balance} "
+                f"WHERE customer_id IN ({', '.join(['%s'] * len(batch))}) AND month >= %s AND month <= %s "
+                f"ORDER BY customer_id, month",
+                [*batch, first_month, last_month],
+            )
+            rows += [(customer_id, month, float(aum), status) for customer_id, month, aum, status in cursor.fetchall()]
     return LostCandidates(first_month=first_month, last_month=last_month, rows=rows)
 
 

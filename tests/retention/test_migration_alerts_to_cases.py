@@ -111,7 +111,8 @@ def old_bank(old_apps):
                              due_on=dt.date(2024, 3, 4), text_zh="拜访", text_en="Visit")
     event(risk, "raised", at(1, 2), to_status="open", data={"held_out": False, "control_draw": 0.5})
     event(risk, "started", at(1, 9), actor=rm, from_status="open", to_status="in_progress")
-    event(risk, "step_ticked", at(2, 10), actor=rm, from_status="in_progress", to_status="in_progress", data={"step": 1})
+    event(risk, "step_ticked", at(2, 10), actor=rm, from_status="in_progress", to_status="in_progress",
+          data={"step": 1})
 
     downgrade = alert(customer=zhang, kind="tier_downgrade", playbook=tier, status="open", probability=0.3,
                       raised_on=dt.date(2024, 3, 10), last_triggered_on=dt.date(2024, 3, 14), trigger_count=5,

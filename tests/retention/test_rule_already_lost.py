@@ -16,6 +16,7 @@ from django.utils import translation
 
 from churn.reasons import render_reasons
 from core.months import add_months
+from retention import rules
 from retention.models import OwnerRole, Playbook, SignalKind
 from retention.rules import RULES, RuleContext, already_lost_candidates, rule_already_lost
 from tests.retention.conftest import RUN_DATE
@@ -169,24 +170,33 @@ def test_a_loss_before_the_look_back_is_not_tonights_news(steady, settings):
     assert lost_today()[customer.pk].details["lost_month"] == "2023-08-01"
 
 
-def test_two_queries_read_only_the_candidates_rows_however_many_customers(steady):
+def test_a_few_queries_read_only_the_candidates_rows_however_many_customers(steady, monkeypatch):
     for n in range(60):
         history(CustomerFactory(customer_id=f"KEPT-{n}"), {APRIL: "900000"})  # down 10%: not a candidate
-    left = CustomerFactory(customer_id="LEFT")
-    history(left, from_month(dt.date(2023, 12, 1), "60000"))
+    left = [CustomerFactory(customer_id=f"LEFT-{n}") for n in range(3)]
+    for customer in left:
+        history(customer, from_month(dt.date(2023, 12, 1), "60000"))
     ctx = RuleContext(run_date=RUN_DATE)
 
     with CaptureQueriesContext(connection) as queries:
         candidates = already_lost_candidates(ctx)
-    assert len(queries) == 2  # the latest known month, then the candidates' rows in one statement
+    # The latest known month, the candidates (one aggregate over the months read), their rows.
+    assert len(queries) == 3
     assert candidates is not None and candidates.last_month == APRIL
-    assert candidates.customer_count == 1
-    assert len(candidates.rows) == len(MONTHS)
+    assert candidates.customer_count == 3
+    assert len(candidates.rows) == 3 * len(MONTHS)
 
     with CaptureQueriesContext(connection) as queries:
         found = rule_already_lost(ctx)
-    assert len(queries) == 2
-    assert [t.customer_id for t in found] == [left.pk]
+    assert len(queries) == 3
+    assert sorted(t.customer_id for t in found) == sorted(c.pk for c in left)
+
+    # Many candidates: their rows are read in batches, and the result is the same.
+    monkeypatch.setattr(rules, "_CANDIDATE_BATCH", 2)
+    with CaptureQueriesContext(connection) as queries:
+        again = rule_already_lost(ctx)
+    assert len(queries) == 4
+    assert [t.details for t in again] == [t.details for t in found]
 
 
 def test_no_balances_at_all_finds_nobody(db):
