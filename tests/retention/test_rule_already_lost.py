@@ -206,3 +206,22 @@ def test_no_balances_at_all_finds_nobody(db):
 def test_the_rule_is_run_every_night_with_the_win_back_playbook(db):
     assert RULES[SignalKind.ALREADY_LOST] is rule_already_lost
     assert Playbook.objects.filter(key="win_back", signal_kind=SignalKind.ALREADY_LOST, is_active=True).exists()
+
+
+def test_the_night_opens_a_win_back_case_with_the_month_and_the_aum_lost(steady, settings, frozen_day):
+    from retention.models import Case, CaseKind
+    from retention.raising import cases_raise_for_date
+
+    settings.RETENTION_CONTROL_SHARE = 0.0
+    customer = CustomerFactory(customer_id="LEFT")
+    history(customer, from_month(dt.date(2023, 12, 1), "60000"))
+
+    cases_raise_for_date(run_date=RUN_DATE)
+
+    case = Case.objects.get(customer=customer)
+    assert case.kind == CaseKind.WIN_BACK and case.playbook.key == "win_back"
+    assert case.owner == customer.rm
+    assert (case.lost_month, case.aum_lost) == (dt.date(2023, 12, 1), Decimal("940000.00"))
+    assert case.aum_at_risk == Decimal("940000.00") and case.probability == 1.0
+    assert case.tasks.filter(owner=customer.rm).exists()
+    assert not Case.objects.filter(customer=steady).exists()
