@@ -65,6 +65,9 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     # Already lost: a customer who met the churn definition within this many of the latest
     # known months, and has not come back since, gets a win-back case.
     "RETENTION_WIN_BACK_LOOKBACK_MONTHS": (6, int),
+    # ... and only if at least this much AUM (CNY) left: a customer hovering at a tier floor
+    # with a few hundred CNY is not a win-back case.
+    "RETENTION_WIN_BACK_MIN_AUM_LOST": (10_000.0, float),
 }
 
 
@@ -179,6 +182,10 @@ def snooze_max_days() -> int:
 
 def win_back_lookback_months() -> int:
     return _get("RETENTION_WIN_BACK_LOOKBACK_MONTHS")
+
+
+def win_back_min_aum_lost() -> float:
+    return _get("RETENTION_WIN_BACK_MIN_AUM_LOST")
 
 
 # Shared with the bank data and the churn engine, read by their readers.

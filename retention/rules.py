@@ -685,12 +685,15 @@ def rule_already_lost(ctx: RuleContext) -> list[Trigger]:
     if candidates is None:
         return []
     lookback_start = add_months(candidates.last_month, -(conf.win_back_lookback_months() - 1))
+    min_lost = Decimal(str(conf.win_back_min_aum_lost()))
     triggers = []
     for lost in _lost_since(candidates).itertuples():
         if lost.lost_month < lookback_start:
             continue  # left before the look-back: not tonight's news
         before, now = _money(lost.aum_before), _money(lost.aum_now)
         aum_lost = max(before - now, Decimal("0.00"))
+        if aum_lost < min_lost:
+            continue  # a customer hovering at a tier floor: too little left to win back
         share_lost = round(float(aum_lost / before), 4) if before > 0 else None
         lost_month = lost.lost_month.isoformat()
         triggers.append(

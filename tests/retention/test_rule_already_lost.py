@@ -140,6 +140,9 @@ def test_a_customer_under_the_minimum_average_aum_is_not_scored_by_the_definitio
 
     # The threshold is the definition's own setting, not one of the rule's.
     settings.CHURN_MIN_AVG_AUM = 500
+    # ... and 890 CNY lost is under RETENTION_WIN_BACK_MIN_AUM_LOST: not worth a win-back case.
+    assert lost_today() == {}
+    settings.RETENTION_WIN_BACK_MIN_AUM_LOST = 0
     assert lost_today()[customer.pk].details["aum_lost"] == "890.00"
 
 
