@@ -80,7 +80,8 @@ CLEAR_REASONS: dict[str, str] = {
     SignalKind.SATISFACTION_DROP: gettext_noop("The latest satisfaction survey no longer shows a drop."),
     SignalKind.SERVICE_FAILURE: gettext_noop("No complaint within the look-back period."),
     SignalKind.RECOVERY_ELIGIBLE: gettext_noop("The recovery month has passed."),
-    SignalKind.ALREADY_LOST: gettext_noop("The customer's AUM is back: no longer lost by the churn definition."),
+    SignalKind.ALREADY_LOST: gettext_noop(
+        "No longer lost within the win-back look-back: the AUM came back, or the loss is older."),
 }
 ALL_CLEARED = gettext_noop("Every signal of the case has cleared.")
 
