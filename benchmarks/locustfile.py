@@ -90,8 +90,8 @@ class LobbyManager(_Staff):
 
     @task(5)
     def lookup(self) -> None:
-        query = random.choice(self.me["lookups"])
-        self.client.get(f"/lookup/results/?q={query}", name="lobby: walk-in lookup")
+        # The query travels in a POST body, never in the URL (access logs, history).
+        self.post("/lookup/results/", {"q": random.choice(self.me["lookups"])}, name="lobby: walk-in lookup")
 
     @task(2)
     def interceptions(self) -> None:
