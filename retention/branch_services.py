@@ -284,10 +284,6 @@ def customer_handover(*, customer: Customer, user: User, note: str = "", origin:
         if case is not None:
             moved, done = _handover_tasks(case, user=user, recipient=recipient, contact=contact, today=today)
             before = _case_worked(case, user)
-            if moved is not None and not case.urgent:
-                # Due today is time-critical; the night's ranking puts it in its place.
-                case.urgent = True
-                case.save(update_fields=["urgent", "updated_at"])
             _event(case, action=CaseEvent.Action.CONTACT_LOGGED, user=user, note=text, from_status=before,
                    data={"contact_id": contact.pk, "handover_to": recipient.pk,
                          "task_moved": moved.pk if moved else None, "lobby_tasks_done": [t.pk for t in done]})

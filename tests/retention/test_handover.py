@@ -57,7 +57,7 @@ def test_the_hand_over_moves_the_rms_next_task_of_the_case_to_today(bank, frozen
     assert contact == handover.contact and contact.staff == bank.lobby and contact.next_step_on == RUN_DATE
     assert contact.channel == "branch" and contact.note == f"Hand-over from the lobby to {bank.owner}: wants a loan"
     case = Case.objects.get(pk=case.pk)
-    assert case.status == "in_progress" and case.urgent and case.worked_at is not None
+    assert case.status == "in_progress" and case.worked_at is not None
     event = CaseEvent.objects.get(case=case)
     assert event.action == "contact_logged" and event.actor == bank.lobby
     assert event.data["task_moved"] == rm_task.pk and event.data["handover_to"] == bank.owner.pk

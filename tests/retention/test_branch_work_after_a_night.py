@@ -1,0 +1,62 @@
+"""After a real night (``retention.raising.cases_raise_for_date``), a booked withdrawal is on the
+lobby's interception list, a core customer's satisfaction drop on the head's callback queue, and
+the walk-in is flagged; a held-out customer's case is on none of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from retention.branch_selectors import callback_tasks_for_user, interception_tasks_for_user, walkin_flags
+from retention.models import Case
+from retention.raising import cases_raise_for_date
+from tests.retention.conftest import RUN_DATE
+from tests.retention.factories import AppointmentFactory, MonthlyBalanceFactory, SurveyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def night(bank, frozen_day):
+    customer = bank.customer
+    customer.tier, customer.latest_aum = "platinum", Decimal("800000")
+    customer.save()
+    for month in (1, 2, 3, 4):
+        MonthlyBalanceFactory(customer=customer, month=dt.date(2024, month, 1), aum=Decimal("800000"))
+    AppointmentFactory(customer=customer, scheduled_on=RUN_DATE + dt.timedelta(days=1), amount=Decimal("500000"))
+    SurveyFactory(customer=customer, surveyed_on=RUN_DATE.replace(day=1), score=9)
+    SurveyFactory(customer=customer, surveyed_on=RUN_DATE.replace(day=10), score=3)
+
+    def run():
+        cases_raise_for_date(run_date=RUN_DATE)
+        return Case.objects.get(customer=customer)
+
+    return run
+
+
+def test_the_nights_tasks_land_on_the_lobbys_and_the_heads_lists(bank, night, settings):
+    settings.RETENTION_CONTROL_SHARE = 0.0
+    case = night()
+
+    [interception] = interception_tasks_for_user(user=bank.lobby, today=RUN_DATE)
+    assert interception.case == case and interception.owner == bank.lobby
+    assert interception.due_on == RUN_DATE + dt.timedelta(days=1)
+    calls = list(callback_tasks_for_user(user=bank.head, today=RUN_DATE))
+    # The first call within RETENTION_CALLBACK_DAYS, the check-back call later; both the head's.
+    assert [task.due_on for task in calls] == [RUN_DATE + dt.timedelta(days=2), RUN_DATE + dt.timedelta(days=14)]
+    assert {task.owner for task in calls} == {bank.head}
+    flag = walkin_flags(user=bank.lobby, customer_ids=[bank.customer.pk])[bank.customer.pk]
+    assert set(flag.signal_labels) == {"Large withdrawal or transfer booked", "Satisfaction fell"}
+
+
+def test_a_held_out_customers_case_is_on_no_list_and_not_flagged(bank, night, settings):
+    settings.RETENTION_CONTROL_SHARE = 1.0
+    case = night()
+
+    assert case.is_control
+    for user in (bank.lobby, bank.head, bank.owner):
+        assert not interception_tasks_for_user(user=user, today=RUN_DATE).exists()
+        assert not callback_tasks_for_user(user=user, today=RUN_DATE).exists()
+        assert walkin_flags(user=user, customer_ids=[bank.customer.pk]) == {}
