@@ -95,8 +95,8 @@ def walkin_flags(*, user: User, customer_ids: list[int]) -> dict[int, WalkinFlag
     )
     flags: dict[int, WalkinFlag] = {}
     for case in cases:
-        active: list[Signal] = case.active_signals  # type: ignore[attr-defined]
-        tasks: list[Task] = case.open_lobby_tasks  # type: ignore[attr-defined]
+        active: list[Signal] = case.active_signals
+        tasks: list[Task] = case.open_lobby_tasks
         flags[case.customer_id] = WalkinFlag(case=case, signals=active, lobby_tasks=tasks,
                                              talking_points=_talking_points(case, active, tasks))
     return flags

@@ -43,7 +43,7 @@ from retention.selectors import case_scope_for_user, task_scope_for_user
 INTERCEPTION_OUTCOMES = (TaskOutcome.FUNDS_KEPT, TaskOutcome.FUNDS_MOVED, TaskOutcome.DID_NOT_COME)
 CALLBACK_OUTCOMES = (TaskOutcome.REASON_LEARNT, TaskOutcome.REACHED, TaskOutcome.NOT_REACHED)
 # What the contact log says of each outcome (its results are the bank's, older than tasks).
-_CONTACT_RESULT = {
+_CONTACT_RESULT: dict[str, str] = {
     TaskOutcome.FUNDS_KEPT: ContactResult.AGREED,
     TaskOutcome.FUNDS_MOVED: ContactResult.DECLINED,
     TaskOutcome.REASON_LEARNT: ContactResult.REACHED,
