@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from audit.services import AuditOrigin, audit_denied
@@ -117,19 +117,46 @@ def interception_tasks_for_user(*, user: User, today: dt.date) -> QuerySet[Task]
     )
 
 
+def _head_calls() -> QuerySet[Task]:
+    return Task.objects.filter(owner_role=OwnerRole.HEAD, signal__kind__in=CALLBACK_KINDS)
+
+
 def callback_tasks_for_user(*, user: User, today: dt.date) -> QuerySet[Task]:
     """The branch head's callback queue: the head's tasks on callback signals (satisfaction
-    fell, an apology owed) of workable cases, and those done today, which stay on the queue
-    marked done. What is due first comes first, then the case's expected value."""
+    fell, an apology owed), one per case, so no customer is on it twice: the case's next call
+    (its earliest open one, of a workable case); for a case with no call left to make, its call
+    done today, which stays on the queue marked done. What is due first comes first, then the
+    case's expected value; done ones last."""
+    next_open = _head_calls().filter(case=OuterRef("case"), status=TaskStatus.OPEN).order_by(
+        "due_on", "order", "pk").values("pk")[:1]
+    last_done_today = _head_calls().filter(case=OuterRef("case"), status=TaskStatus.DONE,
+                                           done_at__date=today).order_by("-done_at", "-pk").values("pk")[:1]
+    open_left = Exists(_head_calls().filter(case=OuterRef("case"), status=TaskStatus.OPEN))
     return (
         task_scope_for_user(user=user)
         .filter(owner_role=OwnerRole.HEAD, signal__kind__in=CALLBACK_KINDS)
-        .filter(Q(status=TaskStatus.OPEN, case__status__in=WORKABLE_STATUSES)
-                | Q(status=TaskStatus.DONE, done_at__date=today))
+        .filter(
+            Q(status=TaskStatus.OPEN, case__status__in=WORKABLE_STATUSES, pk=Subquery(next_open))
+            | (Q(status=TaskStatus.DONE, pk=Subquery(last_done_today))
+               & (~Q(case__status__in=WORKABLE_STATUSES) | ~Q(open_left)))
+        )
         .select_related("case", "case__customer", "case__owner", "signal", "done_by")
         # The ones still to call (not done: no done_at) above those done today.
         .order_by(F("done_at").asc(nulls_first=True), "due_on", "-case__priority", "pk")
     )
+
+
+def callbacks_done_today(*, tasks: list[Task], today: dt.date) -> dict[int, list[Task]]:
+    """case id -> the head's calls done today on the cases of ``tasks`` (a page of the queue,
+    already scoped), other than the tasks themselves: shown on the case's card above its next
+    call. One query."""
+    done = (_head_calls().filter(case_id__in={task.case_id for task in tasks}, status=TaskStatus.DONE,
+                                 done_at__date=today)
+            .exclude(pk__in=[task.pk for task in tasks]).select_related("done_by").order_by("done_at", "pk"))
+    by_case: dict[int, list[Task]] = {}
+    for task in done:
+        by_case.setdefault(task.case_id, []).append(task)
+    return by_case
 
 
 def branch_task_doable_by(*, user: User, task: Task) -> bool:

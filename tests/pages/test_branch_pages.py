@@ -267,10 +267,15 @@ def test_a_recorded_callback_shows_done_and_stays_done_after_a_reload(client, wo
     page = response.content.decode()
     assert "Call recorded." in page and "Done" in page and "Reached: reason learnt" in page
     assert Task.objects.get(pk=task.pk).status == "done"
+    # Reloaded, the customer's card shows the call done today, above the check-back call still to make.
     reloaded = _as(client, world.head).get(reverse("retention:callback_queue")).content.decode()
-    card = reloaded[reloaded.index(f'id="callback-{task.pk}"'):]
+    assert reloaded.count(f'data-case="{task.case_id}"') == 1
+    card = reloaded[reloaded.index(f'data-case="{task.case_id}"'):]
     card = card[:card.index("</article>")]
-    assert "Done" in card and "the queue was too long" in card and "Record the call" not in card
+    assert "Done" in card and "Reached: reason learnt" in card and "the queue was too long" in card
+    check_back = Task.objects.get(case_id=task.case_id, owner_role="head", status="open")
+    assert check_back != task and f'id="callback-{check_back.pk}"' in reloaded
+    assert card.index("the queue was too long") < card.index("Record the call")
 
 
 def test_a_callback_not_reached_stays_on_the_queue_for_tomorrow(client, world):

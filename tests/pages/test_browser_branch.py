@@ -210,7 +210,7 @@ def test_branch_head_completes_a_callback_task(page, world):
     card.locator("textarea[name=note]").fill("周末排队太久，已致歉并安排专属窗口")
     card.get_by_role("button", name=re.compile("保存回访|Save call")).click()
     page.locator(f"#callback-{task.pk} .callback-done .flash").wait_for()
-    done = page.locator(f"#callback-{task.pk} .callback-done").inner_text()
+    done = page.locator(f"#callback-{task.pk} .callback-done").first.inner_text()
     assert ("已完成" if zh else "Done") in done and ("已联系：了解到原因" if zh else "Reached: reason learnt") in done
     shot(page, "head-callback-done")
 
@@ -219,8 +219,11 @@ def test_branch_head_completes_a_callback_task(page, world):
     assert task.outcome_note == "周末排队太久，已致歉并安排专属窗口"
     assert world.customer.contacts.get().channel == "call"
 
-    # Reloaded, the task shows done, without its form.
+    # Reloaded, the customer's one card shows the call done today above the check-back call to make later.
     goto(page, "/callbacks/")
-    card = page.locator(f"#callback-{task.pk}")
-    assert ("已完成" if zh else "Done") in card.inner_text() and card.locator("form").count() == 0
+    card = page.locator(f"article[data-case='{task.case_id}']")
+    assert card.count() == 1
+    assert ("已完成" if zh else "Done") in card.inner_text() and "周末排队太久" in card.inner_text()
+    assert card.locator("form").count() == 1 and f"callback-{task.pk}" != card.get_attribute("id")
+    shot(page, "head-callbacks-after")
     on_a_tablet(page, "head-callbacks", ["/callbacks/"])

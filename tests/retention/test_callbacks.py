@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.models import AuditAction, AuditEvent
 from audit.services import AuditOrigin
 from customers.models import ContactLog
-from retention.branch_selectors import callback_tasks_for_user
+from retention.branch_selectors import callback_tasks_for_user, callbacks_done_today
 from retention.branch_services import callback_record
 from retention.models import Case, CaseEvent, Task
 from tests.retention.branch_factories import callback_case, interception_case
@@ -81,6 +81,20 @@ def test_a_call_done_today_stays_on_the_queue_below_the_open_ones_and_is_gone_to
     _call(done, bank.head, "reached")
     assert _queue(bank.head) == [still_open, done]
     assert list(callback_tasks_for_user(user=bank.head, today=RUN_DATE + dt.timedelta(days=1))) == [still_open]
+
+
+def test_one_row_per_case_its_next_call_and_the_call_done_today_beside_it(bank, frozen_day):
+    case, signal, first = callback_case(bank.customer, head=bank.head, due_on=RUN_DATE)
+    check_back = TaskFactory(case=case, signal=signal, owner_role="head", owner=bank.head,
+                             due_on=RUN_DATE + dt.timedelta(days=14), text_en="Call again")
+    assert _queue(bank.head) == [first]
+    assert callbacks_done_today(tasks=[first], today=RUN_DATE) == {}
+
+    _call(first, bank.head, "reason_learnt", "the queue")
+
+    assert _queue(bank.head) == [check_back]
+    assert callbacks_done_today(tasks=[check_back], today=RUN_DATE) == {case.pk: [first]}
+    assert callbacks_done_today(tasks=[check_back], today=RUN_DATE + dt.timedelta(days=1)) == {}
 
 
 # --- recording ----------------------------------------------------------------------------------

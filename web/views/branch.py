@@ -163,7 +163,9 @@ def interception_record(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _decorate_callbacks(tasks: list[Task], user) -> None:
     surveys = survey_history(customer_ids=[task.case.customer_id for task in tasks])
+    done_today = branch_selectors.callbacks_done_today(tasks=tasks, today=timezone.localdate())
     for task in tasks:
+        task.done_today = done_today.get(task.case_id, [])
         task.surveys = surveys.get(task.case.customer_id, [])
         task.reason_lines = render_reasons(task.signal.reasons) if task.signal else []
         task.can_record = branch_selectors.branch_task_doable_by(user=user, task=task)
@@ -175,7 +177,7 @@ def callback_queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     page = _paginate(request, branch_selectors.callback_tasks_for_user(user=request.user, today=today),
                      CALLBACKS_PAGE_SIZE)
-    _decorate_callbacks(page.object_list, request.user)
+    _decorate_callbacks(list(page.object_list), request.user)
     customer_data_shown(origin=origin_from_request(request), what="callbacks", filters=request.GET.dict(),
                         customer_ids=[task.case.customer.customer_id for task in page.object_list])
     return render(request, "retention/callback_queue.html",
