@@ -16,8 +16,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from customers.models import Branch, Customer, Role, User
-from retention.models import Case as Alert
-from retention.raising import cases_raise_for_date as alerts_raise_for_date, cases_rank as alerts_rank_for_date
+from retention.models import Alert
+from retention.services import alerts_raise_for_date, alerts_rank_for_date
 from tests.retention.factories import (
     BranchFactory,
     ChurnScoreFactory,
