@@ -14,7 +14,7 @@ import time_machine
 from django.urls import reverse
 
 from audit.models import AuditAction, AuditEvent
-from customers.models import ContactLog
+from customers.models import ContactLog, Customer
 from retention.models import Task
 from tests.pages.branch_world import (
     TODAY,
@@ -308,3 +308,39 @@ def test_a_callback_is_recorded_by_the_branch_head_only(client, world):
                                         headers=HTMX).status_code == 404
     assert Task.objects.get(pk=task.pk).status == "open"
     assert AuditEvent.objects.filter(action=AuditAction.DENIED).count() == 7
+
+
+# --- a fixed number of queries, however many rows ------------------------------------------------
+
+
+def _queries(client, user, method, url, data=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _as(client, user)
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)(url, data or {}, headers=HTMX)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_branch_pages_take_as_many_queries_for_three_rows_as_for_one(client, world):
+    def bank_of(n: int) -> None:
+        for _ in range(n):
+            i = Customer.objects.count()
+            customer = CustomerFactory(customer_id=f"Q{i:06d}", name=f"王客{i}", branch=world.branch, rm=world.owner,
+                                       tier="platinum", latest_aum=Decimal("800000"))
+            book_withdrawal(customer)
+            satisfaction_fell(customer)
+
+    def counts() -> tuple[int, int, int]:
+        night()
+        return (_queries(client, world.lobby, "post", reverse("customers:walkin_results"), {"q": "王客"}),
+                _queries(client, world.lobby, "get", reverse("customers:interceptions")),
+                _queries(client, world.head, "get", reverse("retention:callback_queue")))
+
+    bank_of(1)
+    one = counts()
+    bank_of(2)
+    three = counts()
+    assert one == three, (one, three)
