@@ -66,8 +66,10 @@ def _locked(task: Task, user: User) -> tuple[Case, Task]:
     does), re-read inside the transaction; PermissionDenied if the task left the user's scope."""
     if not task_scope_for_user(user=user).filter(pk=task.pk).exists():
         raise PermissionDenied(_("This task is not yours to record."))
-    case = Case.objects.select_for_update().select_related("customer").get(pk=task.case_id)
-    locked = Task.objects.select_for_update().select_related("signal").get(pk=task.pk)
+    # of=self: lock the case and the task rows only, not the customer read beside them; and PostgreSQL
+    # refuses FOR UPDATE on the nullable side of an outer join (the task's signal).
+    case = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=task.case_id)
+    locked = Task.objects.select_for_update(of=("self",)).select_related("signal").get(pk=task.pk)
     return case, locked
 
 
