@@ -50,6 +50,8 @@ class WalkinFlag:
     signals: list[Signal]
     lobby_tasks: list[Task]
     talking_points: list[str] = field(default_factory=list)
+    # The lobby's open interception of a booked withdrawal: recorded on the interception list.
+    interception: Task | None = None
 
     @property
     def is_win_back(self) -> bool:
@@ -84,8 +86,8 @@ def walkin_flags(*, user: User, customer_ids: list[int]) -> dict[int, WalkinFlag
     if not customer_ids:
         return {}
     signals = Signal.objects.filter(is_active=True).select_related("playbook").order_by("-priority", "pk")
-    lobby_tasks = Task.objects.filter(owner_role=OwnerRole.LOBBY, status=TaskStatus.OPEN).exclude(
-        signal__kind=INTERCEPTION_KIND).order_by("due_on", "order", "pk")
+    lobby_tasks = Task.objects.filter(owner_role=OwnerRole.LOBBY, status=TaskStatus.OPEN).select_related(
+        "signal").order_by("due_on", "order", "pk")
     cases = (
         case_scope_for_user(user=user)
         .filter(customer_id__in=customer_ids, status__in=OPEN_STATUSES)
@@ -96,9 +98,12 @@ def walkin_flags(*, user: User, customer_ids: list[int]) -> dict[int, WalkinFlag
     flags: dict[int, WalkinFlag] = {}
     for case in cases:
         active: list[Signal] = case.active_signals
-        tasks: list[Task] = case.open_lobby_tasks
-        flags[case.customer_id] = WalkinFlag(case=case, signals=active, lobby_tasks=tasks,
-                                             talking_points=_talking_points(case, active, tasks))
+        open_tasks: list[Task] = case.open_lobby_tasks
+        interceptions = [task for task in open_tasks if task.signal and task.signal.kind == INTERCEPTION_KIND]
+        steps = [task for task in open_tasks if task not in interceptions]
+        flags[case.customer_id] = WalkinFlag(case=case, signals=active, lobby_tasks=steps,
+                                             talking_points=_talking_points(case, active, steps),
+                                             interception=interceptions[0] if interceptions else None)
     return flags
 
 

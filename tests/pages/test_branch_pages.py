@@ -67,6 +67,8 @@ def test_a_walk_in_with_an_open_case_is_flagged_with_its_reasons_and_talking_poi
     # The large-withdrawal playbook has no description and its lobby step is the interception list's:
     # nothing the lobby must say, so the greeting stands in.
     assert "Greet the customer" in page
+    task = interception_task(world.customer)
+    assert f'href="/interceptions/#interception-{task.pk}"' in page
 
 
 def test_a_walk_in_whose_satisfaction_fell_gets_the_lobbys_step_as_a_talking_point(client, world):

@@ -146,7 +146,11 @@ def test_lobby_manager_sees_the_flag_and_records_an_interception(page, world):
     assert ("预约大额取现或转账" if zh else "Large withdrawal or transfer booked") in flag and "1,160,000" in flag
     shot(page, "lobby-lookup-flagged")
 
-    goto(page, "/interceptions/")
+    # The flag links to the interception list, where the visit is recorded.
+    with page.expect_navigation():
+        match.get_by_role("link", name=re.compile("大额拦截名单|interception list")).click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(f"/interceptions/#interception-{task.pk}")
     card = page.locator(f"#interception-{task.pk}")
     card.wait_for()
     assert "1,160,000" in card.inner_text()

@@ -62,7 +62,8 @@ def test_an_interception_is_not_a_talking_point_it_is_on_the_interception_list(b
 
     flag = walkin_flags(user=bank.lobby, customer_ids=[bank.customer.pk])[bank.customer.pk]
 
-    assert task.text_en not in flag.talking_points
+    assert task.text_en not in flag.talking_points and flag.lobby_tasks == []
+    assert flag.interception == task
     assert flag.signal_labels == ["Large withdrawal or transfer booked"]
 
 
