@@ -60,3 +60,19 @@ def test_a_held_out_customers_case_is_on_no_list_and_not_flagged(bank, night, se
         assert not interception_tasks_for_user(user=user, today=RUN_DATE).exists()
         assert not callback_tasks_for_user(user=user, today=RUN_DATE).exists()
         assert walkin_flags(user=user, customer_ids=[bank.customer.pk]) == {}
+
+
+def test_a_customer_who_left_is_flagged_as_a_win_back_with_the_month_and_the_aum_lost(bank, frozen_day, settings):
+    # The 张思玲: AUM fell 94% (here in December 2023) and stayed down: already left by the
+    # churn definition, not "low risk".
+    settings.RETENTION_CONTROL_SHARE = 0.0
+    months = [dt.date(2023 + (4 + i) // 12, (4 + i) % 12 + 1, 1) for i in range(12)]  # May 2023 .. April 2024
+    for month in months:
+        aum = "60000" if month >= dt.date(2023, 12, 1) else "1000000"
+        MonthlyBalanceFactory(customer=bank.customer, month=month, aum=Decimal(aum))
+
+    cases_raise_for_date(run_date=RUN_DATE)
+
+    flag = walkin_flags(user=bank.lobby, customer_ids=[bank.customer.pk])[bank.customer.pk]
+    assert flag.is_win_back and flag.signal_labels == ["Already left (by the churn definition)"]
+    assert flag.lost_month == dt.date(2023, 12, 1) and flag.aum_lost == Decimal("940000.00")
