@@ -1,5 +1,5 @@
-"""A snooze ends within a configurable horizon (the page and the API say why they refuse);
-the callback form is for callback alerts only."""
+"""A snooze ends within a configurable horizon (the page and the API say why they refuse).
+(The callback form's tests are in test_callbacks.py and tests/pages/test_branch_pages.py.)"""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from audit.models import AuditAction, AuditEvent
-from customers.models import ContactLog
-from retention.models import Alert, AlertKind, AlertStatus, OwnerRole
+from retention.models import Alert, AlertStatus
 from tests.api import conftest as api_world
 from tests.api.conftest import TODAY
 
@@ -56,27 +54,3 @@ def test_the_api_refuses_a_snooze_past_the_horizon_with_a_400_and_the_message(wo
                                              content_type="application/json", headers={"Accept-Language": "en"})
     assert response.status_code == 400
     assert "at most 30 days" in str(response.json())
-
-
-def _callback(world, alert):
-    return world.client("head").post(reverse("retention:callback_record", args=[alert.pk]),
-                                     {"result": "reached", "note": "apologised"}, headers=HTMX)
-
-
-def test_the_callback_form_refuses_an_alert_that_is_not_a_callback(world):
-    alert = world.alerts["own"]  # a model-risk alert, in the head's branch
-    assert alert.kind == AlertKind.MODEL_RISK
-    assert _callback(world, alert).status_code == 404
-    assert not ContactLog.objects.filter(customer=alert.customer, note="apologised").exists()
-    assert AuditEvent.objects.filter(action=AuditAction.DENIED, detail__reason="not_a_callback").exists()
-
-
-def test_the_callback_form_records_a_satisfaction_callback(world):
-    alert = world.alerts["own"]
-    Alert.objects.filter(pk=alert.pk).update(kind=AlertKind.SATISFACTION_DROP, owner=world.users["head"],
-                                             owner_role=OwnerRole.HEAD)
-    response = _callback(world, alert)
-    assert response.status_code == 200
-    assert ContactLog.objects.filter(customer=alert.customer, note="apologised", channel="call").exists()
-    event = AuditEvent.objects.filter(action=AuditAction.CHANGE, object_id=str(alert.pk)).get()
-    assert event.actor == world.users["head"] and event.detail["alert_action"] == "callback"

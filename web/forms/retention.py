@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from churn.models import RiskBand
-from customers.models import ContactResult, Segment
+from customers.models import Segment
 from retention.models import AlertKind, AlertStatus, Outcome
 
 ANY = [("", _("All"))]
@@ -61,22 +61,6 @@ class DismissForm(forms.Form):
 class OutcomeForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices, widget=forms.RadioSelect)
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
-
-
-CALL_CLOSE_CHOICES = [("", _("Keep open: follow up later")), *Outcome.choices]
-
-
-class CallbackForm(forms.Form):
-    """The branch head's record of a satisfaction or apology call."""
-
-    result = forms.ChoiceField(label=_("Result"), choices=ContactResult.choices)
-    note = forms.CharField(
-        label=_("What did the customer say?"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    close_as = forms.ChoiceField(label=_("Close the callback as"), choices=CALL_CLOSE_CHOICES, required=False)
-    next_step_on = forms.DateField(
-        label=_("Next step on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
 
 
 # The months a dashboard can show: the import accepts dates from 1900 on, and month arithmetic

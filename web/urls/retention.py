@@ -1,5 +1,6 @@
 from django.urls import path
 
+from web.views import branch
 from web.views import retention as views
 
 app_name = "retention"
@@ -12,7 +13,7 @@ urlpatterns = [
     path("alerts/<int:pk>/outcome/", views.alert_outcome, name="alert_outcome"),
     path("alerts/<int:pk>/contact/", views.alert_contact, name="alert_contact"),
     path("alerts/<int:pk>/steps/<int:step_id>/tick/", views.alert_step_tick, name="alert_step_tick"),
-    path("callbacks/", views.callback_queue, name="callback_queue"),
-    path("callbacks/<int:pk>/record/", views.callback_record, name="callback_record"),
+    path("callbacks/", branch.callback_queue, name="callback_queue"),
+    path("callbacks/<int:pk>/record/", branch.callback_record, name="callback_record"),
     path("dashboard/", views.dashboard, name="dashboard"),
 ]

@@ -1,5 +1,5 @@
-"""Customer pages: home by role, customer 360, walk-in lookup, interception list,
-competitor comparison.
+"""Customer pages: home by role, customer 360, competitor comparison (the walk-in lookup,
+the hand-over and the interception list are the branch's pages: ``web.views.branch``).
 
 Every read of a customer starts from ``customer_scope(user=)``: a customer the user
 may not see is a 404, never a 403, so an RM cannot even learn that the id exists.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
@@ -21,7 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import origin_from_request
 from churn.models import ChurnScore
@@ -36,27 +35,23 @@ from customers.models import (
     Role,
     Tier,
 )
-from customers.permissions import user_can_hand_over, user_can_override_segment, user_can_reveal_personal_data
+from customers.permissions import user_can_override_segment, user_can_reveal_personal_data
 from customers.selectors import (
     customer_balance_history,
     customer_get_for_user_or_404,
-    customer_handover_recipients,
     customer_holdings_by_maturity,
     customer_recent_contacts,
     customer_recent_surveys,
-    walkin_lookup,
 )
 from customers.services import (
     customer_action_refused,
-    customer_data_shown,
     customer_field_reveal,
     customer_segment_override,
     customer_viewed,
 )
 from retention import selectors as retention_selectors
-from retention import services as retention_services
 from retention.models import OPEN_STATUSES
-from web.forms.customers import ContactForm, HandoverForm, LookupForm, SegmentOverrideForm
+from web.forms.customers import ContactForm, SegmentOverrideForm
 from web.views.retention import alert_due_on, alert_reason_lines
 
 PAGE_SIZE = 25
@@ -230,85 +225,6 @@ def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
         saved = True
     context = {"customer": customer, "segment_form": form, "can_override_segment": True, "saved": saved}
     return render(request, "customers/_segment.html", context, status=200 if saved or form.is_valid() else 422)
-
-
-# --- walk-in lookup ----------------------------------------------------------------
-
-
-# The query travels in POST bodies, never in the URL: a name typed at the lobby desk must not
-# land in access logs, proxies or the browser history (the API's search is a POST too).
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def walkin(request: HttpRequest) -> HttpResponse:
-    form = LookupForm(request.POST or None)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
-    context = {"form": form, "query": query, **_walkin_results_context(request, query)}
-    return render(request, "customers/walkin.html", context)
-
-
-@login_required
-@require_POST
-def walkin_results(request: HttpRequest) -> HttpResponse:
-    form = LookupForm(request.POST)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
-    context = {"query": query, **_walkin_results_context(request, query)}
-    return render(request, "customers/_walkin_results.html", context)
-
-
-def _walkin_results_context(request: HttpRequest, query: str) -> dict:
-    matches, more = walkin_lookup(user=request.user, query=query, limit=LOOKUP_LIMIT,
-                                  origin=origin_from_request(request))
-    if matches:
-        # Flagged = an open alert the user may see.
-        open_kinds = retention_selectors.open_alert_kinds_by_customer(
-            user=request.user, customer_ids=[c.pk for c in matches])
-        points = retention_selectors.playbook_talking_points()
-        recipients = customer_handover_recipients(customers=matches)
-        for customer in matches:
-            customer.handover_to = recipients[customer.pk]
-            customer.flagged = customer.pk in open_kinds
-            customer.flag_text = "; ".join(dict.fromkeys(open_kinds.get(customer.pk, [])))
-            customer.talking_points = points.get(customer.effective_segment, [])
-        # At-risk customers first: they are the reason for the lookup.
-        matches.sort(key=lambda customer: not customer.flagged)
-    return {
-        "matches": matches,
-        "more": more,
-        "handover_form": HandoverForm(),
-        "can_hand_over": user_can_hand_over(request.user),
-    }
-
-
-# --- interception list -------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def interceptions(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    page = paginate(request, retention_selectors.interception_list(user=request.user, today=today))
-    customer_data_shown(origin=origin_from_request(request), what="interceptions", filters=request.GET.dict(),
-                        customer_ids=[alert.customer.customer_id for alert in page.object_list])
-    context = {"page": page, "today": today, "tomorrow": today + dt.timedelta(days=1)}
-    return render(request, "customers/interceptions.html", context)
-
-
-@login_required
-@require_POST
-def customer_handover(request: HttpRequest, pk: int) -> HttpResponse:
-    """The lobby manager hands a walk-in to the RM (``retention.services.customer_handover``);
-    with nobody to hand over to, nothing is written and the page says so."""
-    customer = _scoped_customer(request, pk)
-    form = HandoverForm(request.POST)
-    try:
-        handover = retention_services.customer_handover(
-            customer=customer, user=request.user, note=form.cleaned_data["note"] if form.is_valid() else "",
-            origin=origin_from_request(request))
-    except PermissionDenied as exc:
-        raise Http404 from exc
-    return render(request, "customers/_handover_done.html", {"customer": customer, "recipient": handover.recipient})
 
 
 # --- competitor comparison ------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Retention pages: the RM's ranked list and its exports, the actions on an alert
-(htmx, answering with the refreshed alert card), the branch head's callback queue and
-the branch dashboard.
+(htmx, answering with the refreshed alert card) and the branch dashboard (the branch
+head's callback queue is a branch page: ``web.views.branch``).
 
 Reads go through ``retention.selectors`` (scoped by ``customer_scope``, held-out
 alerts never shown); writes through ``retention.services``. An alert outside the
@@ -32,12 +32,12 @@ from core.months import add_months, month_start
 from core.spreadsheet import spreadsheet_safe
 from customers.models import Customer
 from customers.permissions import user_can_read_branch_figures
-from customers.selectors import contact_follow_ups_due, survey_history
+from customers.selectors import contact_follow_ups_due
 from customers.services import customer_data_shown
 from retention import selectors, services
 from retention.models import Alert, AlertStep
 from web.forms.customers import ContactForm
-from web.forms.retention import AlertFilterForm, CallbackForm, DismissForm, MonthForm, OutcomeForm, SnoozeForm
+from web.forms.retention import AlertFilterForm, DismissForm, MonthForm, OutcomeForm, SnoozeForm
 
 PAGE_SIZE = 25
 EXPORT_MAX_ROWS = 10_000
@@ -263,43 +263,6 @@ def alert_contact(request: HttpRequest, pk: int) -> HttpResponse:
                                      origin=origin_from_request(request)),
         flash=_("Contact logged."), name="contact",
     )
-
-
-# --- branch head: callbacks ---------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def callback_queue(request: HttpRequest) -> HttpResponse:
-    page = paginate(request, selectors.callback_queue(user=request.user), per_page=15)
-    surveys = survey_history(customer_ids=[alert.customer_id for alert in page.object_list])
-    for alert in page.object_list:
-        alert.surveys = surveys.get(alert.customer_id, [])
-        alert.reason_lines = alert_reason_lines(alert)
-    customer_data_shown(origin=origin_from_request(request), what="callbacks", filters=request.GET.dict(),
-                        customer_ids=[alert.customer.customer_id for alert in page.object_list])
-    return render(request, "retention/callback_queue.html", {"page": page, "form": CallbackForm(auto_id=False)})
-
-
-@login_required
-@require_POST
-def callback_record(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get_for_user(user=request.user, alert_id=pk, origin=origin_from_request(request))
-    form = CallbackForm(request.POST, auto_id=False)
-    if not form.is_valid():
-        context = {"alert": alert, "form": form}
-        return render(request, "retention/_callback_form.html", context, status=422)
-    data = form.cleaned_data
-    try:
-        services.callback_record(alert=alert, user=request.user, result=data["result"], note=data["note"],
-                                 next_step_on=data["next_step_on"], close_as=data["close_as"],
-                                 origin=origin_from_request(request))
-    except ValidationError as exc:
-        form.add_error(None, " ".join(exc.messages))
-        return render(request, "retention/_callback_form.html", {"alert": alert, "form": form}, status=422)
-    except PermissionDenied as exc:  # not a callback, or not the user's to work
-        raise Http404 from exc
-    return render(request, "retention/_callback_done.html", {"alert": alert, "close_as": data["close_as"]})
 
 
 # --- branch dashboard ------------------------------------------------------------------------
