@@ -6,7 +6,7 @@ Both databases run the same plan, in SQL each understands:
    staged values compare with stored ones exactly;
 2. stage every clean block: PostgreSQL through ``COPY ... FROM STDIN`` fed by a
    background thread (the server loads block n while Python checks block
-   n+1), in the binary format built by ``pgbinary`` so the server parses no
+   n+1), in the binary format (encoded by ``pgcopy``) so the server parses no
    text, SQLite through ``executemany``;
 3. one ``INSERT ... SELECT ... JOIN ... ON CONFLICT (natural key) DO UPDATE ...
    WHERE (columns) IS DISTINCT FROM (EXCLUDED columns)``: codes become foreign
@@ -48,7 +48,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from core.fields import column_name, column_type, concrete_field
-from customers.importing import pgbinary
+from customers.importing import pgcopy
 from customers.importing.schema import FileSpec
 from customers.importing.validation import lookup
 from customers.models import (
@@ -74,10 +74,10 @@ BULK_MIN_BYTES = 1 << 20
 # row (PostgreSQL): 1M customers take 20 s instead of nearly 3 minutes.
 REFRESH_REBUILD_MIN_CUSTOMERS = 50_000
 REFRESH_REBUILD_MIN_SHARE = 0.3
-# COPY in PostgreSQL's binary format where every column's type allows it (see pgbinary).
+# COPY in PostgreSQL's binary format where every column's type allows it (see pgcopy).
 BINARY_COPY = True
 # Pieces of COPY data waiting for the server: a CSV block, or a binary chunk of
-# pgbinary.ROWS_PER_CHUNK rows (about 12 MB of monthly rows).
+# pgcopy.ROWS_PER_CHUNK rows (about 10 MB of monthly rows).
 QUEUED_CHUNKS = 8
 
 
@@ -876,7 +876,7 @@ class _CopySink(StageSink):
     whatever the file's size.
 
     With ``types`` (each column's SQL type) and every type one that
-    ``pgbinary`` can send, the COPY is binary: the server then parses no text,
+    ``pgcopy`` can send, the COPY is binary: the server then parses no text,
     which was most of its CPU for monthly.csv. Otherwise it is CSV.
     """
 
@@ -889,9 +889,8 @@ class _CopySink(StageSink):
         self._error: BaseException | None = None
         self._cursor = cursor
         self._closed = False
-        encoders = [pgbinary.encoder(sql_type) for sql_type in types] if types is not None else [None]
-        binary = [e for e in encoders if e is not None]
-        self._binary = binary if BINARY_COPY and len(binary) == len(encoders) else None
+        binary = BINARY_COPY and types is not None and all(pgcopy.arrow_type(t) is not None for t in types)
+        self._binary = pgcopy.BinaryEncoder(types) if binary and types is not None else None
         self.typed = self._binary is not None
         # As in CSV with FORCE_NOT_NULL: a missing text value is '', never NULL.
         self._not_null = [i for i, column in enumerate(columns) if column in text]
@@ -931,9 +930,7 @@ class _CopySink(StageSink):
             for i in self._not_null:
                 if columns[i].null_count:
                     columns[i] = pc.fill_null(columns[i], "")
-            chunks = pgbinary.encode_rows(columns, self._binary)
-            if self._thread is None and chunks:
-                chunks[0] = pgbinary.HEADER + chunks[0]
+            chunks = self._binary.encode(columns)
         else:
             chunks = [_csv(encoded)]
         if self._thread is None:
@@ -948,7 +945,7 @@ class _CopySink(StageSink):
         self._closed = True
         if self._thread is not None:
             if self._binary is not None and self._error is None:
-                self._queue.put(pgbinary.TRAILER)
+                self._queue.put(self._binary.finish())
             self._queue.put(None)
             self._thread.join()
         else:
