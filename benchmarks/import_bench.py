@@ -216,9 +216,24 @@ def _monthly(rng: np.random.Generator, ids: pa.Array, level: np.ndarray, months:
     })
 
 
-def _generate_in_child(out: Path, customers: int, months: int, order: str, queue: multiprocessing.Queue) -> None:
+def _generate_in_child(out: Path, customers: int, months: int, order: str, bank: str,
+                       queue: multiprocessing.Queue) -> None:
     started = time.perf_counter()
-    counts = generate(out, customers=customers, months=months, order=order)
+    if bank == "demo":
+        import datetime as dt
+
+        import django
+
+        django.setup()
+        from customers import conf
+        from demo.bank import generate_demo_bank
+
+        # A fixed calendar, so every run imports the same files.
+        counts = generate_demo_bank(out, customers=customers, months=months, seed=1, end_month="2026-10",
+                                    today=dt.date(2026, 11, 15), tier_floors=conf.tier_floors(),
+                                    bank_name=conf.bank_name())
+    else:
+        counts = generate(out, customers=customers, months=months, order=order)
     queue.put((counts, time.perf_counter() - started))
 
 
@@ -390,8 +405,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--bank", choices=["demo", "synthetic"], default="demo",
+                        help="demo: make_demo_bank's bank (customers join and leave, several holdings and "
+                             "surveys each; the default); synthetic: this script's faster, plainer generator")
     parser.add_argument("--order", choices=["customer", "month"], default="customer",
-                        help="row order of monthly.csv: by customer then month (default), or month by month")
+                        help="synthetic bank only: row order of monthly.csv, by customer then month "
+                             "(default) or month by month")
     parser.add_argument("--data", type=Path, help="import these files instead of generating them")
     parser.add_argument("--keep-data", action="store_true", help="keep the generated files")
     parser.add_argument("--reimport", action="store_true", help="also time a second import of the same files")
@@ -412,13 +431,13 @@ def main() -> None:
         data = workdir / "data"
         queue: multiprocessing.Queue = multiprocessing.Queue()
         child = multiprocessing.get_context("fork").Process(
-            target=_generate_in_child, args=(data, args.customers, args.months, args.order, queue))
+            target=_generate_in_child, args=(data, args.customers, args.months, args.order, args.bank, queue))
         child.start()
         counts, seconds = queue.get()
         child.join()
         size = sum(f.stat().st_size for f in data.iterdir()) / 1e9
         print(f"generated {counts['customers.csv']:,} customers, {counts['monthly.csv']:,} monthly rows "
-              f"({args.order} order), {size:.2f} GB in {seconds:.1f} s")
+              f"({args.bank} bank), {size:.2f} GB in {seconds:.1f} s")
 
     import django
 

@@ -62,7 +62,7 @@ class BinaryEncoder:
 
     def encode(self, columns: list[pa.Array | pa.ChunkedArray]) -> list[bytes]:
         """The tuples of one block, in pieces of ROWS_PER_CHUNK rows."""
-        arrays = [_as(values, f.type) for values, f in zip(columns, self.schema, strict=True)]
+        arrays = [as_type(values, f.type) for values, f in zip(columns, self.schema, strict=True)]
         table = pa.Table.from_arrays(arrays, schema=self.schema)
         pieces = [self._encoder.write_batch(batch) for batch in table.to_batches(max_chunksize=ROWS_PER_CHUNK)]
         return self._after_header([piece for piece in pieces if piece])
@@ -77,11 +77,18 @@ class BinaryEncoder:
         return pieces
 
 
-def _as(values: pa.Array | pa.ChunkedArray, to: pa.DataType) -> pa.Array | pa.ChunkedArray:
+def plain(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One array, dictionary-encoded values decoded."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     if pa.types.is_dictionary(values.type):
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
         values = values.dictionary.take(values.indices)
+    return values
+
+
+def as_type(values: pa.Array | pa.ChunkedArray, to: pa.DataType) -> pa.Array:
+    """``values`` as Arrow type ``to``, by a safe cast."""
+    values = plain(values)
     if values.type != to:
         if pa.types.is_integer(values.type) and pa.types.is_decimal(to):
             # Arrow wants room for any int64 first; the second cast checks the value fits.

@@ -33,10 +33,12 @@ it all, dropped indexes and constraints included.
 from __future__ import annotations
 
 import io
+import math
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +64,7 @@ from customers.models import (
     Survey,
     User,
 )
-from customers.tiers import tier_case_sql
+from customers.tiers import TIERS, floor_values, tier_case_sql
 
 # One lock id for imports: two imports at once would interleave their upserts.
 _IMPORT_LOCK = 0x62616E6B  # "bank"
@@ -250,8 +252,11 @@ class Writer:
         self.quote = connection.ops.quote_name
         self._temporary: list[str] = []
 
-    def begin(self) -> None:
-        """Session settings and locks for the import's transaction."""
+    def begin(self, *, files: dict[str, Path], tier_floors: dict[str, float]) -> None:
+        """Session settings and locks for the import's transaction; ``files``
+        are the files this import will read, by kind."""
+        self.files = files
+        self.tier_floors = tier_floors
 
     def open_stage(self, spec: FileSpec, path: Path) -> StageSink:
         """A sink for the clean rows of ``path``; close it before ``upsert``."""
@@ -477,8 +482,11 @@ class PostgresWriter(Writer):
         self._bulk: dict[str, _Bulk] = {}
         self._late: list[_Bulk] = []  # restored by finish()
         self._latest: _LatestBalances | None = None  # followed while monthly.csv is bulk-loaded
+        self._held: _HeldRows | None = None  # customers.csv's rows, waiting for monthly.csv
+        self._refreshed_on_load: int | None = None  # customers whose latest balances came with their rows
 
-    def begin(self) -> None:
+    def begin(self, *, files: dict[str, Path], tier_floors: dict[str, float]) -> None:
+        super().begin(files=files, tier_floors=tier_floors)
         with self.connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK])
             # Sorting 24 million rows for an upsert and hashing a million
@@ -493,7 +501,10 @@ class PostgresWriter(Writer):
 
     def open_stage(self, spec: FileSpec, path: Path) -> StageSink:
         target = TARGETS[spec.kind]
-        if path.stat().st_size >= BULK_MIN_BYTES and self._bulk_possible(target) and self._empty_and_locked(target):
+        bulk = path.stat().st_size >= BULK_MIN_BYTES and self._bulk_possible(target)
+        if self._held is not None and not (spec.kind == "monthly" and bulk):
+            self._write_held(None)
+        if bulk and self._empty_and_locked(target):
             return self._open_bulk(spec)
         return super().open_stage(spec, path)
 
@@ -501,8 +512,11 @@ class PostgresWriter(Writer):
         bulk = self._bulk.get(spec.kind)
         if bulk is None:
             return super().reopen_stage(spec)
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {self.quote(bulk.table)}")
+        if spec.kind == "customers" and self._held is not None:
+            self._held = None
+        else:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {self.quote(bulk.table)}")
         return self._bulk_sink(spec, bulk)
 
     def _stage_sink(self, spec: FileSpec) -> StageSink:
@@ -526,6 +540,9 @@ class PostgresWriter(Writer):
     def upsert(self, spec: FileSpec) -> tuple[int, int]:
         bulk = self._bulk.get(spec.kind)
         if bulk is not None:
+            if spec.kind == "monthly" and self._held is not None:
+                # Before monthly's foreign key is re-created: it checks every row against the customers.
+                self._write_held(self._latest)
             if not bulk.late:
                 self._restore(bulk)
             return bulk.rows, 0
@@ -541,6 +558,8 @@ class PostgresWriter(Writer):
         return inserted, updated
 
     def finish(self) -> None:
+        if self._held is not None:
+            self._write_held(None)
         for bulk in [*self._bulk.values(), *self._late]:
             if bulk.late:
                 self._restore(bulk)
@@ -553,6 +572,11 @@ class PostgresWriter(Writer):
             cursor.execute(f"ANALYZE {table}")
 
     # --- the refresh ---
+
+    def refresh_customers(self, *, tier_floors: dict[str, float]) -> int:
+        if self._refreshed_on_load is not None:
+            return self._refreshed_on_load  # the customers were written with their latest balances
+        return super().refresh_customers(tier_floors=tier_floors)
 
     def _latest_source(self, tier_floors: dict[str, float]) -> str:
         """Each affected customer's latest monthly row, in a TEMP table ``import_latest``."""
@@ -629,7 +653,8 @@ class PostgresWriter(Writer):
         """COPY straight into the target: codes become keys here, new rows get
         their ids here too, and the fields the file lacks their values for new rows."""
         target = TARGETS[spec.kind]
-        keys = {join.staged: self._keys(join) for join in target.joins}
+        keys = {join.staged: self._held.keys() if self._held is not None and join.model is Customer
+                else self._keys(join) for join in target.joins}
         constants = {_column(target.model, name): value for name, value in target.insert_only.items()}
         pk = target.model._meta.pk.column
         columns = [pk] + [_column(target.model, name) for name in target.copy]
@@ -666,10 +691,49 @@ class PostgresWriter(Writer):
 
         fields = {field.column: field for field in target.model._meta.concrete_fields}
         types = [column_type(fields[c], self.connection) for c in columns]
+        sink: StageSink
+        if spec.kind == "customers" and self._monthly_follows_in_bulk():
+            sink = self._held = _HeldRows(bulk, columns, types, encode=encode, on_done=done)
+            return sink
         text = [self.quote(c) for c, sql_type in zip(columns, types, strict=True) if _is_text(sql_type)]
         sink = _CopySink(self._raw_cursor(), self.quote(bulk.table), [self.quote(c) for c in columns], text=text,
                          encode=encode, on_done=done, types=types)
         return sink
+
+    def _monthly_follows_in_bulk(self) -> bool:
+        """Whether monthly.csv comes next and goes into its table by the bulk path (which it
+        does whenever the customers table was empty: no monthly row can exist without one)."""
+        monthly = self.files.get("monthly")
+        return (BINARY_COPY and monthly is not None and monthly.stat().st_size >= BULK_MIN_BYTES
+                and self._bulk_possible(TARGETS["monthly"]))
+
+    def _write_held(self, latest: _LatestBalances | None) -> None:
+        """COPY customers.csv's held rows, with each customer's latest month, AUM,
+        status and tier from ``latest`` (monthly.csv's rows, followed as they streamed)."""
+        held, self._held = self._held, None
+        assert held is not None
+        rows = held.table()
+        columns, types = list(held.columns), list(held.types)
+        if latest is not None:
+            month, cents, closed, seen = latest.of(rows.column("customer_id"))
+            tiers = np.array(TIERS)[np.searchsorted(_cent_floors(self.tier_floors), cents, side="right")]
+            kept = pa.array(~seen)
+            rows = rows.set_column(columns.index("tier"), "tier",
+                                   pc.if_else(kept, rows.column("tier"), pa.array(tiers)))
+            rows = rows.set_column(columns.index("status"), "status", pc.if_else(
+                kept, rows.column("status"), pa.array(np.where(closed, "closed", "active"))))
+            rows = rows.set_column(columns.index("latest_aum"), "latest_aum", pc.if_else(
+                kept, pgcopy.as_type(rows.column("latest_aum"), pa.decimal128(18, 2)), _cents_to_decimal(cents)))
+            rows = rows.append_column("latest_month", pa.array(month, pa.int32(), mask=~seen).cast(pa.date32()))
+            columns.append(_column(Customer, "latest_month"))
+            types.append("date")
+            self._refreshed_on_load = int(seen.sum())
+        text = [self.quote(c) for c, sql_type in zip(columns, types, strict=True) if _is_text(sql_type)]
+        sink = _CopySink(self._raw_cursor(), self.quote(held.bulk.table), [self.quote(c) for c in columns],
+                         text=text, encode=lambda block: block, on_done=lambda: None, types=types)
+        for block in rows.to_batches(max_chunksize=pgcopy.ROWS_PER_CHUNK * 4):
+            sink.write(pa.Table.from_batches([block]))
+        sink.close()
 
     def _drop_secondary(self, table: str) -> list[str]:
         """Drop the table's foreign keys, its unique constraints unless another
@@ -786,6 +850,19 @@ class _LatestBalances:
         self._cents[target] = pc.cast(cents, pa.int64()).to_numpy()
         self._closed[target] = _np_bool(pc.equal(block.column("status").take(taken), "closed"))
 
+    def of(self, codes: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For each customer code: the latest month (days since 1970), AUM in cents,
+        whether closed, and whether the customer had any row at all."""
+        codes = pgcopy.plain(codes)
+        if self._dictionary is None or not len(self._month):
+            unseen = np.zeros(len(codes), dtype=bool)
+            return np.zeros(len(codes), np.int32), np.zeros(len(codes), np.int64), unseen, unseen
+        positions = lookup(codes, self._dictionary)
+        at = np.maximum(positions, 0)
+        seen = (positions >= 0) & (self._month[at] > -(2**31))
+        return (np.where(seen, self._month[at], 0), np.where(seen, self._cents[at], 0),
+                seen & self._closed[at], seen)
+
     def write(self, writer: PostgresWriter, table: str) -> None:
         """COPY the latest rows into a TEMP table (customer_pk, month, aum, status)."""
         seen = np.flatnonzero(self._month > -(2**31)) if self._dictionary is not None else np.zeros(0, np.int64)
@@ -810,6 +887,62 @@ class _LatestBalances:
                          types=["bigint", "date", "numeric(18, 2)", "varchar(8)"])
         sink.write(rows)
         sink.close()
+
+
+class _HeldRows(StageSink):
+    """A bulk load's rows held in memory instead of COPYed (customers.csv, when
+    monthly.csv follows into an empty table).
+
+    Written later by ``PostgresWriter._write_held`` with each customer's latest
+    balances, they go into the table once and complete: otherwise the refresh
+    rewrites every customer row right after the load (a million new row
+    versions, a table twice the size for the late index builds to scan).
+    Their codes and ids are the keys monthly.csv resolves against meanwhile."""
+
+    typed = True
+
+    def __init__(self, bulk: _Bulk, columns: list[str], types: list[str], *,
+                 encode: Callable[[pa.Table], pa.Table], on_done: Callable[[], None]) -> None:
+        self.bulk = bulk
+        self.columns = columns
+        self.types = types
+        self._encode = encode
+        self._on_done = on_done
+        self._blocks: list[pa.Table] = []
+        self._keys: _Keys | None = None
+
+    def write(self, table: pa.Table) -> None:
+        self._blocks.append(self._encode(table))
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        self._on_done()
+
+    def table(self) -> pa.Table:
+        if not self._blocks:
+            return pa.table({c: pa.array([], type=pgcopy.arrow_type(t)) for c, t in zip(self.columns, self.types,
+                                                                                         strict=True)})
+        return pa.concat_tables(self._blocks).combine_chunks()
+
+    def keys(self) -> _Keys:
+        if self._keys is None:
+            rows = self.table()
+            pk = self.columns[0]
+            self._keys = _Keys(pgcopy.plain(rows.column("customer_id")),
+                               rows.column(pk).combine_chunks().to_numpy().astype(np.int64))
+        return self._keys
+
+
+def _cent_floors(floors: dict[str, float]) -> np.ndarray:
+    """The tier floors in whole cents, rounded up: an AUM of whole cents is at or
+    above a floor exactly when it is at or above the floor in cents (as in tier_case_sql)."""
+    return np.array([math.ceil(Decimal(str(floor)) * 100) for floor in floor_values(floors)], dtype=np.int64)
+
+
+def _cents_to_decimal(cents: np.ndarray) -> pa.Array:
+    text = pc.binary_join_element_wise(pc.cast(pa.array(cents // 100), pa.string()),
+                                       pc.utf8_lpad(pc.cast(pa.array(cents % 100), pa.string()), 2, "0"), ".")
+    return pc.cast(text, pa.decimal128(18, 2))
 
 
 def _np_bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
