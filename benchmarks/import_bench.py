@@ -323,9 +323,10 @@ def _reference_types(spec) -> dict[str, str]:
     return types
 
 
-def reference_copy(directory: Path) -> dict[str, tuple[float, float, int]]:
+def reference_copy(directory: Path) -> dict[str, tuple[float, float, int, float]]:
     """For each interchange file: seconds of ``COPY FROM`` into a bare table, seconds of its
-    unique index on the natural key, and the backend's peak memory (kB)."""
+    unique index on the natural key, the backend's peak memory (kB) and the backend's CPU
+    seconds for both (on a shared machine the CPU says more than the wall clock)."""
     import csv
 
     from django.db import connection
@@ -350,6 +351,7 @@ def reference_copy(directory: Path) -> dict[str, tuple[float, float, int]]:
         typed = [f'"{name}"' for name in header if not types.get(name, "text").startswith(("varchar", "text"))]
         force_null = f", FORCE_NULL ({', '.join(typed)})" if typed else ""
         raw = connection.connection
+        cpu_started = _process_cpu(backend) or 0.0
         started = time.perf_counter()
         with path.open("rb") as f, raw.cursor() as cursor:
             cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true{force_null})", f,
@@ -359,8 +361,9 @@ def reference_copy(directory: Path) -> dict[str, tuple[float, float, int]]:
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE UNIQUE INDEX ON {table} ({', '.join(spec.key)})")
             indexed = time.perf_counter()
+            cpu = (_process_cpu(backend) or 0.0) - cpu_started
             cursor.execute(f"DROP TABLE {table}")
-        results[spec.name] = (copied - started, indexed - copied, _peak_kb(backend))
+        results[spec.name] = (copied - started, indexed - copied, _peak_kb(backend), cpu)
     return results
 
 
@@ -451,7 +454,7 @@ def main() -> None:
 
     try:
         reference = {} if args.no_reference else reference_copy(data)
-        reference_peak = max((peak for _, _, peak in reference.values()), default=0)
+        reference_peak = max((peak for _, _, peak, _ in reference.values()), default=0)
         connection.close()  # the import's backend starts afresh, so its peak memory is its own
         backend = _backend_pid(connection)
         for label in ["import", "re-import"] if args.reimport else ["import"]:
@@ -474,7 +477,7 @@ def main() -> None:
 
 
 def _timed_import(label: str, directory: Path, backend: int,
-                  reference: dict[str, tuple[float, float, int]]) -> None:
+                  reference: dict[str, tuple[float, float, int, float]]) -> None:
     from django.db import connection
 
     from customers.services import bank_data_import
@@ -503,7 +506,7 @@ def _timed_import(label: str, directory: Path, backend: int,
         python_cpu, server_cpu = phase_cpu.get(phase, (0.0, 0.0))
         print(f"  {phase:<42} {seconds:8.1f} {python_cpu:13.1f} {server_cpu:15.1f}")
     print(f"  {'total':<42} {total:8.1f} {cpu:13.1f} {server:15.1f}")
-    _per_file(result, reference, total)
+    _per_file(result, reference, total, phase_cpu, cpu + server)
     statements.report()
     print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared); "
           "postgres cpu is the backend only, not parallel index-build workers")
@@ -512,27 +515,37 @@ def _timed_import(label: str, directory: Path, backend: int,
           f"(whole server): {checkpoints_after - checkpoints_before}")
 
 
-def _per_file(result, reference: dict[str, tuple[float, float, int]], total: float) -> None:
-    """Each file's import (its read/check/stage and write phases) beside its raw COPY reference."""
+def _per_file(result, reference: dict[str, tuple[float, float, int, float]], total: float,
+              phase_cpu: dict[str, list[float]], total_cpu: float) -> None:
+    """Each file's import (its read/check/stage and write phases) beside its raw COPY
+    reference: wall-clock seconds and their ratio, then CPU seconds (Python and
+    PostgreSQL backend together against the reference's backend) and theirs."""
     print(f"\n  {'file':<20} {'rows':>11} {'read+check+stage':>17} {'write':>7} {'import':>7} | "
-          f"{'ref COPY':>8} {'ref index':>9} {'ref':>7} | {'ratio':>5}")
-    in_files = 0.0
-    ref_total = 0.0
+          f"{'ref COPY':>8} {'ref index':>9} {'ref':>7} | {'ratio':>5} | {'cpu':>6} {'ref cpu':>7} {'ratio':>5}")
+    in_files = in_files_cpu = ref_total = ref_cpu_total = 0.0
     for summary in result.files:
-        staged = result.timings.get(f"read, check, stage: {summary.name}", 0.0)
-        written = result.timings.get(f"write: {summary.name}", 0.0)
+        phases = [f"read, check, stage: {summary.name}", f"write: {summary.name}"]
+        staged, written = (result.timings.get(phase, 0.0) for phase in phases)
+        cpu = sum(sum(phase_cpu.get(phase, (0.0, 0.0))) for phase in phases)
         in_files += staged + written
+        in_files_cpu += cpu
         line = f"  {summary.name:<20} {summary.rows:>11,} {staged:17.1f} {written:7.1f} {staged + written:7.1f} |"
         if summary.name in reference:
-            copied, indexed, _ = reference[summary.name]
+            copied, indexed, _, ref_cpu = reference[summary.name]
             ref_total += copied + indexed
+            ref_cpu_total += ref_cpu
             ratio = (staged + written) / (copied + indexed) if copied + indexed else float("nan")
-            line += f" {copied:8.1f} {indexed:9.1f} {copied + indexed:7.1f} | {ratio:5.2f}"
+            cpu_ratio = cpu / ref_cpu if ref_cpu else float("nan")
+            line += (f" {copied:8.1f} {indexed:9.1f} {copied + indexed:7.1f} | {ratio:5.2f} |"
+                     f" {cpu:6.1f} {ref_cpu:7.1f} {cpu_ratio:5.2f}")
         print(line)
     rest = total - in_files
-    print(f"  {'all files':<20} {'':>11} {'':>17} {'':>7} {in_files:7.1f} |"
-          + (f" {'':>8} {'':>9} {ref_total:7.1f} | {in_files / ref_total:5.2f}" if ref_total else ""))
+    if ref_total:
+        print(f"  {'all files':<20} {'':>11} {'':>17} {'':>7} {in_files:7.1f} | {'':>8} {'':>9} {ref_total:7.1f} |"
+              f" {in_files / ref_total:5.2f} | {in_files_cpu:6.1f} {ref_cpu_total:7.1f}"
+              f" {in_files_cpu / ref_cpu_total if ref_cpu_total else float('nan'):5.2f}")
     whole = f"whole bank {total:.1f} s" + (f" = {total / ref_total:.2f} x the reference" if ref_total else "")
+    whole += f", CPU {total_cpu:.1f} s" + (f" = {total_cpu / ref_cpu_total:.2f} x" if ref_cpu_total else "")
     print(f"  not in a file's phases (references, refresh of the customers, late index rebuilds, commit): "
           f"{rest:.1f} s; {whole}")
 
