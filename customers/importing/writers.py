@@ -22,9 +22,13 @@ so the table's secondary indexes, unique constraints and foreign keys are
 dropped, the rows are COPYed straight into the table (codes turned into keys
 and ids handed out in Python), and everything is re-created with one sort per
 index and one set-based check per foreign key; each customer's latest monthly
-row is followed in Python on the way. See ``PostgresWriter`` for why that is
-safe. A refresh that rewrites most customers (next month's file) likewise
-rebuilds the customers' indexes instead of updating them row by row.
+row is followed in Python on the way. The primary key stays (ids rise, so
+each goes to the rightmost leaf). When customers.csv goes into an empty table
+and monthly.csv follows, the customers' rows wait in memory and are written
+once, with their latest balances, instead of being rewritten by the refresh.
+See ``PostgresWriter`` for why that is safe. A refresh that rewrites most
+customers (next month's file) likewise rebuilds the customers' indexes
+instead of updating them row by row.
 
 Everything runs inside the caller's transaction, so a problem anywhere undoes
 it all, dropped indexes and constraints included.
@@ -909,6 +913,7 @@ class _HeldRows(StageSink):
         self._encode = encode
         self._on_done = on_done
         self._blocks: list[pa.Table] = []
+        self._table: pa.Table | None = None
         self._keys: _Keys | None = None
 
     def write(self, table: pa.Table) -> None:
@@ -919,10 +924,12 @@ class _HeldRows(StageSink):
         self._on_done()
 
     def table(self) -> pa.Table:
-        if not self._blocks:
-            return pa.table({c: pa.array([], type=pgcopy.arrow_type(t)) for c, t in zip(self.columns, self.types,
-                                                                                         strict=True)})
-        return pa.concat_tables(self._blocks).combine_chunks()
+        """Every row held, as one table (the blocks are let go)."""
+        if self._table is None:
+            self._table = pa.concat_tables(self._blocks).combine_chunks() if self._blocks else pa.table(
+                {c: pa.array([], type=pgcopy.arrow_type(t)) for c, t in zip(self.columns, self.types, strict=True)})
+            self._blocks = []
+        return self._table
 
     def keys(self) -> _Keys:
         if self._keys is None:
