@@ -1,14 +1,26 @@
-"""Time ``import_bank_data`` end to end on PostgreSQL.
+"""Time ``import_bank_data`` end to end on PostgreSQL, beside a raw COPY of the same files.
 
     .venv/bin/python benchmarks/import_bench.py --customers 1000000 --months 24
 
 Generates the interchange files for N customers x M months (vectorised numpy,
 written in chunks by pyarrow's CSV writer, in a child process so its memory
 does not count against the import), drops and re-creates the benchmark
-database, migrates it, imports, and prints monthly rows per second, the total
-time, the time of each phase and the peak memory. ``--data DIR`` times files
-you already have (e.g. from ``manage.py make_demo_bank``); ``--reimport``
-also times importing the same files a second time (every row unchanged).
+database, migrates it and then, in the same run:
+
+1. the reference: each file's plain ``COPY ... FROM STDIN (FORMAT csv)`` into
+   a bare table of the CSV's columns (no key, no index, no constraint), then
+   the unique index on its natural key, which is the least any loader that
+   refuses duplicate keys must do;
+2. the import, timed file by file and phase by phase, wall clock beside the
+   CPU of this process (Python, pyarrow, the encoder) and of its PostgreSQL
+   backend, and every SQL statement it ran with its time (the PostgreSQL side
+   of the profile; the COPYs themselves run inside the staging phases);
+3. per file the import's time over the reference's (the ratio), the whole
+   bank's time, and the peak memory of each process.
+
+``--data DIR`` times files you already have (e.g. from ``manage.py
+make_demo_bank``); ``--reimport`` also times importing the same files a second
+time (every row unchanged); ``--next-month`` one more month on top.
 """
 
 from __future__ import annotations
@@ -204,9 +216,24 @@ def _monthly(rng: np.random.Generator, ids: pa.Array, level: np.ndarray, months:
     })
 
 
-def _generate_in_child(out: Path, customers: int, months: int, order: str, queue: multiprocessing.Queue) -> None:
+def _generate_in_child(out: Path, customers: int, months: int, order: str, bank: str,
+                       queue: multiprocessing.Queue) -> None:
     started = time.perf_counter()
-    counts = generate(out, customers=customers, months=months, order=order)
+    if bank == "demo":
+        import datetime as dt
+
+        import django
+
+        django.setup()
+        from customers import conf
+        from demo.bank import generate_demo_bank
+
+        # A fixed calendar, so every run imports the same files.
+        counts = generate_demo_bank(out, customers=customers, months=months, seed=1, end_month="2026-10",
+                                    today=dt.date(2026, 11, 15), tier_floors=conf.tier_floors(),
+                                    bank_name=conf.bank_name())
+    else:
+        counts = generate(out, customers=customers, months=months, order=order)
     queue.put((counts, time.perf_counter() - started))
 
 
@@ -250,7 +277,7 @@ def _process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure_phases(backend_pid: int) -> dict[str, list[float]]:
+def _measure_phases(backend_pid: int, statements: StatementLog) -> dict[str, list[float]]:
     """Make the import's phase timer also record CPU: this process's and the backend's."""
     from customers import services
 
@@ -258,6 +285,7 @@ def _measure_phases(backend_pid: int) -> dict[str, list[float]]:
 
     class Timer(services._Timer):
         def __enter__(self) -> None:
+            statements.phase = self.phase
             self.cpu_started = (time.process_time(), _process_cpu(backend_pid) or 0.0)
             super().__enter__()
 
@@ -271,18 +299,127 @@ def _measure_phases(backend_pid: int) -> dict[str, list[float]]:
     return cpu
 
 
+# --- the reference: a raw COPY of the same file, and its unique index ----------------------------
+
+
+def _reference_types(spec) -> dict[str, str]:
+    """SQL type per CSV column, as plain as the CSV allows: codes and months stay text."""
+    from customers.importing.schema import Kind
+
+    types = {}
+    for column in spec.columns:
+        if column.kind is Kind.DATE:
+            types[column.name] = "date"
+        elif column.kind in (Kind.AMOUNT, Kind.NUMBER):
+            types[column.name] = f"numeric({column.max_digits}, {column.decimal_places})"
+        elif column.kind is Kind.COUNT:
+            types[column.name] = "integer"
+        elif column.kind is Kind.BOOLEAN:
+            types[column.name] = "boolean"
+        elif column.max_length:
+            types[column.name] = f"varchar({column.max_length})"
+        else:
+            types[column.name] = "text"
+    return types
+
+
+def reference_copy(directory: Path) -> dict[str, tuple[float, float, int, float]]:
+    """For each interchange file: seconds of ``COPY FROM`` into a bare table, seconds of its
+    unique index on the natural key, the backend's peak memory (kB) and the backend's CPU
+    seconds for both (on a shared machine the CPU says more than the wall clock)."""
+    import csv
+
+    from django.db import connection
+
+    from customers.importing.schema import FILES
+
+    results = {}
+    backend = _backend_pid(connection)
+    for spec in FILES:
+        path = directory / spec.name
+        if not path.is_file():
+            continue
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f))
+        types = _reference_types(spec)
+        table = f"bench_reference_{spec.kind}"
+        columns = ", ".join(f'"{name}" {types.get(name, "text")}' for name in header)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"CREATE TABLE {table} ({columns})")
+        # A quoted empty value ("") is NULL too, where the column is not text.
+        typed = [f'"{name}"' for name in header if not types.get(name, "text").startswith(("varchar", "text"))]
+        force_null = f", FORCE_NULL ({', '.join(typed)})" if typed else ""
+        raw = connection.connection
+        cpu_started = _process_cpu(backend) or 0.0
+        started = time.perf_counter()
+        with path.open("rb") as f, raw.cursor() as cursor:
+            cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true{force_null})", f,
+                               size=1 << 20)
+        raw.commit()
+        copied = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE UNIQUE INDEX ON {table} ({', '.join(spec.key)})")
+            indexed = time.perf_counter()
+            cpu = (_process_cpu(backend) or 0.0) - cpu_started
+            cursor.execute(f"DROP TABLE {table}")
+        results[spec.name] = (copied - started, indexed - copied, _peak_kb(backend), cpu)
+    return results
+
+
+def _peak_kb(pid: int) -> int:
+    """A local process's peak resident memory (VmHWM), in kB; 0 if it cannot be read."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# --- the PostgreSQL side: every statement the import runs, timed --------------------------------
+
+
+class StatementLog:
+    """Django's execute wrapper: seconds per statement, under the phase running it."""
+
+    def __init__(self) -> None:
+        self.phase = ""
+        self.statements: list[tuple[str, str, float]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements.append((self.phase, " ".join(str(sql).split()), time.perf_counter() - started))
+
+    def report(self, top: int = 15) -> None:
+        total = sum(seconds for _, _, seconds in self.statements)
+        print(f"\n  SQL statements (PostgreSQL side, COPYs excluded): {len(self.statements)} in {total:.1f} s; "
+              f"the {top} longest:")
+        for phase, sql, seconds in sorted(self.statements, key=lambda s: -s[2])[:top]:
+            print(f"  {seconds:7.2f} s  [{phase}] {sql[:110]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--bank", choices=["demo", "synthetic"], default="demo",
+                        help="demo: make_demo_bank's bank (customers join and leave, several holdings and "
+                             "surveys each; the default); synthetic: this script's faster, plainer generator")
     parser.add_argument("--order", choices=["customer", "month"], default="customer",
-                        help="row order of monthly.csv: by customer then month (default), or month by month")
+                        help="synthetic bank only: row order of monthly.csv, by customer then month "
+                             "(default) or month by month")
     parser.add_argument("--data", type=Path, help="import these files instead of generating them")
     parser.add_argument("--keep-data", action="store_true", help="keep the generated files")
     parser.add_argument("--reimport", action="store_true", help="also time a second import of the same files")
     parser.add_argument("--next-month", action="store_true",
                         help="then also time importing one more month of monthly.csv on top")
+    parser.add_argument("--no-reference", action="store_true", help="skip the raw COPY reference")
     args = parser.parse_args()
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -297,13 +434,13 @@ def main() -> None:
         data = workdir / "data"
         queue: multiprocessing.Queue = multiprocessing.Queue()
         child = multiprocessing.get_context("fork").Process(
-            target=_generate_in_child, args=(data, args.customers, args.months, args.order, queue))
+            target=_generate_in_child, args=(data, args.customers, args.months, args.order, args.bank, queue))
         child.start()
         counts, seconds = queue.get()
         child.join()
         size = sum(f.stat().st_size for f in data.iterdir()) / 1e9
         print(f"generated {counts['customers.csv']:,} customers, {counts['monthly.csv']:,} monthly rows "
-              f"({args.order} order), {size:.2f} GB in {seconds:.1f} s")
+              f"({args.bank} bank), {size:.2f} GB in {seconds:.1f} s")
 
     import django
 
@@ -316,17 +453,22 @@ def main() -> None:
     connection.close()
 
     try:
+        reference = {} if args.no_reference else reference_copy(data)
+        reference_peak = max((peak for _, _, peak, _ in reference.values()), default=0)
+        connection.close()  # the import's backend starts afresh, so its peak memory is its own
         backend = _backend_pid(connection)
         for label in ["import", "re-import"] if args.reimport else ["import"]:
-            _timed_import(label, data, backend)
+            _timed_import(label, data, backend, reference if label == "import" else {})
         if args.next_month:
             next_month = _next_month(Path(tempfile.mkdtemp(prefix="import_bench_next_")))
             try:
-                _timed_import("next month", next_month, backend)
+                _timed_import("next month", next_month, backend, {})
             finally:
                 shutil.rmtree(next_month, ignore_errors=True)
-        print(f"\npeak memory: import process {_peak_mb(resource.RUSAGE_SELF):,.0f} MB, "
-              f"generator child {_peak_mb(resource.RUSAGE_CHILDREN):,.0f} MB")
+        print(f"\npeak memory (resident): import process {_peak_mb(resource.RUSAGE_SELF):,.0f} MB, "
+              f"its PostgreSQL backend {_peak_kb(backend) / 1024:,.0f} MB, the reference's backend "
+              f"{reference_peak / 1024:,.0f} MB, generator child {_peak_mb(resource.RUSAGE_CHILDREN):,.0f} MB "
+              "(a backend's figure includes the shared buffers it touched)")
     finally:
         if workdir is not None and not args.keep_data:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -334,15 +476,20 @@ def main() -> None:
             print(f"data kept in {data}")
 
 
-def _timed_import(label: str, directory: Path, backend: int) -> None:
+def _timed_import(label: str, directory: Path, backend: int,
+                  reference: dict[str, tuple[float, float, int, float]]) -> None:
+    from django.db import connection
+
     from customers.services import bank_data_import
 
-    phase_cpu = _measure_phases(backend)
+    statements = StatementLog()
+    phase_cpu = _measure_phases(backend, statements)
     wal_before, checkpoints_before = _wal_and_checkpoints()
     server_before = _process_cpu(backend)
     load_before = os.getloadavg()[0]
     started, cpu_started = time.perf_counter(), time.process_time()
-    result = bank_data_import(directory=directory, progress=sys.stderr.isatty())
+    with connection.execute_wrapper(statements):
+        result = bank_data_import(directory=directory, progress=sys.stderr.isatty())
     total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     server = (_process_cpu(backend) or 0.0) - (server_before or 0.0)
     if not result.ok:
@@ -359,11 +506,48 @@ def _timed_import(label: str, directory: Path, backend: int) -> None:
         python_cpu, server_cpu = phase_cpu.get(phase, (0.0, 0.0))
         print(f"  {phase:<42} {seconds:8.1f} {python_cpu:13.1f} {server_cpu:15.1f}")
     print(f"  {'total':<42} {total:8.1f} {cpu:13.1f} {server:15.1f}")
+    _per_file(result, reference, total, phase_cpu, cpu + server)
+    statements.report()
     print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared); "
           "postgres cpu is the backend only, not parallel index-build workers")
     wal_after, checkpoints_after = _wal_and_checkpoints()
     print(f"  WAL written {(wal_after - wal_before) / 1e9:.1f} GB; checkpoints forced by max_wal_size meanwhile "
           f"(whole server): {checkpoints_after - checkpoints_before}")
+
+
+def _per_file(result, reference: dict[str, tuple[float, float, int, float]], total: float,
+              phase_cpu: dict[str, list[float]], total_cpu: float) -> None:
+    """Each file's import (its read/check/stage and write phases) beside its raw COPY
+    reference: wall-clock seconds and their ratio, then CPU seconds (Python and
+    PostgreSQL backend together against the reference's backend) and theirs."""
+    print(f"\n  {'file':<20} {'rows':>11} {'read+check+stage':>17} {'write':>7} {'import':>7} | "
+          f"{'ref COPY':>8} {'ref index':>9} {'ref':>7} | {'ratio':>5} | {'cpu':>6} {'ref cpu':>7} {'ratio':>5}")
+    in_files = in_files_cpu = ref_total = ref_cpu_total = 0.0
+    for summary in result.files:
+        phases = [f"read, check, stage: {summary.name}", f"write: {summary.name}"]
+        staged, written = (result.timings.get(phase, 0.0) for phase in phases)
+        cpu = sum(sum(phase_cpu.get(phase, (0.0, 0.0))) for phase in phases)
+        in_files += staged + written
+        in_files_cpu += cpu
+        line = f"  {summary.name:<20} {summary.rows:>11,} {staged:17.1f} {written:7.1f} {staged + written:7.1f} |"
+        if summary.name in reference:
+            copied, indexed, _, ref_cpu = reference[summary.name]
+            ref_total += copied + indexed
+            ref_cpu_total += ref_cpu
+            ratio = (staged + written) / (copied + indexed) if copied + indexed else float("nan")
+            cpu_ratio = cpu / ref_cpu if ref_cpu else float("nan")
+            line += (f" {copied:8.1f} {indexed:9.1f} {copied + indexed:7.1f} | {ratio:5.2f} |"
+                     f" {cpu:6.1f} {ref_cpu:7.1f} {cpu_ratio:5.2f}")
+        print(line)
+    rest = total - in_files
+    if ref_total:
+        print(f"  {'all files':<20} {'':>11} {'':>17} {'':>7} {in_files:7.1f} | {'':>8} {'':>9} {ref_total:7.1f} |"
+              f" {in_files / ref_total:5.2f} | {in_files_cpu:6.1f} {ref_cpu_total:7.1f}"
+              f" {in_files_cpu / ref_cpu_total if ref_cpu_total else float('nan'):5.2f}")
+    whole = f"whole bank {total:.1f} s" + (f" = {total / ref_total:.2f} x the reference" if ref_total else "")
+    whole += f", CPU {total_cpu:.1f} s" + (f" = {total_cpu / ref_cpu_total:.2f} x" if ref_cpu_total else "")
+    print(f"  not in a file's phases (references, refresh of the customers, late index rebuilds, commit): "
+          f"{rest:.1f} s; {whole}")
 
 
 def _wal_and_checkpoints() -> tuple[int, int]:

@@ -190,7 +190,8 @@ class _ImportRun:
 
     def run(self, present: list[FileSpec]) -> None:
         writer = writer_for(connection)
-        writer.begin()
+        writer.begin(files={spec.kind: self.directory / spec.name for spec in present},
+                     tier_floors=conf.tier_floors())
         with self.timed("load references"):
             references = _references_from_database()
         for spec in present:

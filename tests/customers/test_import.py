@@ -628,6 +628,38 @@ def test_bulk_path_imports_the_same_rows_and_restores_every_index_and_constraint
 
 
 @needs_postgres
+def test_bulk_path_writes_customers_once_with_their_latest_balances(tmp_path, bulk, settings):
+    """customers.csv's rows wait for monthly.csv and go in complete: no refresh UPDATE
+    rewrites them. A customer without monthly rows keeps the defaults; tiers follow the
+    floors exactly at the boundary, in cents."""
+    settings.AUM_TIER_FLOORS = {"gold": 50_000.01, "platinum": 500_000, "private": 6_000_000}
+    customers_csv = copy.deepcopy(BANK["customers.csv"])
+    no_rows = list(customers_csv[1])
+    no_rows[0], no_rows[4] = "C0004", "330100199001014444"
+    customers_csv.append(no_rows)
+    statements = []
+
+    def log(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(log):
+        result = run(write(tmp_path / "bank", bank(customers_csv=customers_csv)))
+
+    assert result.ok, problems(result)
+    assert result.customers_refreshed == 3
+    assert not [sql for sql in statements if sql.startswith('UPDATE "customers_customer"')]
+    latest = {c.customer_id: (c.latest_month, c.latest_aum, c.status, c.tier) for c in Customer.objects.all()}
+    assert latest == {
+        "C0001": (dt.date(2024, 3, 1), Decimal("600000.00"), "active", "platinum"),
+        "C0002": (dt.date(2024, 3, 1), Decimal("50000.00"), "active", "mass"),  # a cent below the floor
+        "C0003": (dt.date(2024, 3, 1), Decimal("0.00"), "closed", "mass"),
+        "C0004": (None, Decimal("0.00"), "active", ""),
+    }
+    assert MonthlyBalance.objects.filter(customer__customer_id="C0001").count() > 0
+
+
+@needs_postgres
 def test_bulk_path_then_the_same_files_again_changes_nothing(tmp_path, bulk):
     directory = write(tmp_path / "bank", BANK)
     assert run(directory).ok
