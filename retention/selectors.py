@@ -8,13 +8,31 @@ retention report) go through ``measured_cases_for_user``.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
+from django.db.models.expressions import Window
+from django.db.models.functions import RowNumber
+from django.http import Http404
+from django.utils import timezone
 
+from audit.services import AuditOrigin, audit_denied
 from core.months import month_start
 from customers.models import Customer, CustomerStatus, Product, ProductKind, ProductYield, Role, User
-from customers.selectors import customer_scope
-from retention.models import OPEN_STATUSES, Case, Outcome, Signal, SignalKind, Task
+from customers.selectors import MAX_ID, customer_scope, effective_segment_is
+from retention import conf
+from retention.models import (
+    OPEN_STATUSES,
+    WORKABLE_STATUSES,
+    Case,
+    CaseEvent,
+    Outcome,
+    Signal,
+    SignalKind,
+    Task,
+    TaskStatus,
+)
 
 
 def case_scope_for_user(*, user: User, aggregate: bool = False) -> QuerySet[Case]:
@@ -108,3 +126,154 @@ def product_comparison_table(*, kind: str | None = None, since: dt.date | None =
                 best_ours is not None and product["yield_pct"] is not None and product["yield_pct"] > best_ours
             )
     return ordered
+
+
+# --- the RM's list, one case, the day's progress ------------------------------------------
+# (the pages' and the API's reads of cases; held-out cases never, by case_scope_for_user)
+
+# Time-critical cases first (a task due today or tomorrow, a booked large withdrawal), then
+# the expected value of working the case: the order of the nightly ranking, read back here.
+LIST_ORDER = (F("urgent").desc(), F("priority").desc(), F("pk").asc())
+
+
+def _signals_prefetch() -> Prefetch:
+    # Active signals first, each group highest expected value first: every reason is shown.
+    return Prefetch(
+        "signals",
+        queryset=Signal.objects.select_related("playbook").order_by("-is_active", "-priority", "pk"),
+    )
+
+
+def _tasks_prefetch() -> Prefetch:
+    return Prefetch(
+        "tasks",
+        queryset=Task.objects.select_related("owner", "done_by", "contact").order_by("due_on", "order", "pk"),
+    )
+
+
+def case_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[Case]:
+    """The RM's daily list (a head's or lobby manager's: the branch's), one row per case.
+
+    Three queries whatever its length (cases, their signals, their tasks). Each row has
+    ``list_rank``: its place among the owner's cases *of this list* (time-critical first,
+    then expected value), so the ranks are contiguous over what the user is shown; the
+    first ``RETENTION_DAILY_BUDGET`` of an owner's unfiltered list are today's budget
+    (``case_list_budget``).
+
+    ``filters``: ``status`` (a status or list; default open and in progress), ``kind`` (the
+    case's kind), ``signal`` (cases with an active signal of that kind), ``owner_id``,
+    ``branch_id``, ``customer_id``, ``urgent`` (bool), ``segment`` (the customer's effective
+    segment, the RM's override winning), ``risk_band`` (the band of the case's active model
+    risk signal).
+    """
+    filters = dict(filters or {})
+    status = filters.pop("status", None) or list(WORKABLE_STATUSES)
+    cases = case_scope_for_user(user=user).filter(status__in=[status] if isinstance(status, str) else status)
+    for key in ("kind", "owner_id", "branch_id", "customer_id", "urgent"):
+        if filters.get(key) not in (None, ""):
+            cases = cases.filter(**{key: filters[key]})
+    if filters.get("signal"):
+        cases = cases.filter(Exists(Signal.objects.filter(case_id=OuterRef("pk"), is_active=True,
+                                                          kind=filters["signal"])))
+    if filters.get("segment"):
+        cases = cases.filter(effective_segment_is(filters["segment"], through="customer__"))
+    if filters.get("risk_band"):
+        cases = cases.filter(Exists(Signal.objects.filter(
+            case_id=OuterRef("pk"), is_active=True, kind=SignalKind.MODEL_RISK,
+            details__risk_band=filters["risk_band"])))
+    return (
+        cases.annotate(list_rank=Window(RowNumber(), partition_by=[F("owner_id")], order_by=list(LIST_ORDER)))
+        .select_related("customer", "playbook", "owner", "branch")
+        .prefetch_related(_signals_prefetch(), _tasks_prefetch())
+        .order_by(*LIST_ORDER)
+    )
+
+
+def case_list_budget() -> int:
+    """How many rows of an owner's list are today's budget."""
+    return conf.daily_budget()
+
+
+def case_get_for_user(*, user: User, case_id: object, origin: AuditOrigin | None = None) -> Case:
+    """One case with its signals, tasks and history; Http404 outside the user's scope
+    (held-out cases included). Given the request's ``origin``, a miss is audited as a
+    refused attempt (pages and API alike); without it (a re-read after an action) not."""
+    cases = case_scope_for_user(user=user).select_related("customer", "playbook", "owner", "branch", "closed_by")
+    cases = cases.prefetch_related(
+        _signals_prefetch(),
+        _tasks_prefetch(),
+        Prefetch("events", queryset=CaseEvent.objects.select_related("actor", "task").order_by("at", "pk")),
+    )
+    try:
+        in_range = 0 < int(case_id) <= MAX_ID  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        in_range = False
+    case = cases.filter(pk=case_id).first() if in_range else None
+    if case is None:
+        if origin is not None:
+            audit_denied(origin=origin, object_type="retention.case", object_id=case_id,
+                         reason="not_in_scope_or_missing")
+        raise Http404
+    return case
+
+
+def customer_cases_for_user(*, user: User, customer_id: int) -> list[Case]:
+    """Every case of one customer the user may see, open ones first, then newest first:
+    the customer 360's cases and their timeline (signals, tasks, history). Four queries."""
+    return list(
+        case_scope_for_user(user=user)
+        .filter(customer_id=customer_id)
+        .select_related("playbook", "owner", "closed_by")
+        .prefetch_related(
+            _signals_prefetch(),
+            _tasks_prefetch(),
+            Prefetch("events", queryset=CaseEvent.objects.select_related("actor", "task").order_by("at", "pk")),
+        )
+        .order_by(
+            DbCase(When(status__in=list(OPEN_STATUSES), then=0), default=1), "-opened_on", "-pk"
+        )
+    )
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return start, start + dt.timedelta(days=1)
+
+
+def tasks_done_today(*, user: User, today: dt.date) -> QuerySet[Task]:
+    """The tasks ``user`` did on ``today`` (the bank's time zone), on cases still in their scope."""
+    start, end = _day_bounds(today)
+    return task_scope_for_user(user=user).filter(
+        status=TaskStatus.DONE, done_by_id=user.pk, done_at__gte=start, done_at__lt=end
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The RM's progress line: "worked today of the day's budget"."""
+
+    cases_worked: int  # distinct cases the user did a task on, logged a contact on or closed today
+    tasks_done: int
+    budget: int  # the day's budget: RETENTION_DAILY_BUDGET, or fewer cases when fewer are open
+    open_cases: int  # workable cases on the user's list now
+
+
+def progress_for_user(*, user: User, today: dt.date) -> Progress:
+    """What the user has done today against the day's budget. Three queries."""
+    start, end = _day_bounds(today)
+    worked = CaseEvent.objects.filter(
+        case__in=case_scope_for_user(user=user).values("pk"), actor_id=user.pk, at__gte=start, at__lt=end,
+        action__in=[CaseEvent.Action.TASK_DONE, CaseEvent.Action.CONTACT_LOGGED, CaseEvent.Action.CLOSED,
+                    CaseEvent.Action.DISMISSED, CaseEvent.Action.TASK_OUTCOME],
+    ).aggregate(cases=Count("case_id", distinct=True))["cases"]
+    tasks = tasks_done_today(user=user, today=today).count()
+    own = case_scope_for_user(user=user).filter(owner_id=user.pk)
+    counts = own.aggregate(
+        open_cases=Count("pk", filter=Q(status__in=WORKABLE_STATUSES)),
+        closed_today=Count("pk", filter=Q(closed_by_id=user.pk, closed_at__gte=start, closed_at__lt=end)),
+    )
+    open_cases = counts["open_cases"]
+    # Fewer cases than the budget: the day's budget is what there was to do (what is open now
+    # and what the user closed today), so "all done" reads as such.
+    budget = min(case_list_budget(), open_cases + counts["closed_today"])
+    return Progress(cases_worked=worked, tasks_done=tasks, budget=budget, open_cases=open_cases)
