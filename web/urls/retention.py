@@ -1,18 +1,21 @@
 from django.urls import path
 
-from web.views import branch
+from web.views import branch, cases
 from web.views import retention as views
 
 app_name = "retention"
 
 urlpatterns = [
-    path("alerts/", views.alert_list, name="alert_list"),
-    path("alerts/export.<str:fmt>", views.alert_export, name="alert_export"),
-    path("alerts/<int:pk>/snooze/", views.alert_snooze, name="alert_snooze"),
-    path("alerts/<int:pk>/dismiss/", views.alert_dismiss, name="alert_dismiss"),
-    path("alerts/<int:pk>/outcome/", views.alert_outcome, name="alert_outcome"),
-    path("alerts/<int:pk>/contact/", views.alert_contact, name="alert_contact"),
-    path("alerts/<int:pk>/steps/<int:step_id>/tick/", views.alert_step_tick, name="alert_step_tick"),
+    path("cases/", cases.case_list, name="case_list"),
+    path("cases/export.<str:fmt>", cases.case_export, name="case_export"),
+    path("cases/<int:pk>/start/", cases.case_start, name="case_start"),
+    path("cases/<int:pk>/snooze/", cases.case_snooze, name="case_snooze"),
+    path("cases/<int:pk>/dismiss/", cases.case_dismiss, name="case_dismiss"),
+    path("cases/<int:pk>/close/", cases.case_close, name="case_close"),
+    path("cases/<int:pk>/contact/", cases.case_contact, name="case_contact"),
+    path("cases/<int:pk>/tasks/<int:task_id>/", cases.task_toggle, name="task_toggle"),
+    # The list's old address.
+    path("alerts/", cases.alert_list, name="alert_list"),
     path("callbacks/", branch.callback_queue, name="callback_queue"),
     path("callbacks/<int:pk>/record/", branch.callback_record, name="callback_record"),
     path("dashboard/", views.dashboard, name="dashboard"),

@@ -50,9 +50,9 @@ from customers.services import (
     customer_viewed,
 )
 from retention import selectors as retention_selectors
-from retention.models import OPEN_STATUSES
+from retention.case_services import snooze_horizon
 from web.forms.customers import ContactForm, SegmentOverrideForm
-from web.views.retention import alert_due_on, alert_reason_lines
+from web.views.cases import customer_cases_context
 
 PAGE_SIZE = 25
 LOOKUP_LIMIT = 12
@@ -76,7 +76,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 def home_url_for(user) -> str:
     """Where each role starts its day (docs/users.md)."""
     if user.role == Role.RM:
-        return reverse("retention:alert_list")
+        return reverse("retention:case_list")
     if user.role == Role.LOBBY:
         return reverse("customers:walkin")
     if user.role == Role.HEAD:
@@ -150,21 +150,12 @@ def _score_history(customer: Customer) -> tuple[ChurnScore | None, list[ChurnSco
     return latest, history, chart
 
 
-def open_alerts_for(user, customer: Customer) -> list:
-    alerts = list(retention_selectors.alert_list_for_user(
-        user=user, filters={"customer_id": customer.pk, "status": list(OPEN_STATUSES)}
-    ))
-    for alert in alerts:
-        alert.reason_lines = alert_reason_lines(alert)
-        alert.due_on = alert_due_on(alert)
-    return alerts
-
-
 def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
     today = timezone.localdate()
     latest_score, score_history, score_chart = _score_history(customer)
     return {
-        "alerts": open_alerts_for(request.user, customer),
+        **customer_cases_context(user=request.user, customer=customer),
+        "snooze_horizon": snooze_horizon(today=today),
         "customer": customer,
         "masked_id_number": mask(customer.id_number),
         "masked_phone": mask(customer.phone),

@@ -1,0 +1,433 @@
+"""Case pages: the RM's daily list (one row per case) and its exports, and the actions on
+a case and its tasks (htmx, answering with the refreshed case card; a plain form post
+goes back to the customer 360). The customer 360's cases and timeline are built here too
+(``customer_cases_context``), so the list and the 360 say the same thing the same way.
+
+Reads go through ``retention.selectors`` (scoped, held-out cases never shown), writes
+through ``retention.case_services`` (which audit). A case outside the user's scope is a
+404 on every page, export and action.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import origin_from_request
+from churn.reasons import render_reasons
+from core.spreadsheet import spreadsheet_safe
+from customers.models import Customer, Segment
+from customers.selectors import contact_follow_ups_due
+from customers.services import customer_data_shown
+from retention import case_services, selectors
+from retention.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseKind,
+    CaseStatus,
+    Signal,
+    SignalKind,
+    Task,
+    TaskStatus,
+    catalogue_text,
+)
+from web.forms.cases import CaseFilterForm, CloseForm, DismissForm, SnoozeForm
+from web.forms.customers import ContactForm
+
+PAGE_SIZE = 25
+EXPORT_MAX_ROWS = 10_000
+
+
+# --- what a case says, in the reader's language -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignalLine:
+    """One signal of a case as the page shows it: its kind, its reasons in sentences, its event date."""
+
+    signal: Signal
+    label: str
+    lines: list[str]
+    event_on: dt.date | None
+    is_active: bool
+
+
+def signal_lines(case: Case) -> list[SignalLine]:
+    """Every signal of the case (prefetched by the selector: active ones first, highest
+    expected value first), each with all its reasons, not only the first."""
+    return [
+        SignalLine(signal=signal, label=signal.get_kind_display(), lines=render_reasons(signal.reasons),
+                   event_on=signal.event_on, is_active=signal.is_active)
+        for signal in case.signals.all()
+    ]
+
+
+def next_open_task(case: Case) -> Task | None:
+    """The first open task (prefetched, earliest due first)."""
+    return next((task for task in case.tasks.all() if task.status == TaskStatus.OPEN), None)
+
+
+def decorate_cases(cases: Iterable[Case], *, budget: int | None) -> None:
+    """Display attributes, from what the selector prefetched: the signals with their
+    reasons, the first reason, the next task, and whether the row is in today's budget
+    (``budget``: the number of rows of an owner's list that are; None: no budget applies,
+    e.g. a filtered list)."""
+    for case in cases:
+        case.signal_rows = signal_lines(case)
+        active = [row for row in case.signal_rows if row.is_active]
+        case.active_signal_rows = active
+        case.first_reason = next((line for row in active for line in row.lines), "")
+        case.reason_count = sum(len(row.lines) for row in active)
+        case.next_task = next_open_task(case)
+        rank = getattr(case, "list_rank", None)
+        case.in_todays_budget = budget is not None and rank is not None and rank <= budget
+
+
+# --- the RM's list ---------------------------------------------------------------------------
+
+
+def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE):
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _filtered_cases(request: HttpRequest, form: CaseFilterForm) -> tuple[QuerySet[Case], dict]:
+    filters = form.selector_filters()
+    return selectors.case_list_for_user(user=request.user, filters=filters), filters
+
+
+@login_required
+@require_GET
+def case_list(request: HttpRequest) -> HttpResponse:
+    form = CaseFilterForm(request.GET or None)
+    cases, filters = _filtered_cases(request, form)
+    # The budget is the first rows of an owner's whole list; a filtered list is a look-up, not the day's plan.
+    budget = selectors.case_list_budget() if not filters else None
+    page = paginate(request, cases)
+    decorate_cases(page.object_list, budget=budget)
+    customer_data_shown(origin=origin_from_request(request), what="cases", filters=request.GET.dict(),
+                        customer_ids=[case.customer.customer_id for case in page.object_list])
+    today = timezone.localdate()
+    context = {
+        "form": form,
+        "page": page,
+        "budget": budget,
+        "progress": selectors.progress_for_user(user=request.user, today=today),
+        "follow_ups": contact_follow_ups_due(user=request.user, today=today),
+        "today": today,
+        "tomorrow": today + dt.timedelta(days=1),
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "retention/case_list.html", context)
+
+
+@login_required
+@require_GET
+def alert_list(request: HttpRequest) -> HttpResponse:
+    """The old address of the list: the list of cases, with the same query."""
+    query = request.GET.urlencode()
+    return redirect(reverse("retention:case_list") + (f"?{query}" if query else ""), permanent=True)
+
+
+def _segment_label(customer: Customer) -> str:
+    return dict(Segment.choices).get(customer.effective_segment, "")
+
+
+def _export_rows(cases: Iterable[Case], *, budget: int | None) -> Iterator[list]:
+    yield [
+        _("Rank"), _("In today's budget"), _("Time-critical"), _("Customer ID"), _("Customer"), _("Tier"),
+        _("Segment"), _("Case"), _("Signals"), _("Reasons"), _("Churn probability"), _("AUM at risk (CNY)"),
+        _("Save rate"), _("Contact cost (CNY)"), _("Expected value (CNY)"), _("Next task"), _("Due on"),
+        _("Status"), _("Owner"),
+    ]
+    for case in cases:
+        customer = case.customer
+        task = case.next_task
+        yield [
+            case.list_rank,
+            _("yes") if case.in_todays_budget else "",
+            _("yes") if case.urgent else "",
+            customer.customer_id,
+            customer.name,
+            customer.get_tier_display(),
+            _segment_label(customer),
+            case.get_kind_display(),
+            "; ".join(row.label for row in case.active_signal_rows),
+            " · ".join(line for row in case.active_signal_rows for line in row.lines),
+            round(case.probability, 4),
+            float(case.aum_at_risk),
+            round(case.save_rate, 4),
+            case.contact_cost,
+            round(case.priority, 2),
+            task.text if task else "",
+            task.due_on.isoformat() if task else "",
+            case.get_status_display(),
+            str(case.owner),
+        ]
+
+
+@login_required
+@require_GET
+def case_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The list as the user sees it (their scope, their filters, held-out cases never), as
+    CSV or Excel; spreadsheet formulas in names are neutralised; audited as an export."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    form = CaseFilterForm(request.GET or None)
+    cases, filters = _filtered_cases(request, form)
+    budget = selectors.case_list_budget() if not filters else None
+    rows_of_cases = list(cases[:EXPORT_MAX_ROWS])
+    decorate_cases(rows_of_cases, budget=budget)
+    rows = [[spreadsheet_safe(cell) for cell in row] for row in _export_rows(rows_of_cases, budget=budget)]
+    stamp = timezone.localdate().isoformat()
+    customer_data_shown(origin=origin_from_request(request), what="case_list", filters=request.GET.dict(),
+                        customer_ids=[case.customer.customer_id for case in rows_of_cases], export=True,
+                        extra={"format": fmt})
+    if fmt == "csv":
+        buffer = io.StringIO()
+        # A byte-order mark so that Excel opens the UTF-8 file with the Chinese names intact.
+        buffer.write("\ufeff")
+        csv.writer(buffer).writerows(rows)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(_("Cases"))
+        for row in rows:
+            sheet.append(row)
+        binary = io.BytesIO()
+        workbook.save(binary)
+        response = HttpResponse(
+            binary.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response["Content-Disposition"] = f'attachment; filename="cases-{stamp}.{fmt}"'
+    return response
+
+
+# --- the customer 360's cases and timeline -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    actor: str  # empty: the nightly job
+    label: str
+    detail: str
+    tone: str  # a CSS badge class: ok, bad, warn or ""
+
+
+_TONES = {
+    CaseStatus.CLOSED_RETAINED: "ok",
+    CaseStatus.CLOSED_LOST: "bad",
+    CaseStatus.DISMISSED: "",
+    CaseStatus.CLEARED: "",
+}
+
+
+def _event_detail(event: CaseEvent) -> str:
+    data = event.data or {}
+    parts = []
+    if event.task is not None:
+        parts.append(event.task.text)
+    if event.action == CaseEvent.Action.SNOOZED and data.get("until"):
+        parts.append(_("until %(date)s") % {"date": data["until"]})
+    if event.action in (CaseEvent.Action.CLOSED, CaseEvent.Action.OUTCOME_MEASURED, CaseEvent.Action.CLEARED,
+                        CaseEvent.Action.DISMISSED) and event.to_status and event.to_status != event.from_status:
+        parts.append(CaseStatus(event.to_status).label)
+    if event.action == CaseEvent.Action.OUTCOME_MEASURED and data.get("outcome"):
+        parts.append(_("measured: %(outcome)s") % {"outcome": _("retained") if data["outcome"] == "retained"
+                                                   else _("lost")})
+    if data.get("kind") and event.action in (CaseEvent.Action.SIGNAL_ADDED, CaseEvent.Action.SIGNAL_CLEARED,
+                                             CaseEvent.Action.SIGNAL_RENEWED, CaseEvent.Action.OPENED):
+        try:
+            parts.append(SignalKind(data["kind"]).label)
+        except ValueError:
+            pass
+    if event.note:
+        parts.append(catalogue_text(event.note))
+    return " · ".join(str(part) for part in parts if part)
+
+
+def case_timeline(case: Case) -> list[TimelineEntry]:
+    """The case's history, newest first, from its events (prefetched): opened, signals,
+    tasks done and undone, contacts, snoozes, closing, the measured outcome."""
+    entries = [
+        TimelineEntry(
+            at=event.at,
+            actor=str(event.actor) if event.actor is not None else "",
+            label=CaseEvent.Action(event.action).label if event.action in CaseEvent.Action.values else event.action,
+            detail=_event_detail(event),
+            tone=_TONES.get(event.to_status, "") if event.to_status != event.from_status else "",
+        )
+        for event in case.events.all()
+    ]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)
+
+
+def decorate_case_card(case: Case) -> None:
+    decorate_cases([case], budget=None)
+    case.timeline = case_timeline(case)
+    case.in_todays_budget = case.in_budget and case.status in (CaseStatus.OPEN, CaseStatus.IN_PROGRESS)
+
+
+def customer_cases_context(*, user, customer: Customer) -> dict:
+    """The 360's cases: the open one (with its actions) and the past ones, each with its
+    signals, tasks and timeline, and the win-back fact ("already left by the churn
+    definition", when and how much AUM) when a case of the customer says so."""
+    cases = selectors.customer_cases_for_user(user=user, customer_id=customer.pk)
+    for case in cases:
+        decorate_case_card(case)
+    open_cases = [case for case in cases if case.status in OPEN_STATUSES]
+    win_back = next((case for case in cases if case.kind == CaseKind.WIN_BACK), None)
+    return {
+        "open_cases": open_cases,
+        "past_cases": [case for case in cases if case.status not in OPEN_STATUSES],
+        "win_back_case": win_back,
+        "already_lost": win_back is not None and win_back.status in OPEN_STATUSES,
+    }
+
+
+# --- actions on one case ---------------------------------------------------------------------
+
+
+def _case_card(request: HttpRequest, case_id: int, *, error: str = "", flash: str = "", status: int = 200):
+    case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+    decorate_case_card(case)
+    context = {
+        "case": case, "action_error": error, "flash": flash, "contact_form": ContactForm(auto_id=False),
+        "today": timezone.localdate(), "snooze_horizon": case_services.snooze_horizon(today=timezone.localdate()),
+    }
+    return render(request, "retention/_case_card.html", context, status=status)
+
+
+def _after_action(request: HttpRequest, case: Case, *, error: str = "", flash: str = ""):
+    """htmx gets the refreshed card (422 with the message when refused); a plain form post
+    goes back to the customer page."""
+    if request.headers.get("HX-Request"):
+        return _case_card(request, case.pk, error=error, flash=flash, status=422 if error else 200)
+    return redirect(reverse("customers:detail", args=[case.customer_id]) + f"#case-{case.pk}")
+
+
+def _run_action(request: HttpRequest, case: Case, action, *, flash: str, name: str):
+    """Run one service on the case; the service audits the change (given the origin)."""
+    try:
+        action()
+    except ValidationError as exc:
+        return _after_action(request, case, error=" ".join(exc.messages))
+    except PermissionDenied as exc:  # in view but not the user's to act on
+        case_services.case_action_refused(case=case, action=name, origin=origin_from_request(request))
+        raise Http404 from exc
+    return _after_action(request, case, flash=flash)
+
+
+def _form_error(form) -> str:
+    return " ".join(str(message) for errors in form.errors.values() for message in errors)
+
+
+def _case_for_action(request: HttpRequest, pk: int) -> Case:
+    return selectors.case_get_for_user(user=request.user, case_id=pk, origin=origin_from_request(request))
+
+
+@login_required
+@require_POST
+def case_start(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_action(request, pk)
+    return _run_action(
+        request, case, lambda: case_services.case_start(case=case, user=request.user,
+                                                        origin=origin_from_request(request)),
+        flash=_("Started."), name="start",
+    )
+
+
+@login_required
+@require_POST
+def case_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_action(request, pk)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, case, error=_form_error(form))
+    until, note = form.cleaned_data["until"], form.cleaned_data["note"]
+    return _run_action(
+        request, case, lambda: case_services.case_snooze(case=case, user=request.user, until=until, note=note,
+                                                         origin=origin_from_request(request)),
+        flash=_("Snoozed."), name="snooze",
+    )
+
+
+@login_required
+@require_POST
+def case_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_action(request, pk)
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, case, error=_form_error(form))
+    reason = form.cleaned_data["reason"]
+    return _run_action(
+        request, case, lambda: case_services.case_dismiss(case=case, user=request.user, reason=reason,
+                                                          origin=origin_from_request(request)),
+        flash=_("Dismissed."), name="dismiss",
+    )
+
+
+@login_required
+@require_POST
+def case_close(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_action(request, pk)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, case, error=_form_error(form))
+    outcome, reason = form.cleaned_data["outcome"], form.cleaned_data["reason"]
+    return _run_action(
+        request, case, lambda: case_services.case_close(case=case, user=request.user, outcome=outcome,
+                                                        reason=reason, origin=origin_from_request(request)),
+        flash=_("Case closed."), name="close",
+    )
+
+
+@login_required
+@require_POST
+def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_action(request, pk)
+    form = ContactForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, case, error=_form_error(form))
+    data = form.cleaned_data
+    return _run_action(
+        request, case,
+        lambda: case_services.contact_log(case=case, user=request.user, channel=data["channel"],
+                                          result=data["result"], note=data["note"],
+                                          next_step_on=data["next_step_on"], origin=origin_from_request(request)),
+        flash=_("Contact logged."), name="contact",
+    )
+
+
+@login_required
+@require_POST
+def task_toggle(request: HttpRequest, pk: int, task_id: int) -> HttpResponse:
+    """Tick a task done (``done=1``) or undo it (``done=0``)."""
+    case = _case_for_action(request, pk)
+    task = get_object_or_404(Task, pk=task_id, case=case)
+    if request.POST.get("done", "1") == "1":
+        def action():
+            return case_services.task_done(task=task, user=request.user, origin=origin_from_request(request))
+        flash = _("Task done.")
+    else:
+        def action():
+            return case_services.task_undo(task=task, user=request.user, origin=origin_from_request(request))
+        flash = _("Task open again.")
+    return _run_action(request, case, action, flash=flash, name="task")
