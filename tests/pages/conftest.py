@@ -1,6 +1,8 @@
 """Fixtures for the page tests: one small bank with an owner RM, a colleague in
 the same branch, an outsider in another branch, the lobby manager and the branch
-head, and alerts raised the real way (scores + the retention service)."""
+head, and retention cases built as the nightly job leaves them (``open_case``: a
+case, its signals, and its playbook's steps as tasks for the RM, the lobby manager
+and the head), from the factories of tests/retention/factories.py."""
 
 from __future__ import annotations
 
@@ -16,14 +18,16 @@ from django.test import override_settings
 from django.utils import timezone
 
 from customers.models import Branch, Customer, Role, User
-from retention.models import Alert
-from retention.services import alerts_raise_for_date, alerts_rank_for_date
+from retention.models import Case, Playbook, Signal
 from tests.retention.factories import (
     BranchFactory,
+    CaseFactory,
     ChurnScoreFactory,
     CustomerFactory,
     ModelVersionFactory,
     MonthlyBalanceFactory,
+    SignalFactory,
+    TaskFactory,
     UserFactory,
 )
 
@@ -109,9 +113,39 @@ def score(customer: Customer, *, band: str = "high", probability: float = 0.7, m
     )
 
 
-def raise_alerts() -> None:
-    alerts_raise_for_date(run_date=timezone.localdate())
-    alerts_rank_for_date(run_date=timezone.localdate())
+def _branch_holder(customer: Customer, role: str) -> User | None:
+    if role == Role.RM:
+        return customer.rm
+    return User.objects.filter(branch_id=customer.branch_id, role=role, is_active=True).order_by("pk").first()
+
+
+def open_case(
+    customer: Customer, *, signals: tuple[str, ...] = ("model_risk",), playbook: str | None = None,
+    tasks: bool = True, event_on: dt.date | None = None, reasons: list | None = None, **fields,
+) -> Case:
+    """An open, shown case on ``customer`` as the nightly job leaves it: one active signal
+    per kind in ``signals`` (the first leads), and the leading playbook's steps as tasks
+    owned by the customer's RM, the branch's lobby manager and head. ``fields`` go to the case
+    (``priority``, ``urgent``, ``kind``, ``status``, ``rank``, ...)."""
+    today = timezone.localdate()
+    key = playbook or (f"segment_{customer.effective_segment}" if signals[0] == "model_risk" else signals[0])
+    leading = Playbook.objects.get(key=key)
+    fields.setdefault("opened_on", today)
+    case = CaseFactory(customer=customer, leading_kind=signals[0], playbook=leading, **fields)
+    for position, kind in enumerate(signals):
+        signal_playbook = leading if position == 0 else Playbook.objects.filter(signal_kind=kind).first() or leading
+        details = {"risk_band": "high"} if kind == "model_risk" else {}
+        SignalFactory(case=case, kind=kind, playbook=signal_playbook, event_on=event_on if kind != "model_risk" else None,
+                      details=details, priority=case.priority - position,
+                      **({"reasons": reasons} if reasons is not None else {}))
+    if tasks:
+        for step in leading.steps.order_by("order"):
+            TaskFactory(case=case, signal=Signal.objects.filter(case=case, kind=signals[0]).first(), playbook=leading,
+                        playbook_step=step, order=step.order, owner_role=step.owner_role,
+                        owner=_branch_holder(customer, step.owner_role), channel=step.channel,
+                        due_on=today + dt.timedelta(days=step.due_offset_days), text_zh=step.text_zh,
+                        text_en=step.text_en, created_on=today)
+    return case
 
 
 def ensure_playbooks() -> None:
@@ -155,9 +189,10 @@ def bank(db, frozen_day) -> Bank:
 
 
 @pytest.fixture
-def alert(bank) -> Alert:
-    """A model-risk alert on the owner's customer, with the segment playbook's checklist."""
+def case(bank) -> Case:
+    """A model-risk case on the owner's customer with the segment playbook's tasks (and one
+    on the outsider's customer, in the other branch)."""
     score(bank.customer)
     score(bank.outsider_customer)
-    raise_alerts()
-    return Alert.objects.get(customer=bank.customer)
+    open_case(bank.outsider_customer)
+    return open_case(bank.customer)

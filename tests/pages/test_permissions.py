@@ -1,7 +1,7 @@
 """Who sees what, page by page: the owner RM, a colleague (another RM of the same
 branch), an outsider (an RM of another branch), the branch's lobby manager and head,
 and their counterparts in the other branch. Anything outside a user's scope is a 404,
-never a 403, so nobody learns that a customer or an alert exists."""
+never a 403, so nobody learns that a customer or a case exists."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from audit.models import AuditAction, AuditEvent
-from customers.models import ContactLog
-from retention.models import Alert, AlertStatus
-from tests.pages.conftest import TODAY, raise_alerts, score
-from tests.retention.factories import SurveyFactory
+from retention.models import Case, CaseStatus, TaskStatus
+from tests.pages.conftest import TODAY, open_case, score
+from tests.retention.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +35,7 @@ def post(client, user, url, data=None, htmx=True):
 # --- customer 360 and its actions -----------------------------------------------------------
 
 
-def test_customer_360_is_for_the_owner_and_the_branch_only(client, bank, alert):
+def test_customer_360_is_for_the_owner_and_the_branch_only(client, bank, case):
     url = reverse("customers:detail", args=[bank.customer.pk])
     for user in (bank.owner, bank.lobby, bank.head):
         assert get(client, user, url).status_code == 200, user
@@ -45,7 +44,7 @@ def test_customer_360_is_for_the_owner_and_the_branch_only(client, bank, alert):
         assert get(client, user, url).status_code == 404, user
 
 
-def test_every_view_of_a_customer_is_audited(client, bank, alert):
+def test_every_view_of_a_customer_is_audited(client, bank, case):
     get(client, bank.owner, reverse("customers:detail", args=[bank.customer.pk]))
     event = AuditEvent.objects.get(action=AuditAction.VIEW)
     assert (event.customer_id, event.actor_id) == (bank.customer.pk, bank.owner.pk)
@@ -55,7 +54,7 @@ def grant_reveal(user) -> None:
     user.user_permissions.add(Permission.objects.get(codename="reveal_personal_data"))
 
 
-def test_id_number_and_phone_are_masked_and_the_reveal_is_audited(client, bank, alert):
+def test_id_number_and_phone_are_masked_and_the_reveal_is_audited(client, bank, case):
     grant_reveal(bank.head)
     page = get(client, bank.head, reverse("customers:detail", args=[bank.customer.pk])).content.decode()
     assert bank.customer.id_number not in page and bank.customer.phone not in page
@@ -67,7 +66,7 @@ def test_id_number_and_phone_are_masked_and_the_reveal_is_audited(client, bank, 
     assert event.detail == {"field": "phone", "via": "page"} and event.customer_id == bank.customer.pk
 
 
-def test_reveal_needs_the_permission_and_a_refusal_is_audited(client, bank, alert):
+def test_reveal_needs_the_permission_and_a_refusal_is_audited(client, bank, case):
     page = get(client, bank.owner, reverse("customers:detail", args=[bank.customer.pk])).content.decode()
     assert "/reveal/" not in page  # no button without the permission
     response = post(client, bank.owner, reverse("customers:reveal", args=[bank.customer.pk, "phone"]))
@@ -75,7 +74,7 @@ def test_reveal_needs_the_permission_and_a_refusal_is_audited(client, bank, aler
     assert AuditEvent.objects.filter(action=AuditAction.DENIED, customer=bank.customer).exists()
 
 
-def test_reveal_refuses_other_fields_and_customers_out_of_scope(client, bank, alert):
+def test_reveal_refuses_other_fields_and_customers_out_of_scope(client, bank, case):
     for user in (bank.colleague, bank.outsider, bank.other_head, bank.head):
         grant_reveal(user)
     assert post(client, bank.head, reverse("customers:reveal", args=[bank.customer.pk, "name"])).status_code == 404
@@ -85,7 +84,7 @@ def test_reveal_refuses_other_fields_and_customers_out_of_scope(client, bank, al
     assert not AuditEvent.objects.filter(action=AuditAction.REVEAL).exists()
 
 
-def test_rm_overrides_the_segment_with_a_reason(client, bank, alert):
+def test_rm_overrides_the_segment_with_a_reason(client, bank, case):
     url = reverse("customers:segment", args=[bank.customer.pk])
     refused = post(client, bank.owner, url, {"segment_override": "service", "segment_override_reason": ""})
     assert refused.status_code == 422
@@ -99,56 +98,85 @@ def test_rm_overrides_the_segment_with_a_reason(client, bank, alert):
         assert post(client, user, url, data).status_code == 404
 
 
-# --- actions on an alert ------------------------------------------------------------------------
+# --- actions on a case ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("retention:alert_snooze", {"until": "2024-05-20"}),
-        ("retention:alert_dismiss", {"reason": "moved abroad"}),
-        ("retention:alert_outcome", {"outcome": "retained"}),
-        ("retention:alert_contact", {"channel": "call", "result": "reached"}),
+        ("retention:case_start", {}),
+        ("retention:case_snooze", {"until": "2024-05-20"}),
+        ("retention:case_dismiss", {"reason": "moved abroad"}),
+        ("retention:case_close", {"outcome": "retained", "reason": "renewed with us"}),
+        ("retention:case_contact", {"channel": "call", "result": "reached"}),
     ],
 )
-def test_alert_actions_are_for_the_owner_only(client, bank, alert, name, data):
-    url = reverse(name, args=[alert.pk])
+def test_case_actions_are_for_the_owner_and_the_branch_only(client, bank, case, name, data):
+    url = reverse(name, args=[case.pk])
     for user in (bank.colleague, bank.outsider, bank.other_head, bank.other_lobby):
         assert post(client, user, url, data).status_code == 404, user
-    assert Alert.objects.get(pk=alert.pk).status == AlertStatus.OPEN
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
+    assert AuditEvent.objects.filter(action=AuditAction.DENIED, detail__object_type="retention.case").count() == 4
     response = post(client, bank.owner, url, data)
     assert response.status_code == 200
-    assert f'id="alert-{alert.pk}"' in response.content.decode()
-    assert Alert.objects.get(pk=alert.pk).status != AlertStatus.OPEN
-    assert AuditEvent.objects.filter(action=AuditAction.CHANGE, object_id=str(alert.pk)).exists()
+    assert f'id="case-{case.pk}"' in response.content.decode()
+    assert Case.objects.get(pk=case.pk).status != CaseStatus.OPEN
+    assert AuditEvent.objects.filter(action=AuditAction.CHANGE, object_type="retention.case",
+                                     object_id=str(case.pk)).exists()
 
 
-def test_ticking_a_step_is_for_the_owner_only(client, bank, alert):
-    step = alert.steps.order_by("order").first()
-    url = reverse("retention:alert_step_tick", args=[alert.pk, step.pk])
+def test_ticking_a_task_is_for_the_owner_only_and_can_be_undone(client, bank, case):
+    task = case.tasks.order_by("order").first()
+    url = reverse("retention:task_toggle", args=[case.pk, task.pk])
     for user in (bank.colleague, bank.outsider):
         assert post(client, user, url, {"done": "1"}).status_code == 404
     assert post(client, bank.owner, url, {"done": "1"}).status_code == 200
-    step.refresh_from_db()
-    assert step.done_at is not None
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE and task.done_by == bank.owner
+    assert post(client, bank.owner, url, {"done": "0"}).status_code == 200
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN and task.done_by is None
 
 
-def test_a_step_of_another_alert_is_a_404(client, bank, alert):
-    other_alert = Alert.objects.get(customer=bank.outsider_customer)
-    foreign_step = other_alert.steps.first()
-    url = reverse("retention:alert_step_tick", args=[alert.pk, foreign_step.pk])
+def test_a_task_of_another_case_is_a_404(client, bank, case):
+    foreign_task = Case.objects.get(customer=bank.outsider_customer).tasks.first()
+    url = reverse("retention:task_toggle", args=[case.pk, foreign_task.pk])
     assert post(client, bank.owner, url, {"done": "1"}).status_code == 404
+    foreign_task.refresh_from_db()
+    assert foreign_task.status == TaskStatus.OPEN
 
 
-def test_dismiss_without_a_reason_is_refused_on_the_card(client, bank, alert):
-    response = post(client, bank.owner, reverse("retention:alert_dismiss", args=[alert.pk]), {"reason": " "})
+def test_a_held_out_case_is_a_404_even_for_its_owner(client, bank, case):
+    Case.objects.filter(pk=case.pk).update(is_control=True)
+    response = post(client, bank.owner, reverse("retention:case_close", args=[case.pk]),
+                    {"outcome": "retained", "reason": "x"})
+    assert response.status_code == 404
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
+    page = get(client, bank.owner, reverse("customers:detail", args=[bank.customer.pk])).content.decode()
+    assert f'id="case-{case.pk}"' not in page
+    assert bank.customer.name not in get(client, bank.owner, reverse("retention:case_list")).content.decode()
+
+
+def test_dismiss_without_a_reason_is_refused_on_the_card(client, bank, case):
+    response = post(client, bank.owner, reverse("retention:case_dismiss", args=[case.pk]), {"reason": " "})
     assert response.status_code == 422
-    assert Alert.objects.get(pk=alert.pk).status == AlertStatus.OPEN
+    assert 'role="alert"' in response.content.decode()
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
 
 
-def test_plain_form_posts_go_back_to_the_customer_page(client, bank, alert):
-    response = post(client, bank.owner, reverse("retention:alert_outcome", args=[alert.pk]), {"outcome": "lost"},
-                    htmx=False)
+@pytest.mark.parametrize("until", ["9999-12-31", "2024-05-14", "2024-05-15"])
+def test_a_snooze_beyond_the_horizon_or_in_the_past_is_refused_with_its_message(client, bank, case, until):
+    response = post(client, bank.owner, reverse("retention:case_snooze", args=[case.pk]), {"until": until})
+    assert response.status_code == 422
+    body = response.content.decode()
+    message = body.split('role="alert">', 1)[1].split("</p>", 1)[0]
+    assert ("30" in message and "2024-06-14" in message) if until > "2024-05-15" else message.strip()
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
+
+
+def test_plain_form_posts_go_back_to_the_customer_page(client, bank, case):
+    response = post(client, bank.owner, reverse("retention:case_close", args=[case.pk]),
+                    {"outcome": "lost", "reason": "moved to another city"}, htmx=False)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("customers:detail", args=[bank.customer.pk]))
 
@@ -156,18 +184,24 @@ def test_plain_form_posts_go_back_to_the_customer_page(client, bank, alert):
 # --- lists, search and exports ----------------------------------------------------------------------
 
 
-def test_rm_list_shows_only_own_alerts(client, bank, alert):
-    owner_page = get(client, bank.owner, reverse("retention:alert_list")).content.decode()
+def test_rm_list_shows_only_own_cases(client, bank, case):
+    owner_page = get(client, bank.owner, reverse("retention:case_list")).content.decode()
     assert bank.customer.name in owner_page
     assert bank.outsider_customer.name not in owner_page
     for user in (bank.colleague, bank.other_head):
-        assert bank.customer.name not in get(client, user, reverse("retention:alert_list")).content.decode()
-    assert bank.customer.name in get(client, bank.head, reverse("retention:alert_list")).content.decode()
+        assert bank.customer.name not in get(client, user, reverse("retention:case_list")).content.decode()
+    assert bank.customer.name in get(client, bank.head, reverse("retention:case_list")).content.decode()
+
+
+def test_the_old_list_address_leads_to_the_cases(client, bank, case):
+    response = get(client, bank.owner, reverse("retention:alert_list"), signal="aum_drop")
+    assert response.status_code == 301
+    assert response["Location"] == reverse("retention:case_list") + "?signal=aum_drop"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_exports_follow_the_list_scope_and_are_audited(client, bank, alert, fmt):
-    url = reverse("retention:alert_export", args=[fmt])
+def test_exports_follow_the_list_scope_and_are_audited(client, bank, case, fmt):
+    url = reverse("retention:case_export", args=[fmt])
 
     def rows(user):
         response = get(client, user, url)
@@ -184,22 +218,30 @@ def test_exports_follow_the_list_scope_and_are_audited(client, bank, alert, fmt)
     assert event.detail["format"] == fmt and event.detail["rows"] == 1
 
 
-def test_exports_neutralise_spreadsheet_formulas(client, bank, alert):
+def test_exports_never_list_a_held_out_case(client, bank, case):
+    held_out = open_case(CustomerFactory(customer_id="HELD-1", branch=bank.branch, rm=bank.owner), is_control=True)
+    body = get(client, bank.owner, reverse("retention:case_export", args=["csv"])).content.decode("utf-8-sig")
+    assert bank.customer.customer_id in body and held_out.customer.customer_id not in body
+
+
+def test_exports_neutralise_spreadsheet_formulas(client, bank, case):
     bank.customer.name = "=HYPERLINK(\"http://evil\",\"x\")"
     bank.customer.save()
-    body = get(client, bank.owner, reverse("retention:alert_export", args=["csv"])).content.decode("utf-8-sig")
+    body = get(client, bank.owner, reverse("retention:case_export", args=["csv"])).content.decode("utf-8-sig")
     assert "'=HYPERLINK" in body
-    response = get(client, bank.owner, reverse("retention:alert_export", args=["xlsx"]))
+    response = get(client, bank.owner, reverse("retention:case_export", args=["xlsx"]))
     cells = [c for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True) for c in row]
     assert "'=HYPERLINK(\"http://evil\",\"x\")" in cells
 
 
-def test_export_respects_the_filters(client, bank, alert):
-    response = get(client, bank.owner, reverse("retention:alert_export", args=["csv"]), kind="aum_drop")
+def test_export_respects_the_filters(client, bank, case):
+    response = get(client, bank.owner, reverse("retention:case_export", args=["csv"]), signal="aum_drop")
     assert len(list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))) == 1
+    response = get(client, bank.owner, reverse("retention:case_export", args=["csv"]), signal="model_risk")
+    assert len(list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))) == 2
 
 
-def test_walk_in_lookup_searches_only_what_the_user_may_see(client, bank, alert):
+def test_walk_in_lookup_searches_only_what_the_user_may_see(client, bank, case):
     url = reverse("customers:walkin_results")
     assert "王小明" in post(client, bank.lobby, url, {"q": "王"}).content.decode()
     assert "王大力" not in post(client, bank.lobby, url, {"q": "王"}).content.decode()
@@ -211,81 +253,17 @@ def test_walk_in_lookup_searches_only_what_the_user_may_see(client, bank, alert)
     assert "王小明" not in post(client, bank.owner, url, {"q": bank.customer.phone}).content.decode()
 
 
-def test_walk_in_flags_an_at_risk_customer_with_talking_points(client, bank, alert):
+def test_walk_in_flags_an_at_risk_customer_with_talking_points(client, bank, case):
     page = post(client, bank.lobby, reverse("customers:walkin_results"), {"q": "王小"}).content.decode()
     assert "match flagged" in page
     assert "Product-oriented" in page or "产品导向型" in page
 
 
-def test_hand_over_is_for_the_branch_lobby_and_lands_on_the_rms_alert(client, bank, alert):
-    url = reverse("customers:handover", args=[bank.customer.pk])
-    for user in (bank.other_lobby, bank.owner, bank.colleague):
-        assert post(client, user, url, {"note": "loan"}).status_code == 404, user
-    response = post(client, bank.lobby, url, {"note": "wants a loan"})
-    assert response.status_code == 200
-    contact = ContactLog.objects.get(customer=bank.customer)
-    assert "wants a loan" in contact.note and contact.next_step_on == TODAY and contact.staff == bank.lobby
-    assert Alert.objects.get(pk=alert.pk).status == AlertStatus.IN_PROGRESS
-
-
-def test_hand_over_without_an_open_alert_leaves_a_follow_up_for_the_rm(client, bank):
-    response = post(client, bank.lobby, reverse("customers:handover", args=[bank.customer.pk]), {"note": "hi"})
-    assert response.status_code == 200
-    assert ContactLog.objects.get(customer=bank.customer).next_step_on == TODAY
-    page = get(client, bank.owner, reverse("retention:alert_list")).content.decode()
-    assert "hi" in page  # in the RM's "follow-ups due" box
-
-
-def test_interception_list_is_branch_only(client, bank):
-    from tests.retention.factories import AppointmentFactory
-
-    AppointmentFactory(customer=bank.customer, scheduled_on=TODAY)
-    AppointmentFactory(customer=bank.outsider_customer, scheduled_on=TODAY)
-    raise_alerts()
-    url = reverse("customers:interceptions")
-    lobby_page = get(client, bank.lobby, url).content.decode()
-    assert bank.customer.name in lobby_page and bank.outsider_customer.name not in lobby_page
-    assert bank.customer.name not in get(client, bank.other_lobby, url).content.decode()
-    assert bank.customer.name not in get(client, bank.colleague, url).content.decode()
-
-
-# --- branch head ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def callback(bank):
-    """A core customer whose satisfaction fell: a callback for the branch head."""
-    SurveyFactory(customer=bank.customer, surveyed_on=TODAY.replace(day=1), score=9)
-    SurveyFactory(customer=bank.customer, surveyed_on=TODAY.replace(day=10), score=3, comment="waited an hour")
-    score(bank.customer, band="low", probability=0.05)
-    raise_alerts()
-    return Alert.objects.get(customer=bank.customer, kind="satisfaction_drop")
-
-
-def test_callback_queue_is_the_branch_heads(client, bank, callback):
-    url = reverse("retention:callback_queue")
-    page = get(client, bank.head, url).content.decode()
-    assert bank.customer.name in page and "waited an hour" in page
-    assert bank.customer.name not in get(client, bank.other_head, url).content.decode()
-
-
-def test_branch_head_records_a_callback(client, bank, callback):
-    url = reverse("retention:callback_record", args=[callback.pk])
-    data = {"result": "reached", "note": "apologised", "close_as": "retained"}
-    for user in (bank.other_head, bank.outsider):
-        assert post(client, user, url, data).status_code == 404
-    assert post(client, bank.head, url, data).status_code == 200
-    assert Alert.objects.get(pk=callback.pk).status == AlertStatus.CLOSED_RETAINED
-    assert ContactLog.objects.get(customer=bank.customer).note == "apologised"
-
-
-def test_dashboard_is_for_heads_and_admins_and_counts_the_branch_only(client, bank, alert):
+def test_dashboard_is_for_heads_and_admins_and_counts_the_branch_only(client, bank, case):
     url = reverse("retention:dashboard")
     for user in (bank.owner, bank.lobby):
         assert get(client, user, url).status_code == 404
-    head = get(client, bank.head, url)
-    assert head.status_code == 200
-    assert head.context["totals"]["open_alerts"] == 1
+    assert get(client, bank.head, url).status_code == 200
     assert get(client, bank.analyst, url).status_code == 200
 
 
@@ -298,7 +276,7 @@ def test_analyst_pages_are_for_analysts(client, bank):
 
 @pytest.mark.parametrize(
     ("role_user", "landing"),
-    [("owner", "/alerts/"), ("lobby", "/lookup/"), ("head", "/callbacks/"), ("analyst", "/analyst/models/")],
+    [("owner", "/cases/"), ("lobby", "/lookup/"), ("head", "/callbacks/"), ("analyst", "/analyst/models/")],
 )
 def test_home_sends_each_role_to_its_page(client, bank, role_user, landing):
     response = get(client, getattr(bank, role_user), reverse("home"))
