@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from audit.models import AuditAction, AuditEvent
 from retention.models import Case, CaseStatus, TaskStatus
-from tests.pages.conftest import TODAY, open_case, score
+from tests.pages.conftest import open_case
 from tests.retention.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,6 @@
-"""retention.selectors behind the pages: the alert list's filters, the dashboard's figures,
-the measured alerts of the retention report, the walk-in flags and talking points."""
+"""retention.selectors behind the pages: the RM's list of cases (filters, contiguous ranks,
+time-critical first, the budget), one case, the 360's cases, the day's progress, the
+competitor table and the prize draw's eligibility."""
 
 from __future__ import annotations
 
@@ -7,148 +8,209 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.http import Http404
+from django.utils import timezone
 
-from churn.models import RiskBand
+from audit.models import AuditAction, AuditEvent
+from audit.services import AuditOrigin
 from customers.models import Customer
-from retention.models import Alert, AlertKind, AlertStatus, Playbook
+from retention.case_services import case_close, contact_log, task_done
+from retention.models import CaseStatus, Playbook, SignalKind
 from retention.selectors import (
-    alert_list_for_user,
-    branch_dashboard,
-    dashboard_figures,
-    dashboard_month,
-    expected_aum_at_risk_by_band,
-    measured_alerts_for_user,
-    open_alert_kinds_by_customer,
-    playbook_talking_points,
+    case_get_for_user,
+    case_list_for_user,
+    customer_cases_for_user,
+    prize_eligibility_list,
     product_comparison_table,
+    progress_for_user,
+    tasks_done_today,
 )
+from tests.retention.conftest import RUN_DATE
 from tests.retention.factories import (
-    ChurnScoreFactory,
+    CaseFactory,
     CustomerFactory,
     ProductFactory,
     ProductYieldFactory,
-    UserFactory,
+    SignalFactory,
+    TaskFactory,
 )
 
-MONTH = dt.date(2024, 5, 1)
+
+def own_customer(bank, **fields) -> Customer:
+    return CustomerFactory(branch=bank.branch, rm=bank.owner, **fields)
 
 
-def _alert(bank, customer: Customer, **fields) -> Alert:
-    values = {
-        "customer": customer, "branch": customer.branch, "kind": AlertKind.MODEL_RISK,
-        "playbook": Playbook.objects.get(key="segment_product"), "owner": customer.rm, "owner_role": "rm",
-        "status": AlertStatus.OPEN, "raised_on": dt.date(2024, 5, 10), "last_triggered_on": dt.date(2024, 5, 10),
-        "window_start_month": dt.date(2024, 4, 1), "window_ends_on": dt.date(2024, 7, 31),
-    }
-    values.update(fields)
-    return Alert.objects.create(**values)
+def test_the_list_has_one_row_per_case_whatever_its_signals(bank):
+    case = CaseFactory(customer=bank.customer)
+    for kind in ("model_risk", "tier_downgrade", "aum_drop"):
+        SignalFactory(case=case, kind=kind)
+    TaskFactory(case=case)
+    TaskFactory(case=case)
+
+    rows = list(case_list_for_user(user=bank.owner))
+
+    assert rows == [case]
+    assert [s.kind for s in rows[0].signals.all()] == ["model_risk", "tier_downgrade", "aum_drop"]
+
+
+def test_ranks_are_contiguous_time_critical_first_then_by_expected_value(bank, frozen_day):
+    low = CaseFactory(customer=own_customer(bank), priority=100)
+    high = CaseFactory(customer=own_customer(bank), priority=9_000)
+    urgent = CaseFactory(customer=own_customer(bank), priority=10, urgent=True)
+    middle = CaseFactory(customer=own_customer(bank), priority=5_000)
+    # Another RM's cases do not take ranks from the owner's list.
+    CaseFactory(customer=CustomerFactory(branch=bank.branch, rm=bank.colleague), priority=7_000)
+
+    rows = list(case_list_for_user(user=bank.owner))
+    assert [(row.pk, row.list_rank) for row in rows] == [(urgent.pk, 1), (high.pk, 2), (middle.pk, 3), (low.pk, 4)]
+
+    # The RM closes the second: the ranks close up, no gap.
+    case_close(case=high, user=bank.owner, outcome="retained", reason="kept")
+    assert [(row.pk, row.list_rank) for row in case_list_for_user(user=bank.owner)] == [
+        (urgent.pk, 1), (middle.pk, 2), (low.pk, 3)]
+
+
+def test_a_heads_list_ranks_each_owners_cases_apart(bank):
+    mine = CaseFactory(customer=own_customer(bank), priority=10)
+    theirs = CaseFactory(customer=CustomerFactory(branch=bank.branch, rm=bank.colleague), priority=20)
+    ranks = {row.pk: row.list_rank for row in case_list_for_user(user=bank.head)}
+    assert ranks == {mine.pk: 1, theirs.pk: 1}
+
+
+def test_held_out_snoozed_and_closed_cases_are_not_on_the_list(bank):
+    shown = CaseFactory(customer=own_customer(bank))
+    CaseFactory(customer=own_customer(bank), is_control=True)
+    CaseFactory(customer=own_customer(bank), status=CaseStatus.SNOOZED)
+    closed = CaseFactory(customer=own_customer(bank), status=CaseStatus.CLOSED_RETAINED)
+
+    assert list(case_list_for_user(user=bank.owner)) == [shown]
+    assert list(case_list_for_user(user=bank.owner, filters={"status": "closed_retained"})) == [closed]
 
 
 def test_the_segment_filter_follows_the_rms_override_over_the_rules_segment(bank):
-    overridden = CustomerFactory(branch=bank.branch, rm=bank.owner, segment="product", segment_override="service")
-    plain = CustomerFactory(branch=bank.branch, rm=bank.owner, segment="service")
-    product = CustomerFactory(branch=bank.branch, rm=bank.owner, segment="product")
-    alerts = {c.pk: _alert(bank, c) for c in (overridden, plain, product)}
+    overridden = own_customer(bank, segment="product", segment_override="service")
+    plain = own_customer(bank, segment="service")
+    product = own_customer(bank, segment="product")
+    cases = {c.pk: CaseFactory(customer=c) for c in (overridden, plain, product)}
 
-    service = set(alert_list_for_user(user=bank.owner, filters={"segment": "service"}))
-    products = set(alert_list_for_user(user=bank.owner, filters={"segment": "product"}))
+    service = set(case_list_for_user(user=bank.owner, filters={"segment": "service"}))
+    products = set(case_list_for_user(user=bank.owner, filters={"segment": "product"}))
 
-    assert service == {alerts[overridden.pk], alerts[plain.pk]}
-    assert products == {alerts[product.pk]}
-
-
-def test_the_band_filter_keeps_alerts_raised_in_that_band(bank):
-    high = _alert(bank, bank.customer, details={"risk_band": "high"})
-    other = CustomerFactory(branch=bank.branch, rm=bank.owner)
-    medium = _alert(bank, other, details={"risk_band": "medium"})
-
-    assert list(alert_list_for_user(user=bank.owner, filters={"risk_band": "high"})) == [high]
-    assert list(alert_list_for_user(user=bank.owner, filters={"risk_band": "medium"})) == [medium]
-    assert set(alert_list_for_user(user=bank.owner, filters={})) == {high, medium}
+    assert service == {cases[overridden.pk], cases[plain.pk]}
+    assert products == {cases[product.pk]}
 
 
-def test_the_dashboard_month_is_the_one_asked_for_but_never_a_later_one():
-    today = dt.date(2024, 5, 15)
-    assert dashboard_month(requested=None, today=today) == MONTH
-    assert dashboard_month(requested=dt.date(2024, 2, 20), today=today) == dt.date(2024, 2, 1)
-    assert dashboard_month(requested=dt.date(2025, 1, 1), today=today) == MONTH
+def test_the_signal_and_band_filters_look_at_the_active_signals(bank):
+    high = CaseFactory(customer=bank.customer)
+    SignalFactory(case=high, details={"risk_band": "high"})
+    medium = CaseFactory(customer=own_customer(bank))
+    SignalFactory(case=medium, details={"risk_band": "medium"})
+    SignalFactory(case=medium, kind=SignalKind.AUM_DROP, playbook=Playbook.objects.get(key="aum_drop"))
+    cleared = CaseFactory(customer=own_customer(bank))
+    SignalFactory(case=cleared, kind=SignalKind.AUM_DROP, playbook=Playbook.objects.get(key="aum_drop"),
+                  is_active=False, cleared_on=RUN_DATE)
+
+    assert list(case_list_for_user(user=bank.owner, filters={"risk_band": "high"})) == [high]
+    assert list(case_list_for_user(user=bank.owner, filters={"risk_band": "medium"})) == [medium]
+    assert list(case_list_for_user(user=bank.owner, filters={"signal": "aum_drop"})) == [medium]
+    # Filtered, the ranks are over what is shown.
+    assert [row.list_rank for row in case_list_for_user(user=bank.owner, filters={"signal": "aum_drop"})] == [1]
 
 
-def test_measured_alerts_include_held_out_ones_on_the_users_customers_only(bank):
-    shown = _alert(bank, bank.customer, outcome="retained", outcome_measured_on=MONTH)
-    held_out_customer = CustomerFactory(branch=bank.branch, rm=bank.owner)
-    held_out = _alert(bank, held_out_customer, is_control=True, outcome="lost", outcome_measured_on=MONTH)
-    _alert(bank, CustomerFactory(branch=bank.branch, rm=bank.owner))  # not measured yet
-    outsider_customer = CustomerFactory(branch=bank.other_branch, rm=bank.outsider)
-    _alert(bank, outsider_customer, outcome="retained", outcome_measured_on=MONTH)
-
-    assert set(measured_alerts_for_user(user=bank.head)) == {shown, held_out}
-    assert set(measured_alerts_for_user(user=bank.outsider)) == {Alert.objects.get(customer=outsider_customer)}
+def test_the_list_reads_in_three_queries_whatever_its_length(bank, django_assert_num_queries):
+    for _ in range(5):
+        case = CaseFactory(customer=own_customer(bank))
+        SignalFactory(case=case)
+        TaskFactory(case=case)
+    with django_assert_num_queries(3):
+        rows = list(case_list_for_user(user=bank.owner))
+        assert sum(len(row.signals.all()) + len(row.tasks.all()) for row in rows) == 10
 
 
-def test_aum_at_risk_by_band_sums_the_latest_scores_in_scope_with_every_band_listed(bank):
-    assert expected_aum_at_risk_by_band(user=bank.head) == []
-    ChurnScoreFactory(customer=bank.customer, scored_on=dt.date(2024, 5, 14), expected_aum_at_risk=Decimal("900"))
-    ChurnScoreFactory(customer=bank.customer, scored_on=dt.date(2024, 5, 15), expected_aum_at_risk=Decimal("100"))
-    second = CustomerFactory(branch=bank.branch, rm=bank.colleague)
-    ChurnScoreFactory(customer=second, scored_on=dt.date(2024, 5, 15), expected_aum_at_risk=Decimal("50"))
-    elsewhere = CustomerFactory(branch=bank.other_branch, rm=bank.outsider)
-    ChurnScoreFactory(customer=elsewhere, scored_on=dt.date(2024, 5, 15), expected_aum_at_risk=Decimal("7"))
-
-    bands = expected_aum_at_risk_by_band(user=bank.head)
-
-    assert [entry["band"] for entry in bands] == list(RiskBand.values)
-    assert {entry["band"]: entry["total"] for entry in bands} == {"low": 0.0, "medium": 0.0, "high": 150.0}
-
-
-def test_the_dashboards_trend_is_each_months_own_totals_oldest_first(bank):
-    _alert(bank, bank.customer, raised_on=dt.date(2024, 3, 5))
-    _alert(bank, CustomerFactory(branch=bank.branch, rm=bank.owner), raised_on=dt.date(2024, 5, 2),
-           outcome="retained", outcome_measured_on=dt.date(2024, 5, 3), aum_kept=Decimal("1000"))
-
-    figures = dashboard_figures(user=bank.head, month=MONTH, trend_months=3)
-
-    assert [entry["month"] for entry in figures["trend"]] == [dt.date(2024, 3, 1), dt.date(2024, 4, 1), MONTH]
-    for entry in figures["trend"]:
-        assert entry["totals"] == branch_dashboard(user=bank.head, month=entry["month"])["totals"]
-    assert [entry["totals"]["raised"] for entry in figures["trend"]] == [1, 0, 1]
-    assert figures["totals"] == figures["trend"][-1]["totals"]
-    assert sum(row["raised"] for row in figures["per_owner"]) == figures["totals"]["raised"]
-    assert [row.key for row in figures["report_by_playbook"]] == ["segment_product"]
+@pytest.mark.parametrize("who", ["colleague", "outsider"])
+def test_a_case_out_of_scope_is_a_404_and_audited_as_refused(bank, who):
+    case = CaseFactory(customer=bank.customer)
+    user = getattr(bank, who)
+    with pytest.raises(Http404):
+        case_get_for_user(user=user, case_id=case.pk, origin=AuditOrigin(actor=user))
+    refused = AuditEvent.objects.get(action=AuditAction.DENIED)
+    assert refused.detail["object_type"] == "retention.case" and refused.detail["object_id"] == str(case.pk)
+    # Without an origin (a re-read after an action) nothing is written.
+    with pytest.raises(Http404):
+        case_get_for_user(user=user, case_id=case.pk)
+    assert AuditEvent.objects.count() == 1
+    assert case_get_for_user(user=bank.owner, case_id=case.pk) == case
 
 
-def test_walk_in_flags_show_open_visible_alerts_highest_priority_first(bank):
-    _alert(bank, bank.customer, kind=AlertKind.AUM_DROP, playbook=Playbook.objects.get(key="aum_drop"), priority=1)
-    _alert(bank, bank.customer, priority=5)
-    held_out = CustomerFactory(branch=bank.branch, rm=bank.owner)
-    _alert(bank, held_out, is_control=True)
-    dismissed = CustomerFactory(branch=bank.branch, rm=bank.owner)
-    _alert(bank, dismissed, status=AlertStatus.DISMISSED)
-
-    kinds = open_alert_kinds_by_customer(user=bank.lobby, customer_ids=[bank.customer.pk, held_out.pk, dismissed.pk])
-
-    assert kinds == {bank.customer.pk: [AlertKind.MODEL_RISK.label, AlertKind.AUM_DROP.label]}
-    assert open_alert_kinds_by_customer(user=UserFactory(username="far", branch=bank.other_branch, role="lobby"),
-                                        customer_ids=[bank.customer.pk]) == {}
+@pytest.mark.parametrize("case_id", ["abc", -1, 0, 2**70, None])
+def test_a_malformed_case_id_is_a_404(bank, case_id):
+    with pytest.raises(Http404):
+        case_get_for_user(user=bank.owner, case_id=case_id)
 
 
-def test_talking_points_are_the_active_segment_playbooks_description_and_first_steps(db):
-    playbook = Playbook.objects.get(key="segment_product")
-    last = playbook.steps.order_by("order").last()
-    playbook.steps.create(order=last.order + 1, owner_role="rm", channel="call", text_zh="再跟进", text_en="Follow up.")
-    steps = [step.text for step in playbook.steps.all()]
-    assert len(steps) > 4 and playbook.description
-
-    assert playbook_talking_points()["product"] == [playbook.description, *steps[:4]]
-    Playbook.objects.filter(segment="product").update(is_active=False)
-    assert "product" not in playbook_talking_points()
+def test_a_held_out_case_is_a_404_even_for_its_owner(bank):
+    case = CaseFactory(customer=bank.customer, is_control=True)
+    with pytest.raises(Http404):
+        case_get_for_user(user=bank.owner, case_id=case.pk)
+    assert customer_cases_for_user(user=bank.owner, customer_id=bank.customer.pk) == []
 
 
-@pytest.mark.parametrize("who", ["owner", "colleague", "lobby"])
-def test_the_dashboard_figures_of_a_user_never_count_another_branch(bank, who):
-    _alert(bank, CustomerFactory(branch=bank.other_branch, rm=bank.outsider), raised_on=dt.date(2024, 5, 3))
-    figures = dashboard_figures(user=getattr(bank, who), month=MONTH, trend_months=2)
-    assert figures["totals"]["raised"] == 0
+def test_the_customers_cases_open_first_then_newest_with_their_history(bank):
+    old = CaseFactory(customer=bank.customer, status=CaseStatus.CLOSED_LOST, opened_on=dt.date(2023, 1, 5))
+    older = CaseFactory(customer=bank.customer, status=CaseStatus.CLEARED, opened_on=dt.date(2022, 6, 1))
+    current = CaseFactory(customer=bank.customer, opened_on=dt.date(2024, 5, 1))
+    CaseFactory(customer=own_customer(bank))
+
+    assert customer_cases_for_user(user=bank.owner, customer_id=bank.customer.pk) == [current, old, older]
+    assert customer_cases_for_user(user=bank.outsider, customer_id=bank.customer.pk) == []
+
+
+def test_tasks_done_today_and_the_progress_line(bank, frozen_day, settings):
+    settings.RETENTION_DAILY_BUDGET = 3
+    cases = [CaseFactory(customer=own_customer(bank), priority=float(i)) for i in range(5)]
+    calls = [TaskFactory(case=case, channel="call") for case in cases]
+    visit = TaskFactory(case=cases[0], channel="visit")
+    assert progress_for_user(user=bank.owner, today=RUN_DATE).cases_worked == 0
+
+    task_done(task=calls[0], user=bank.owner)
+    task_done(task=visit, user=bank.owner)
+    contact_log(case=cases[1], user=bank.owner, channel="call", result="reached")
+    case_close(case=cases[2], user=bank.owner, outcome="lost", reason="moved away")
+    task_done(task=calls[3], user=bank.head)  # the head's work is not the RM's
+
+    assert set(tasks_done_today(user=bank.owner, today=RUN_DATE)) == {calls[0], visit, calls[1]}
+    progress = progress_for_user(user=bank.owner, today=RUN_DATE)
+    assert (progress.cases_worked, progress.tasks_done, progress.budget, progress.open_cases) == (3, 3, 3, 4)
+    assert tasks_done_today(user=bank.owner, today=RUN_DATE + dt.timedelta(days=1)).count() == 0
+    # Yesterday's work is not today's.
+    assert progress_for_user(user=bank.owner, today=RUN_DATE + dt.timedelta(days=1)).cases_worked == 0
+
+
+def test_with_fewer_cases_than_the_budget_the_budget_is_what_there_is(bank, frozen_day):
+    case = CaseFactory(customer=bank.customer)
+    progress = progress_for_user(user=bank.owner, today=timezone.localdate())
+    assert (progress.cases_worked, progress.budget) == (0, 1)
+    case_close(case=case, user=bank.owner, outcome="retained", reason="kept")
+    progress = progress_for_user(user=bank.owner, today=timezone.localdate())
+    assert (progress.cases_worked, progress.budget, progress.open_cases) == (1, 1, 0)
+
+
+def test_prize_eligibility_is_the_months_recovery_signals_active_customers_only(bank):
+    month = dt.date(2024, 5, 1)
+    recovery = Playbook.objects.get(signal_kind=SignalKind.RECOVERY_ELIGIBLE)
+    eligible = CaseFactory(customer=bank.customer, leading_kind="recovery_eligible", playbook=recovery)
+    SignalFactory(case=eligible, event_on=month)
+    held_out = CaseFactory(customer=own_customer(bank), is_control=True, leading_kind="recovery_eligible",
+                           playbook=recovery)
+    SignalFactory(case=held_out, event_on=month)
+    closed_customer = own_customer(bank, status="closed")
+    SignalFactory(case=CaseFactory(customer=closed_customer, leading_kind="recovery_eligible", playbook=recovery),
+                  event_on=month)
+    SignalFactory(case=CaseFactory(customer=own_customer(bank), leading_kind="recovery_eligible",
+                                   playbook=recovery), event_on=dt.date(2024, 4, 1))
+
+    assert list(prize_eligibility_list(month=dt.date(2024, 5, 20))) == sorted(
+        [bank.customer, held_out.customer], key=lambda c: c.customer_id)
 
 
 def test_product_comparison_puts_ours_beside_competitors_with_yield_history(db):
