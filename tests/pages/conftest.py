@@ -136,7 +136,8 @@ def open_case(
         signal_playbook = leading if position == 0 else Playbook.objects.filter(signal_kind=kind).first() or leading
         details = {"risk_band": "high"} if kind == "model_risk" else {}
         SignalFactory(case=case, kind=kind, playbook=signal_playbook,
-                      event_on=event_on if kind != "model_risk" else None, details=details, priority=case.priority - position,
+                      event_on=event_on if kind != "model_risk" else None, details=details,
+                      priority=case.priority - position,
                       **({"reasons": reasons} if reasons is not None else {}))
     if tasks:
         for step in leading.steps.order_by("order"):
