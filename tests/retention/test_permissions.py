@@ -1,4 +1,4 @@
-"""Every selector and service, tried by the owner RM, a colleague RM of the same
+"""Every case selector and staff action, tried by the owner RM, a colleague RM of the same
 branch, an outsider RM of another branch, and the branch's lobby manager and head."""
 
 from __future__ import annotations
@@ -9,32 +9,21 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from retention import services
-from retention.models import Alert, AlertKind, AlertStatus
-from retention.selectors import (
-    alert_get_for_user,
-    alert_list_for_user,
-    branch_dashboard,
-    callback_queue,
-    interception_list,
-)
-from retention.services import alerts_raise_for_date
+from retention import case_services
+from retention.models import CaseStatus, TaskStatus
+from retention.selectors import case_get_for_user, case_list_for_user, customer_cases_for_user, task_scope_for_user
 from tests.retention.conftest import RUN_DATE
-from tests.retention.factories import AppointmentFactory, ChurnScoreFactory, SurveyFactory
+from tests.retention.factories import CaseFactory, SignalFactory, TaskFactory
 
 SEES = {"owner": True, "colleague": False, "outsider": False, "lobby": True, "head": True}
 
 
 @pytest.fixture
-def alerts(bank, frozen_day, settings):
-    settings.RETENTION_CONTROL_SHARE = 0.0
-    bank.customer.tier = "platinum"
-    bank.customer.save()
-    ChurnScoreFactory(customer=bank.customer, scored_on=RUN_DATE)
-    AppointmentFactory(customer=bank.customer, scheduled_on=RUN_DATE)
-    SurveyFactory(customer=bank.customer, surveyed_on=RUN_DATE - dt.timedelta(days=3), score=4)
-    alerts_raise_for_date(run_date=RUN_DATE)
-    return {alert.kind: alert for alert in Alert.objects.all()}
+def case(bank):
+    case = CaseFactory(customer=bank.customer)
+    SignalFactory(case=case)
+    TaskFactory(case=case, channel="call")
+    return case
 
 
 def user(bank, who):
@@ -42,70 +31,66 @@ def user(bank, who):
 
 
 @pytest.mark.parametrize("who", SEES)
-def test_alert_list_and_get(bank, alerts, who):
-    model_risk = alerts[AlertKind.MODEL_RISK]
-    listed = model_risk in alert_list_for_user(user=user(bank, who))
-    assert listed is SEES[who]
+def test_case_list_get_and_the_360s_cases(bank, case, who):
+    someone = user(bank, who)
+    assert (case in case_list_for_user(user=someone)) is SEES[who]
+    assert (customer_cases_for_user(user=someone, customer_id=bank.customer.pk) == [case]) is SEES[who]
+    assert (task_scope_for_user(user=someone).count() == 1) is SEES[who]
     if SEES[who]:
-        assert alert_get_for_user(user=user(bank, who), alert_id=model_risk.pk) == model_risk
+        assert case_get_for_user(user=someone, case_id=case.pk) == case
     else:
         with pytest.raises(Http404):
-            alert_get_for_user(user=user(bank, who), alert_id=model_risk.pk)
-
-
-@pytest.mark.parametrize("who", SEES)
-def test_interception_list(bank, alerts, who):
-    listed = list(interception_list(user=user(bank, who), today=RUN_DATE))
-    assert (listed == [alerts[AlertKind.LARGE_WITHDRAWAL]]) is SEES[who]
-
-
-@pytest.mark.parametrize("who,sees", [("owner", False), ("colleague", False), ("outsider", False),
-                                      ("lobby", True), ("head", True)])
-def test_callback_queue_holds_the_heads_calls(bank, alerts, who, sees):
-    # The satisfaction callback for a core customer is the head's; an RM's list shows only their own alerts.
-    callback = alerts[AlertKind.SATISFACTION_DROP]
-    assert callback.owner == bank.head
-    assert (list(callback_queue(user=user(bank, who))) == [callback]) is sees
-
-
-@pytest.mark.parametrize("who,open_alerts", [("owner", 2), ("colleague", 0), ("outsider", 0), ("lobby", 3),
-                                             ("head", 3)])
-def test_branch_dashboard(bank, alerts, who, open_alerts):
-    board = branch_dashboard(user=user(bank, who), month=RUN_DATE)
-    assert board["totals"]["open_alerts"] == open_alerts
+            case_get_for_user(user=someone, case_id=case.pk)
 
 
 ACTIONS = {
-    "alert_start": lambda alert, u: services.alert_start(alert=alert, user=u),
-    "alert_snooze": lambda alert, u: services.alert_snooze(alert=alert, user=u, until=RUN_DATE + dt.timedelta(3)),
-    "alert_dismiss": lambda alert, u: services.alert_dismiss(alert=alert, user=u, reason="duplicate"),
-    "alert_step_tick": lambda alert, u: services.alert_step_tick(step=alert.steps.first(), user=u),
-    "alert_outcome_record": lambda alert, u: services.alert_outcome_record(alert=alert, user=u, outcome="retained"),
-    "contact_log": lambda alert, u: services.contact_log(alert=alert, user=u, channel="call", result="reached",
-                                                         note="", next_step_on=None),
+    "case_start": lambda case, u: case_services.case_start(case=case, user=u),
+    "case_snooze": lambda case, u: case_services.case_snooze(case=case, user=u, until=RUN_DATE + dt.timedelta(3)),
+    "case_dismiss": lambda case, u: case_services.case_dismiss(case=case, user=u, reason="duplicate"),
+    "case_close": lambda case, u: case_services.case_close(case=case, user=u, outcome="retained", reason="kept"),
+    "task_done": lambda case, u: case_services.task_done(task=case.tasks.first(), user=u),
+    "contact_log": lambda case, u: case_services.contact_log(case=case, user=u, channel="call", result="reached"),
 }
 
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("who", SEES)
-def test_services_check_scope(bank, alerts, action, who):
-    alert = alerts[AlertKind.MODEL_RISK]
+def test_services_check_scope(bank, case, frozen_day, action, who):
+    someone = user(bank, who)
     if SEES[who]:
-        ACTIONS[action](alert, user(bank, who))
-        alert.refresh_from_db()
-        assert alert.events.filter(actor=user(bank, who)).exists()
+        ACTIONS[action](case, someone)
+        case.refresh_from_db()
+        assert case.events.filter(actor=someone).exists()
     else:
         with pytest.raises(PermissionDenied):
-            ACTIONS[action](alert, user(bank, who))
-        alert.refresh_from_db()
-        assert alert.status == AlertStatus.OPEN
-        assert not alert.events.exclude(actor=None).exists()
+            ACTIONS[action](case, someone)
+        case.refresh_from_db()
+        assert case.status == CaseStatus.OPEN and case.worked_at is None
+        assert not case.events.exists()
+        assert case.tasks.get().status == TaskStatus.OPEN
 
 
-def test_held_out_alerts_are_invisible_even_to_their_owner(bank, alerts):
-    alert = alerts[AlertKind.MODEL_RISK]
-    Alert.objects.filter(pk=alert.pk).update(is_control=True)
+@pytest.mark.parametrize("who", SEES)
+def test_undo_checks_scope(bank, case, frozen_day, who):
+    task = case.tasks.get()
+    case_services.task_done(task=task, user=bank.owner)
+    someone = user(bank, who)
+    if SEES[who]:
+        assert case_services.task_undo(task=task, user=someone).status == TaskStatus.OPEN
+    else:
+        with pytest.raises(PermissionDenied):
+            case_services.task_undo(task=task, user=someone)
+        task.refresh_from_db()
+        assert task.status == TaskStatus.DONE
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_held_out_cases_are_invisible_and_untouchable_even_to_their_owner(bank, case, frozen_day, action):
+    case.is_control = True
+    case.save()
     with pytest.raises(Http404):
-        alert_get_for_user(user=bank.owner, alert_id=alert.pk)
+        case_get_for_user(user=bank.owner, case_id=case.pk)
+    assert list(case_list_for_user(user=bank.head)) == []
     with pytest.raises(PermissionDenied):
-        services.alert_start(alert=alert, user=bank.owner)
+        ACTIONS[action](case, bank.owner)
+    assert not case.events.exists()
