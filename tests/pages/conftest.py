@@ -114,8 +114,11 @@ def score(customer: Customer, *, band: str = "high", probability: float = 0.7, m
 
 
 def _branch_holder(customer: Customer, role: str) -> User | None:
-    if role == Role.RM:
+    # A customer without an RM: the branch head takes the RM's work (as the nightly job does).
+    if role == Role.RM and customer.rm is not None:
         return customer.rm
+    if role == Role.RM:
+        role = Role.HEAD
     return User.objects.filter(branch_id=customer.branch_id, role=role, is_active=True).order_by("pk").first()
 
 
@@ -131,13 +134,17 @@ def open_case(
     key = playbook or (f"segment_{customer.effective_segment}" if signals[0] == "model_risk" else signals[0])
     leading = Playbook.objects.get(key=key)
     fields.setdefault("opened_on", today)
+    fields.setdefault("owner", _branch_holder(customer, Role.RM))
     case = CaseFactory(customer=customer, leading_kind=signals[0], playbook=leading, **fields)
+    # A closed case's signals have cleared (one active signal per customer and kind).
+    active = case.status in ("open", "in_progress", "snoozed")
     for position, kind in enumerate(signals):
         signal_playbook = leading if position == 0 else Playbook.objects.filter(signal_kind=kind).first() or leading
         details = {"risk_band": "high"} if kind == "model_risk" else {}
         SignalFactory(case=case, kind=kind, playbook=signal_playbook,
                       event_on=event_on if kind != "model_risk" else None, details=details,
-                      priority=case.priority - position,
+                      priority=case.priority - position, is_active=active,
+                      cleared_on=None if active else case.opened_on,
                       **({"reasons": reasons} if reasons is not None else {}))
     if tasks:
         for step in leading.steps.order_by("order"):

@@ -1,5 +1,5 @@
 """Every list page issues the same number of SQL queries for 3 rows as for 30: no query
-per row (the benchmark has a million customers and 50,000 open alerts).
+per row (the benchmark has a million customers and tens of thousands of open cases).
 
 The counts include the request's own work: session read and save, the user, and the
 audit event where a page writes one."""
@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from churn.models import TrainingRun
 from customers.models import Role
-from tests.pages.conftest import TODAY, add_history, make_user, raise_alerts, score
+from retention.models import CaseEvent
+from tests.pages.conftest import TODAY, add_history, make_user, open_case, score
 from tests.retention.factories import (
     AppointmentFactory,
     ContactLogFactory,
@@ -47,42 +48,37 @@ def fetch(client, user, url, django_assert_num_queries, expected, method="get", 
     return response
 
 
+def cases_of(bank, n: int) -> None:
+    model = ModelVersionFactory()
+    for i, customer in enumerate(customers_of(bank, n)):
+        score(customer, model=model)
+        open_case(customer, signals=("model_risk", "tier_downgrade"), priority=float(1000 + i), urgent=i % 7 == 0)
+
+
 @pytest.mark.parametrize("n", SIZES)
 def test_rm_list(client, bank, n, django_assert_num_queries):
-    model = ModelVersionFactory()
-    for customer in customers_of(bank, n):
-        score(customer, model=model)
-    raise_alerts()
-    response = fetch(client, bank.owner, reverse("retention:alert_list"), django_assert_num_queries, 11)
+    cases_of(bank, n)
+    response = fetch(client, bank.owner, reverse("retention:case_list"), django_assert_num_queries, 15)
     assert len(response.context["page"].object_list) == min(n, 25)
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_rm_list_with_filters(client, bank, n, django_assert_num_queries):
-    model = ModelVersionFactory()
-    for customer in customers_of(bank, n):
-        score(customer, model=model)
-    raise_alerts()
-    fetch(client, bank.owner, reverse("retention:alert_list"), django_assert_num_queries, 11,
-          kind="model_risk", segment="product", band="high", status="open")
+    cases_of(bank, n)
+    fetch(client, bank.owner, reverse("retention:case_list"), django_assert_num_queries, 15,
+          signal="model_risk", kind="retention", segment="product", band="high", status="open")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 @pytest.mark.parametrize("n", SIZES)
 def test_export(client, bank, n, fmt, django_assert_num_queries):
-    model = ModelVersionFactory()
-    for customer in customers_of(bank, n):
-        score(customer, model=model)
-    raise_alerts()
-    fetch(client, bank.owner, reverse("retention:alert_export", args=[fmt]), django_assert_num_queries, 8)
+    cases_of(bank, n)
+    fetch(client, bank.owner, reverse("retention:case_export", args=[fmt]), django_assert_num_queries, 9)
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_walk_in_lookup(client, bank, n, django_assert_num_queries):
-    model = ModelVersionFactory()
-    for customer in customers_of(bank, n):
-        score(customer, model=model)
-    raise_alerts()
+    cases_of(bank, n)
     response = fetch(client, bank.lobby, reverse("customers:walkin_results"), django_assert_num_queries, 10,
                      method="post", q="王")
     assert len(response.context["matches"]) == min(n + 1, 12)  # and the bank fixture's 王小明
@@ -92,7 +88,7 @@ def test_walk_in_lookup(client, bank, n, django_assert_num_queries):
 def test_interception_list(client, bank, n, django_assert_num_queries):
     for customer in customers_of(bank, n):
         AppointmentFactory(customer=customer, scheduled_on=TODAY + dt.timedelta(days=1), amount=Decimal(600_000))
-    raise_alerts()
+        open_case(customer, signals=("large_withdrawal",), event_on=TODAY + dt.timedelta(days=1), urgent=True)
     response = fetch(client, bank.lobby, reverse("customers:interceptions"), django_assert_num_queries, 9)
     assert len(response.context["page"].object_list) == min(n, 25)
 
@@ -102,7 +98,7 @@ def test_callback_queue(client, bank, n, django_assert_num_queries):
     for customer in customers_of(bank, n):
         SurveyFactory(customer=customer, surveyed_on=TODAY.replace(day=1), score=9)
         SurveyFactory(customer=customer, surveyed_on=TODAY.replace(day=10), score=2)
-    raise_alerts()
+        open_case(customer, signals=("satisfaction_drop",), event_on=TODAY.replace(day=10))
     response = fetch(client, bank.head, reverse("retention:callback_queue"), django_assert_num_queries, 11)
     assert len(response.context["page"].object_list) == min(n, 15)
 
@@ -124,7 +120,7 @@ def test_dashboard(client, bank, n, django_assert_num_queries):
         customer.rm = rms[i % len(rms)]
         customer.save()
         score(customer, model=model)
-    raise_alerts()
+        open_case(customer)
     fetch(client, bank.head, reverse("retention:dashboard"), django_assert_num_queries, 23)
 
 
@@ -138,8 +134,12 @@ def test_customer_360(client, bank, n, django_assert_num_queries):
         SurveyFactory(customer=customer, surveyed_on=TODAY - dt.timedelta(days=i), score=5 + i % 5)
         ContactLogFactory(customer=customer, staff=bank.owner)
     score(customer)
-    raise_alerts()
-    fetch(client, bank.owner, reverse("customers:detail", args=[customer.pk]), django_assert_num_queries, 17)
+    # Past cases, each with its signals, tasks and history, and the open one.
+    for i in range(min(n, 10)):
+        past = open_case(customer, opened_on=TODAY - dt.timedelta(days=200 + 30 * i), status="closed_lost")
+        CaseEvent.objects.create(case=past, action=CaseEvent.Action.CLOSED, actor=bank.owner, to_status="closed_lost")
+    open_case(customer, signals=("model_risk", "aum_drop"))
+    fetch(client, bank.owner, reverse("customers:detail", args=[customer.pk]), django_assert_num_queries, 19)
 
 
 @pytest.mark.parametrize("n", SIZES)

@@ -1,7 +1,7 @@
 """Whatever a user (or a scanner) puts in the query string or the lookup box, the list
 pages answer with a page or a form error, never a 500: hypothesis generates the inputs.
 
-Each page gets its own parameters (the alert list's filters, the dashboard's month, the
+Each page gets its own parameters (the case list's filters, the dashboard's month, the
 lookup's query, the pager of the interception and callback lists), drawn from their
 valid values, values near them and arbitrary text."""
 
@@ -46,10 +46,11 @@ def months():
 
 # The list's own filters with their valid values, values near them and arbitrary text, plus
 # parameters the page does not know.
-ALERT_FILTERS = st.dictionaries(
-    st.sampled_from(["kind", "segment", "band", "status", "page", "q", "x"]),
-    st.one_of(st.sampled_from(["", "model_risk", "large_withdrawal", "satisfaction_drop", "product", "service",
-                               "high", "medium", "open", "in_progress", "snoozed", "cleared", "1", "-1", "999999"]),
+CASE_FILTERS = st.dictionaries(
+    st.sampled_from(["signal", "kind", "segment", "band", "status", "page", "q", "x"]),
+    st.one_of(st.sampled_from(["", "model_risk", "large_withdrawal", "satisfaction_drop", "already_lost",
+                               "retention", "win_back", "product", "service", "high", "medium", "open",
+                               "in_progress", "snoozed", "cleared", "closed_retained", "1", "-1", "999999"]),
               NUMBERISH, ANY_TEXT),
     max_size=5,
 )
@@ -76,15 +77,15 @@ def _answered(response) -> bool:
 
 
 @HYPOTHESIS
-@given(params=ALERT_FILTERS)
-def test_the_alert_list_answers_any_filters(world, params):
-    assert _answered(_get(world, "rm_owner", "/alerts/", params, "alert list"))
+@given(params=CASE_FILTERS)
+def test_the_case_list_answers_any_filters(world, params):
+    assert _answered(_get(world, "rm_owner", "/cases/", params, "case list"))
 
 
 @HYPOTHESIS
-@given(params=ALERT_FILTERS)
-def test_the_alert_export_answers_any_filters(world, params):
-    assert _answered(_get(world, "rm_owner", "/alerts/export.csv", params, "alert export"))
+@given(params=CASE_FILTERS)
+def test_the_case_export_answers_any_filters(world, params):
+    assert _answered(_get(world, "rm_owner", "/cases/export.csv", params, "case export"))
 
 
 @HYPOTHESIS

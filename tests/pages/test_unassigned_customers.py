@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from customers.models import ContactLog
-from retention.models import Alert, AlertStatus
-from tests.pages.conftest import raise_alerts, score
+from retention.models import Case
+from tests.pages.conftest import open_case, score
 from tests.retention.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,25 +33,26 @@ def unassigned(bank):
     customer = CustomerFactory(customer_id="C000009", name=NAME, branch=bank.branch, rm=None, opened_on=None,
                                phone="13800009999", id_number="310101199001019999")
     score(customer)
-    raise_alerts()
+    open_case(customer)
     return customer
 
 
 def test_no_rm_sees_an_unassigned_customer_of_their_branch_the_branch_does(client, bank, unassigned):
     detail = reverse("customers:detail", args=[unassigned.pk])
     lookup = reverse("customers:walkin_results")
-    alerts = reverse("retention:alert_list")
+    cases = reverse("retention:case_list")
     for user in (bank.owner, bank.colleague, bank.other_head):
         assert get(client, user, detail).status_code == 404, user
         assert NAME not in post(client, user, lookup, {"q": "王无"}).content.decode(), user
-        assert NAME not in get(client, user, alerts).content.decode(), user
+        assert NAME not in get(client, user, cases).content.decode(), user
     for user in (bank.lobby, bank.head):
         assert get(client, user, detail).status_code == 200, user
         assert NAME in post(client, user, lookup, {"q": "王无"}).content.decode(), user
-    # The RM-role alert went to the head, and is on the head's list.
-    alert = Alert.objects.get(customer=unassigned)
-    assert alert.owner == bank.head
-    assert NAME in get(client, bank.head, alerts).content.decode()
+    # The case went to the head, with the RM's tasks, and is on the head's list.
+    case = Case.objects.get(customer=unassigned)
+    assert case.owner == bank.head
+    assert set(case.tasks.filter(owner_role="rm").values_list("owner", flat=True)) == {bank.head.pk}
+    assert NAME in get(client, bank.head, cases).content.decode()
 
 
 def test_customer_360_says_unassigned_instead_of_none(client, bank, unassigned):
@@ -78,8 +79,6 @@ def test_walk_in_lookup_hands_an_unassigned_customer_over_to_the_branch_head(cli
     assert f"handed over to the branch head, {bank.head}" in response.content.decode()
     contact = ContactLog.objects.get(customer=unassigned)
     assert f"to the branch head {bank.head} (the customer has no RM): wants a loan" in contact.note
-    # It landed on the head's open alert for the customer.
-    assert Alert.objects.get(customer=unassigned).status == AlertStatus.IN_PROGRESS
 
 
 def test_a_walk_in_without_rm_or_branch_head_is_not_handed_over(client, bank, unassigned):
@@ -95,7 +94,7 @@ def test_a_walk_in_without_rm_or_branch_head_is_not_handed_over(client, bank, un
     assert not ContactLog.objects.filter(customer=unassigned).exists()
 
 
-def test_an_assigned_customer_is_still_handed_over_to_their_rm(client, bank, alert):
+def test_an_assigned_customer_is_still_handed_over_to_their_rm(client, bank, case):
     page = post(client, bank.lobby, reverse("customers:walkin_results"), {"q": "王小"}).content.decode()
 
     assert "Hand over to RM" in page and str(bank.owner) in page
