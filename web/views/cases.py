@@ -246,8 +246,8 @@ def _event_detail(event: CaseEvent) -> str:
         parts.append(event.task.text)
     if event.action == CaseEvent.Action.SNOOZED and data.get("until"):
         parts.append(_("until %(date)s") % {"date": data["until"]})
-    if event.action in (CaseEvent.Action.CLOSED, CaseEvent.Action.OUTCOME_MEASURED, CaseEvent.Action.CLEARED,
-                        CaseEvent.Action.DISMISSED) and event.to_status and event.to_status != event.from_status:
+    if event.action in (CaseEvent.Action.OUTCOME_MEASURED, CaseEvent.Action.CLEARED) and event.to_status \
+            and event.to_status != event.from_status:
         parts.append(CaseStatus(event.to_status).label)
     if event.action == CaseEvent.Action.OUTCOME_MEASURED and data.get("outcome"):
         parts.append(_("measured: %(outcome)s") % {"outcome": _("retained") if data["outcome"] == "retained"
@@ -270,13 +270,23 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
         TimelineEntry(
             at=event.at,
             actor=str(event.actor) if event.actor is not None else "",
-            label=CaseEvent.Action(event.action).label if event.action in CaseEvent.Action.values else event.action,
+            label=_event_label(event),
             detail=_event_detail(event),
             tone=_TONES.get(event.to_status, "") if event.to_status != event.from_status else "",
         )
         for event in case.events.all()
     ]
     return sorted(entries, key=lambda entry: entry.at, reverse=True)
+
+
+def _event_label(event: CaseEvent) -> str:
+    # A case closed by staff reads as what it was closed as ("Closed: retained"): the bare
+    # "Closed" is also a customer's status (account closed) in the catalogue.
+    if event.action == CaseEvent.Action.CLOSED and event.to_status in CaseStatus.values:
+        return CaseStatus(event.to_status).label
+    if event.action in CaseEvent.Action.values:
+        return CaseEvent.Action(event.action).label
+    return event.action
 
 
 def decorate_case_card(case: Case) -> None:
