@@ -157,12 +157,24 @@ def open_case(
 
 
 def ensure_playbooks() -> None:
-    """The playbooks come from a data migration; a transactional test (the browser
-    tests) empties every table afterwards, so put them back the same way."""
-    from django.apps import apps
+    """The playbooks come from data migrations (0002, and the win-back one of 0004); a
+    transactional test (the browser tests) empties every table afterwards, so put them back
+    from the same data, in today's model."""
+    from retention.models import PlaybookStep
 
-    migration = importlib.import_module("retention.migrations.0002_playbooks")
-    migration.load_playbooks(apps, None)
+    for spec in (*importlib.import_module("retention.migrations.0002_playbooks").PLAYBOOKS,
+                 importlib.import_module("retention.migrations.0004_alerts_to_cases").WIN_BACK):
+        if Playbook.objects.filter(key=spec["key"]).exists():
+            continue
+        playbook = Playbook.objects.create(
+            key=spec["key"], segment=spec.get("segment", ""),
+            signal_kind=spec.get("signal_kind", spec.get("alert_kind", "")), name_zh=spec["name_zh"],
+            name_en=spec["name_en"], description_zh=spec.get("description_zh", ""),
+            description_en=spec.get("description_en", ""),
+        )
+        for order, (role, offset, channel, text_zh, text_en) in enumerate(spec["steps"], start=1):
+            PlaybookStep.objects.create(playbook=playbook, order=order, owner_role=role, due_offset_days=offset,
+                                        channel=channel, text_zh=text_zh, text_en=text_en)
 
 
 @pytest.fixture

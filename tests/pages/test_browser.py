@@ -1,7 +1,8 @@
 """End-to-end tests in a real browser: Playwright driving Debian's chromium against
 pytest-django's live server. Each role's main task runs once with a Chinese browser
 and once with an English one (the app follows the browser's language). Screenshots
-(1366x768) go to $SCREENSHOT_DIR, by default var/screenshots/, named page-language.
+(1366x768, and 768x1024 for the tablet) go to $SCREENSHOT_DIR, by default
+var/screenshots/, named page-language.
 
 Skipped when /usr/bin/chromium is missing, except under REQUIRE_REAL_SERVICES=1 (CI),
 where a missing browser is a failure rather than a silent skip.
@@ -19,10 +20,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from churn.models import TrainingRun
-from retention.models import Alert, AlertStatus
-from tests.pages.conftest import PASSWORD, TODAY, add_history, raise_alerts
+from retention.models import Case, CaseStatus, TaskStatus
+from tests.pages.conftest import PASSWORD, TODAY, add_history, open_case, score
 from tests.pages.test_model_monitoring import watched_version
-from tests.retention.factories import ModelVersionFactory, SurveyFactory
+from tests.retention.factories import CustomerFactory, ModelVersionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,19 +105,50 @@ def switch_language(page, code: str) -> None:
 
 
 @pytest.fixture
-def e2e_bank(bank, alert, live_server):
+def e2e_bank(bank, case, live_server):
     add_history(bank.customer)
     return bank
 
 
-def test_rm_works_an_alert_from_the_list_to_retained(page, e2e_bank):
-    log_in(page, e2e_bank.owner)
-    # The RM lands on today's list with their customer on it.
-    assert page.url.endswith("/alerts/")
-    page.get_by_role("link", name=e2e_bank.customer.name).first.wait_for()
+# The RM's other customers: a list of several rows, the budget cutting through it.
+OTHERS = [("李娜", 9_000.0, False, ("model_risk",)), ("张伟", 4_200.0, False, ("aum_drop", "model_risk")),
+          ("刘洋", 800.0, True, ("large_withdrawal",)), ("陈静", 2_500.0, False, ("tier_downgrade",)),
+          ("杨帆", 150.0, False, ("competitor_maturity",))]
+
+
+@pytest.fixture
+def rm_day(e2e_bank, settings):
+    settings.RETENTION_DAILY_BUDGET = 4
+    Case.objects.filter(customer=e2e_bank.customer).update(urgent=True, priority=31_450.0)
+    for i, (name, priority, urgent, signals) in enumerate(OTHERS):
+        customer = CustomerFactory(customer_id=f"C10000{i}", name=name, branch=e2e_bank.branch, rm=e2e_bank.owner,
+                                   tier="gold")
+        score(customer, probability=0.4)
+        open_case(customer, signals=signals, priority=priority, urgent=urgent, event_on=TODAY + dt.timedelta(days=1))
+    return e2e_bank
+
+
+def test_rm_works_a_case_to_retained_and_the_360_timeline_shows_it(page, rm_day):
+    bank = rm_day
+    case = Case.objects.get(customer=bank.customer)
+    log_in(page, bank.owner)
+    # The RM lands on today's list: one row per customer, ranks 1..6 with no gap, the budget
+    # (4) marked, the expected value on every row, and the progress line.
+    assert page.url.endswith("/cases/")
+    rows = page.locator("table.case-list tbody tr")
+    assert rows.count() == 1 + len(OTHERS)
+    assert [rows.nth(i).locator("td").first.inner_text().strip() for i in range(rows.count())] == [
+        str(rank) for rank in range(1, rows.count() + 1)]
+    assert page.locator("table.case-list tbody tr.budget").count() == 4
+    first = rows.first
+    assert bank.customer.name in first.inner_text() and "31,450" in first.inner_text()
+    assert re.search(r"0\D+4", page.locator("#progress").inner_text())
+    # Expanding the row shows how the expected value is made and every reason.
+    first.locator("details.why summary").click()
+    assert "31,450" in first.locator(".ev-parts").inner_text() and "×" in first.locator(".ev-parts").inner_text()
     shot(page, "rm-list")
 
-    page.get_by_role("link", name=e2e_bank.customer.name).first.click()
+    first.get_by_role("link", name=bank.customer.name).click()
     page.wait_for_load_state("networkidle")
     # Customer 360: the AUM chart is drawn on its canvas (Chart.js marks it).
     canvas = page.locator("canvas[data-chart=aum]")
@@ -126,41 +158,76 @@ def test_rm_works_an_alert_from_the_list_to_retained(page, e2e_bank):
     assert canvas.bounding_box()["height"] > 100
     shot(page, "customer-360")
 
-    # Log a contact and close the alert as retained without leaving the page (htmx).
-    alert_id = Alert.objects.get(customer=e2e_bank.customer).pk
-    card = page.locator(f"#alert-{alert_id}")
-    card.locator("summary").nth(0).click()
-    card.locator("textarea[name=note]").fill("客户同意续存")
+    card = page.locator(f"#case-{case.pk}")
+    # Tick the first task (htmx swaps the card in place).
+    card.locator("form.tick button").first.click()
+    page.locator(f"#case-{case.pk} .flash").wait_for()
+    first_task = case.tasks.order_by("due_on", "order", "pk").first()
+    first_task.refresh_from_db()
+    assert first_task.status == TaskStatus.DONE
+    # Log a visit: it completes the open visit task.
+    card = page.locator(f"#case-{case.pk}")
+    card.locator("summary", has_text=re.compile("^(记录联系|Log contact)$")).click()
+    card.locator("select[name=channel]").select_option("visit")
     card.locator("select[name=result]").select_option("agreed")
-    card.get_by_role("button", name=re.compile("记录联系|Log contact")).click()
-    page.locator(f"#alert-{alert_id} .flash").wait_for()
+    card.locator("textarea[name=note]").fill("客户同意续存")
+    card.get_by_role("button", name=re.compile("^(记录联系|Log contact)$")).click()
+    page.locator(f"#case-{case.pk} .flash", has_text=re.compile("联系已记录|Contact logged")).wait_for()
+    assert case.tasks.get(channel="visit").status == TaskStatus.DONE
     # A snooze past the horizon is refused with its reason in the card (a 422 that htmx swaps in).
-    card = page.locator(f"#alert-{alert_id}")
+    card = page.locator(f"#case-{case.pk}")
     card.locator("summary", has_text=re.compile("^(暂缓|Snooze)$")).click()
+    card.locator("input[name=until]").evaluate("node => node.removeAttribute('max')")
     card.locator("input[name=until]").fill((TODAY + dt.timedelta(days=90)).isoformat())
     card.get_by_role("button", name=re.compile("^(暂缓|Snooze)$")).click()
-    page.locator(f"#alert-{alert_id} p.error").wait_for()
-    assert "30" in page.locator(f"#alert-{alert_id} p.error").inner_text()
-    card = page.locator(f"#alert-{alert_id}")
-    card.locator("summary").nth(1).click()
-    card.locator("input[name=outcome][value=retained]").check()
-    card.get_by_role("button", name=re.compile("关闭预警|Close alert")).click()
-    page.locator(f"#alert-{alert_id} .badge.closed_retained").wait_for()
-    assert Alert.objects.get(pk=alert_id).status == AlertStatus.CLOSED_RETAINED
-    assert e2e_bank.customer.contacts.filter(note="客户同意续存").exists()
+    page.locator(f"#case-{case.pk} p.error").wait_for()
+    assert "30" in page.locator(f"#case-{case.pk} p.error").inner_text()
+    # Close the case as retained, saying why.
+    card = page.locator(f"#case-{case.pk}")
+    card.locator("summary", has_text=re.compile("^(关闭案例|Close case)$")).click()
+    closing = card.locator("form[action$='/close/']")
+    closing.locator("input[name=outcome][value=retained]").check()
+    closing.locator("input[name=reason]").fill("续存三年定期")
+    card.get_by_role("button", name=re.compile("^(关闭案例|Close case)$")).click()
+    page.locator(f"#case-{case.pk} .badge.closed_retained").first.wait_for()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED_RETAINED and case.worked_at is not None
+    assert bank.customer.contacts.filter(note="客户同意续存").exists()
+
+    # After a reload the 360 still says so: the case is under past cases, its history shows
+    # the tasks done, the contact and the closing, with the reason.
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    past = page.locator(f"#past-cases #case-{case.pk}")
+    past.wait_for()
+    timeline = past.locator("ol.timeline").inner_text()
+    closed_label = "Closed: retained" if page.lang == "en" else "已关闭：已挽留"
+    assert closed_label in timeline and "续存三年定期" in timeline and "客户同意续存" in timeline
+    assert ("Task done" if page.lang == "en" else "任务完成") in timeline
+    assert page.locator("#cases .empty").first.is_visible()  # no open case any more
+    past.scroll_into_view_if_needed()
+    shot(page, "customer-360-closed")
+
+    # Back on the list: one case fewer, ranks still 1..5, and the progress line counts it.
+    page.goto(page.base_url + "/cases/")
+    rows = page.locator("table.case-list tbody tr")
+    assert [rows.nth(i).locator("td").first.inner_text().strip() for i in range(rows.count())] == [
+        str(rank) for rank in range(1, len(OTHERS) + 1)]
+    assert re.search(r"1\D+4", page.locator("#progress").inner_text())
 
     # On a tablet held upright the page reflows: nothing sticks out sideways (wide tables
     # scroll inside their own frame).
-    customer_url = page.url
+    customer_url = page.base_url + reverse("customers:detail", args=[bank.customer.pk])
     page.set_viewport_size({"width": 768, "height": 1024})
-    for url in (page.base_url + "/alerts/", customer_url):
+    for url, name in ((page.base_url + "/cases/", "rm-list"), (customer_url, "customer-360")):
         page.goto(url)
         page.wait_for_load_state("networkidle")
         assert page.evaluate("document.documentElement.scrollWidth") <= 768, url
-        shot(page, "tablet-" + ("rm-list" if url.endswith("/alerts/") else "customer-360"))
+        shot(page, "tablet-" + name)
     page.set_viewport_size({"width": 1366, "height": 768})
 
     # The switch on the page overrides the browser's language.
+    page.goto(customer_url)
     other = "en" if page.lang == "zh-hans" else "zh-hans"
     switch_language(page, other)
     assert page.get_by_text("Holdings" if other == "en" else "持仓").first.is_visible()
@@ -202,30 +269,6 @@ def test_lobby_manager_looks_up_a_walk_in_and_hands_over(page, e2e_bank):
     page.goto(page.base_url + reverse("customers:interceptions"))
     page.wait_for_load_state("networkidle")
     shot(page, "lobby-interceptions")
-
-
-def test_branch_head_records_a_callback_and_sees_the_dashboard(page, e2e_bank):
-    SurveyFactory(customer=e2e_bank.customer, surveyed_on=TODAY.replace(day=1), score=9)
-    SurveyFactory(customer=e2e_bank.customer, surveyed_on=TODAY.replace(day=10), score=3, comment="排队太久")
-    raise_alerts()
-    callback = Alert.objects.get(customer=e2e_bank.customer, kind="satisfaction_drop")
-
-    log_in(page, e2e_bank.head)
-    assert page.url.endswith("/callbacks/")
-    card = page.locator(f"#callback-{callback.pk}")
-    assert "排队太久" in card.inner_text()
-    shot(page, "head-callbacks")
-    card.locator("select[name=result]").select_option("reached")
-    card.locator("select[name=close_as]").select_option("retained")
-    card.locator("textarea[name=note]").fill("已致歉，客户满意")
-    card.get_by_role("button", name=re.compile("保存回访|Save call")).click()
-    card.locator(".flash").wait_for()
-    assert Alert.objects.get(pk=callback.pk).status == AlertStatus.CLOSED_RETAINED
-
-    page.goto(page.base_url + "/dashboard/")
-    page.locator("canvas[data-chart=trend][data-drawn='1']").wait_for()
-    assert page.get_by_text("Branch dashboard" if page.lang == "en" else "网点看板").first.is_visible()
-    shot(page, "head-dashboard")
 
 
 def test_analyst_sees_the_model_page_with_its_charts(page, e2e_bank):
