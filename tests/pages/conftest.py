@@ -122,6 +122,25 @@ def _branch_holder(customer: Customer, role: str) -> User | None:
     return User.objects.filter(branch_id=customer.branch_id, role=role, is_active=True).order_by("pk").first()
 
 
+# What the scoring and the event rules store as a signal's reasons (rendered at display time).
+REASONS_BY_KIND: dict[str, list[dict]] = {
+    "model_risk": [
+        {"feature": "aum_change_3m", "contribution": 0.8, "value": -0.32,
+         "params": {"pct": 32, "down": True, "months": 3}},
+        {"feature": "survey", "contribution": 0.3, "value": 4.0, "params": {"score": 4, "previous": 9, "days": 12}},
+    ],
+    "aum_drop": [{"feature": "aum_change_1m", "contribution": None, "value": -0.35, "previous_aum": "400000",
+                  "aum": "260000"}],
+    "large_withdrawal": [{"feature": "large_appointment", "contribution": None, "value": "600000",
+                          "scheduled_on": "2024-05-16", "appointment_kind": "cash_withdrawal"}],
+    "tier_downgrade": [{"feature": "aum_near_tier_floor", "contribution": None, "value": 0.06, "tier": "gold",
+                        "floor": "50000"}],
+    "competitor_maturity": [{"feature": "competitor_product_matures", "contribution": None, "value": 6,
+                             "provider": "Rival Bank", "product": "Rival Wealth 90", "maturity_on": "2024-05-21"}],
+    "satisfaction_drop": [{"feature": "satisfaction_score", "contribution": None, "value": 3, "previous": 9}],
+}
+
+
 def open_case(
     customer: Customer, *, signals: tuple[str, ...] = ("model_risk",), playbook: str | None = None,
     tasks: bool = True, event_on: dt.date | None = None, reasons: list | None = None, **fields,
@@ -145,7 +164,7 @@ def open_case(
                       event_on=event_on if kind != "model_risk" else None, details=details,
                       priority=case.priority - position, is_active=active,
                       cleared_on=None if active else case.opened_on,
-                      **({"reasons": reasons} if reasons is not None else {}))
+                      reasons=reasons if reasons is not None else REASONS_BY_KIND.get(kind, []))
     if tasks:
         for step in leading.steps.order_by("order"):
             TaskFactory(case=case, signal=Signal.objects.filter(case=case, kind=signals[0]).first(), playbook=leading,

@@ -266,7 +266,8 @@ def _event_detail(event: CaseEvent) -> str:
 def case_timeline(case: Case) -> list[TimelineEntry]:
     """The case's history, newest first, from its events (prefetched): opened, signals,
     tasks done and undone, contacts, snoozes, closing, the measured outcome."""
-    entries = [
+    events = sorted(case.events.all(), key=lambda event: (event.at, event.pk), reverse=True)
+    return [
         TimelineEntry(
             at=event.at,
             actor=str(event.actor) if event.actor is not None else "",
@@ -274,9 +275,8 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
             detail=_event_detail(event),
             tone=_TONES.get(event.to_status, "") if event.to_status != event.from_status else "",
         )
-        for event in case.events.all()
+        for event in events
     ]
-    return sorted(entries, key=lambda entry: entry.at, reverse=True)
 
 
 def _event_label(event: CaseEvent) -> str:
