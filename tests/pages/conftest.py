@@ -106,10 +106,10 @@ def add_history(customer: Customer, months: int = 24) -> None:
         )
 
 
-def score(customer: Customer, *, band: str = "high", probability: float = 0.7, model=None):
+def score(customer: Customer, *, band: str = "high", probability: float = 0.7, model=None, reasons=None):
     return ChurnScoreFactory(
         customer=customer, scored_on=TODAY, risk_band=band, probability=probability,
-        model_version=model or ModelVersionFactory(),
+        model_version=model or ModelVersionFactory(), **({"reasons": reasons} if reasons is not None else {}),
     )
 
 

@@ -21,9 +21,10 @@ from django.urls import reverse
 
 from churn.models import TrainingRun
 from retention.models import Case, CaseStatus, TaskStatus
-from tests.pages.conftest import PASSWORD, TODAY, add_history, open_case, score
+from retention.raising import cases_raise_for_date
+from tests.pages.conftest import PASSWORD, REASONS_BY_KIND, TODAY, add_history, score
 from tests.pages.test_model_monitoring import watched_version
-from tests.retention.factories import CustomerFactory, ModelVersionFactory
+from tests.retention.factories import AppointmentFactory, ChurnScoreFactory, CustomerFactory, ModelVersionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,37 +112,49 @@ def e2e_bank(bank, case, live_server):
 
 
 # The RM's other customers: a list of several rows, the budget cutting through it.
-OTHERS = [("李娜", 9_000.0, False, ("model_risk",)), ("张伟", 4_200.0, False, ("aum_drop", "model_risk")),
-          ("刘洋", 800.0, True, ("large_withdrawal",)), ("陈静", 2_500.0, False, ("tier_downgrade",)),
-          ("杨帆", 150.0, False, ("competitor_maturity",))]
+# (name, churn probability, AUM, a large withdrawal booked for tomorrow)
+OTHERS = [("李娜", 0.55, 200_000, False), ("张伟", 0.35, 180_000, False), ("刘洋", 0.12, 90_000, True),
+          ("陈静", 0.30, 60_000, False), ("杨帆", 0.18, 40_000, False)]
 
 
 @pytest.fixture
-def rm_day(e2e_bank, settings):
+def rm_day(bank, live_server, settings):
+    """The RM's day after a real night: scores and a booking turned into cases, tasks and
+    ranks by the nightly job (``retention.raising``)."""
     settings.RETENTION_DAILY_BUDGET = 4
-    Case.objects.filter(customer=e2e_bank.customer).update(urgent=True, priority=31_450.0)
-    for i, (name, priority, urgent, signals) in enumerate(OTHERS):
-        customer = CustomerFactory(customer_id=f"C10000{i}", name=name, branch=e2e_bank.branch, rm=e2e_bank.owner,
-                                   tier="gold")
-        score(customer, probability=0.4)
-        open_case(customer, signals=signals, priority=priority, urgent=urgent, event_on=TODAY + dt.timedelta(days=1))
-    return e2e_bank
+    add_history(bank.customer)
+    model = ModelVersionFactory()
+    score(bank.customer, probability=0.7, model=model, reasons=REASONS_BY_KIND["model_risk"])
+    for i, (name, probability, aum, booked) in enumerate(OTHERS):
+        customer = CustomerFactory(customer_id=f"C10000{i}", name=name, branch=bank.branch, rm=bank.owner,
+                                   tier="gold", latest_aum=aum)
+        ChurnScoreFactory(customer=customer, scored_on=TODAY, model_version=model, probability=probability,
+                          risk_band="high" if probability >= 0.3 else "medium", aum=aum,
+                          reasons=REASONS_BY_KIND["model_risk"][:1])
+        if booked:
+            AppointmentFactory(customer=customer, scheduled_on=TODAY + dt.timedelta(days=1), amount=600_000)
+    cases_raise_for_date(run_date=TODAY)
+    return bank
 
 
 def test_rm_works_a_case_to_retained_and_the_360_timeline_shows_it(page, rm_day):
     bank = rm_day
     case = Case.objects.get(customer=bank.customer)
+    ranked = list(Case.objects.filter(owner=bank.owner).order_by("rank").values_list("customer__name", flat=True))
     log_in(page, bank.owner)
-    # The RM lands on today's list: one row per customer, ranks 1..6 with no gap, the budget
-    # (4) marked, the expected value on every row, and the progress line.
+    # The RM lands on today's list: one row per customer, in the night's order (the booked
+    # withdrawal first, then by expected value), ranks 1..6 with no gap, the budget (4)
+    # marked, the expected value on every row, and the progress line.
     assert page.url.endswith("/cases/")
     rows = page.locator("table.case-list tbody tr")
     assert rows.count() == 1 + len(OTHERS)
     assert [rows.nth(i).locator("td").first.inner_text().strip() for i in range(rows.count())] == [
         str(rank) for rank in range(1, rows.count() + 1)]
+    assert [rows.nth(i).locator("td").nth(1).locator("a").inner_text() for i in range(rows.count())] == ranked
+    assert ranked[0] == "刘洋" and ranked[1] == bank.customer.name
     assert page.locator("table.case-list tbody tr.budget").count() == 4
-    first = rows.first
-    assert bank.customer.name in first.inner_text() and "31,450" in first.inner_text()
+    first = rows.nth(1)
+    assert "31,450" in first.inner_text()
     assert re.search(r"0\D+4", page.locator("#progress").inner_text())
     # Expanding the row shows how the expected value is made and every reason.
     first.locator("details.why summary").click()
@@ -208,7 +221,8 @@ def test_rm_works_a_case_to_retained_and_the_360_timeline_shows_it(page, rm_day)
     past.scroll_into_view_if_needed()
     shot(page, "customer-360-closed")
 
-    # Back on the list: one case fewer, ranks still 1..5, and the progress line counts it.
+    # Back on the list: one case fewer, ranks still 1..5 (the night's ranks now have a gap),
+    # and the progress line counts it.
     page.goto(page.base_url + "/cases/")
     rows = page.locator("table.case-list tbody tr")
     assert [rows.nth(i).locator("td").first.inner_text().strip() for i in range(rows.count())] == [

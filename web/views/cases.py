@@ -258,7 +258,10 @@ def _event_detail(event: CaseEvent) -> str:
             parts.append(SignalKind(data["kind"]).label)
         except ValueError:
             pass
-    if event.note:
+    if event.action == CaseEvent.Action.SIGNAL_ADDED and event.note in SignalKind.values:
+        # The nightly job notes which signal joined the case.
+        parts.append(SignalKind(event.note).label)
+    elif event.note:
         parts.append(catalogue_text(event.note))
     return " · ".join(str(part) for part in parts if part)
 
