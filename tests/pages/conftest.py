@@ -150,8 +150,12 @@ def open_case(
     owned by the customer's RM, the branch's lobby manager and head. ``fields`` go to the case
     (``priority``, ``urgent``, ``kind``, ``status``, ``rank``, ...)."""
     today = timezone.localdate()
-    key = playbook or (f"segment_{customer.effective_segment}" if signals[0] == "model_risk" else signals[0])
-    leading = Playbook.objects.get(key=key)
+    if playbook is not None:
+        leading = Playbook.objects.get(key=playbook)
+    elif signals[0] == "model_risk":
+        leading = Playbook.objects.get(key=f"segment_{customer.effective_segment}")
+    else:  # the event's playbook (the core customers' one where there are two)
+        leading = Playbook.objects.filter(signal_kind=signals[0]).order_by("key").first()
     fields.setdefault("opened_on", today)
     fields.setdefault("owner", _branch_holder(customer, Role.RM))
     case = CaseFactory(customer=customer, leading_kind=signals[0], playbook=leading, **fields)
