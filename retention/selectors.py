@@ -194,7 +194,7 @@ def case_list_budget() -> int:
     return conf.daily_budget()
 
 
-def case_get_for_user(*, user: User, case_id: object, origin: AuditOrigin | None = None) -> Case:
+def case_get_for_user(*, user: User, case_id: int | str, origin: AuditOrigin | None = None) -> Case:
     """One case with its signals, tasks and history; Http404 outside the user's scope
     (held-out cases included). Given the request's ``origin``, a miss is audited as a
     refused attempt (pages and API alike); without it (a re-read after an action) not."""
@@ -205,7 +205,7 @@ def case_get_for_user(*, user: User, case_id: object, origin: AuditOrigin | None
         Prefetch("events", queryset=CaseEvent.objects.select_related("actor", "task").order_by("at", "pk")),
     )
     try:
-        in_range = 0 < int(case_id) <= MAX_ID  # type: ignore[call-overload]
+        in_range = 0 < int(case_id) <= MAX_ID
     except (TypeError, ValueError):
         in_range = False
     case = cases.filter(pk=case_id).first() if in_range else None
