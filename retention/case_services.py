@@ -137,7 +137,7 @@ def case_snooze(*, case: Case, user: User, until: dt.date, note: str = "",
     _require_status(case, OPEN_STATUSES)
     today = timezone.localdate()
     if until <= today:
-        raise ValidationError(_("Snooze until a later date than today."))
+        raise ValidationError(_("Snooze until a later date."))
     horizon = snooze_horizon(today=today)
     if until > horizon:
         raise ValidationError(_("Snooze for at most %(days)d days, until %(last)s at the latest.")
