@@ -147,7 +147,7 @@ def _segment_label(customer: Customer) -> str:
     return dict(Segment.choices).get(customer.effective_segment, "")
 
 
-def _export_rows(cases: Iterable[Case], *, budget: int | None) -> Iterator[list]:
+def _export_rows(cases: Iterable[Case]) -> Iterator[list]:
     yield [
         _("Rank"), _("In today's budget"), _("Time-critical"), _("Customer ID"), _("Customer"), _("Tier"),
         _("Segment"), _("Case"), _("Signals"), _("Reasons"), _("Churn probability"), _("AUM at risk (CNY)"),
@@ -192,7 +192,7 @@ def case_export(request: HttpRequest, fmt: str) -> HttpResponse:
     budget = selectors.case_list_budget() if not filters else None
     rows_of_cases = list(cases[:EXPORT_MAX_ROWS])
     decorate_cases(rows_of_cases, budget=budget)
-    rows = [[spreadsheet_safe(cell) for cell in row] for row in _export_rows(rows_of_cases, budget=budget)]
+    rows = [[spreadsheet_safe(cell) for cell in row] for row in _export_rows(rows_of_cases)]
     stamp = timezone.localdate().isoformat()
     customer_data_shown(origin=origin_from_request(request), what="case_list", filters=request.GET.dict(),
                         customer_ids=[case.customer.customer_id for case in rows_of_cases], export=True,
