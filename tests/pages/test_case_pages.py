@@ -126,3 +126,27 @@ def test_the_360_lists_past_cases_newest_first_and_never_a_held_out_one(client, 
     assert html.index(f'id="case-{newer.pk}"') < html.index(f'id="case-{older.pk}"')
     assert f'id="case-{held_out.pk}"' not in html
     assert Case.objects.filter(customer=bank.customer).count() == 3
+
+
+def test_without_script_a_refused_snooze_says_why_on_the_customer_page(client, bank, case):
+    client.force_login(bank.owner)
+    response = client.post(reverse("retention:case_snooze", args=[case.pk]), {"until": "2024-05-10"},
+                           headers={"Accept-Language": "en"}, follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("customers:detail", args=[bank.customer.pk]))
+    assert "Snooze until a later date." in response.content.decode()
+    assert Case.objects.get(pk=case.pk).status == "open"
+
+
+def test_the_lobby_manager_logging_a_visit_in_branch_completes_the_lobbys_task(client, bank):
+    case = open_case(bank.customer, signals=("large_withdrawal",), event_on=TODAY + dt.timedelta(days=1))
+    lobby_task = case.tasks.get(owner_role="lobby")
+    client.force_login(bank.lobby)
+    response = client.post(reverse("retention:case_contact", args=[case.pk]),
+                           {"channel": lobby_task.channel, "result": "reached", "note": "seated in the wealth area"},
+                           headers={"HX-Request": "true", "Accept-Language": "en"})
+    assert response.status_code == 200
+    lobby_task.refresh_from_db()
+    assert lobby_task.status == "done" and lobby_task.done_by == bank.lobby and lobby_task.contact is not None
+    assert "by a logged contact" in response.content.decode()
+    # The RM's tasks are theirs to do.
+    assert case.tasks.filter(owner_role="rm", status="open").exists()

@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -330,9 +331,14 @@ def _case_card(request: HttpRequest, case_id: int, *, error: str = "", flash: st
 
 def _after_action(request: HttpRequest, case: Case, *, error: str = "", flash: str = ""):
     """htmx gets the refreshed card (422 with the message when refused); a plain form post
-    goes back to the customer page."""
+    goes back to the customer page, with the message."""
     if request.headers.get("HX-Request"):
         return _case_card(request, case.pk, error=error, flash=flash, status=422 if error else 200)
+    # Without htmx (no script): the message travels to the customer page, shown at its top.
+    if error:
+        messages.error(request, error)
+    elif flash:
+        messages.success(request, flash)
     return redirect(reverse("customers:detail", args=[case.customer_id]) + f"#case-{case.pk}")
 
 
