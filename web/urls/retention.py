@@ -1,6 +1,7 @@
 from django.urls import path
 
 from web.views import branch
+from web.views import dashboard as dashboard_views
 from web.views import retention as views
 
 app_name = "retention"
@@ -15,5 +16,5 @@ urlpatterns = [
     path("alerts/<int:pk>/steps/<int:step_id>/tick/", views.alert_step_tick, name="alert_step_tick"),
     path("callbacks/", branch.callback_queue, name="callback_queue"),
     path("callbacks/<int:pk>/record/", branch.callback_record, name="callback_record"),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
 ]
