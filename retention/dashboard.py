@@ -217,8 +217,9 @@ def _windows_by_month(cases: QuerySet[Case], first: dt.date, after: dt.date) -> 
             measured=Count("pk", filter=shown & measured),
             retained=Count("pk", filter=shown & retained),
             lost=Count("pk", filter=shown & lost),
-            aum_kept=Coalesce(Sum("aum_kept", filter=shown & retained), Value(ZERO), output_field=_MONEY),
-            aum_lost=Coalesce(Sum(left, filter=shown & lost), Value(ZERO), output_field=_MONEY),
+            # Not named after the fields: an annotation would shadow the field ``left`` reads.
+            kept_total=Coalesce(Sum("aum_kept", filter=shown & retained), Value(ZERO), output_field=_MONEY),
+            left_total=Coalesce(Sum(left, filter=shown & lost), Value(ZERO), output_field=_MONEY),
             held_out_windows_ended=Count("pk", filter=held),
             held_out_measured=Count("pk", filter=held & measured),
             held_out_retained=Count("pk", filter=held & retained),
@@ -247,7 +248,7 @@ def _month_key(value: dt.date | dt.datetime) -> dt.date:
 def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months: int = 6) -> Dashboard:
     """Every figure of the dashboard for ``month`` (the tiles, the per-owner table, the risk
     bands, the trend of the ``trend_months`` months ending with it, and the shown vs held-out
-    report), over the cases ``user`` may sum. A fixed number of queries (nine)."""
+    report), over the cases ``user`` may sum. A fixed number of queries (eight)."""
     month = month_start(month)
     as_of = dashboard_as_of(month=month, today=today)
     first = add_months(month, -(trend_months - 1))
@@ -270,8 +271,10 @@ def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months
     for row in _windows_by_month(cases, first, after):
         m = _month_key(row["month"])
         figures = owner(m, row["owner_id"])
-        for name in ("windows_ended", "measured", "retained", "lost", "aum_kept", "aum_lost"):
+        for name in ("windows_ended", "measured", "retained", "lost"):
             setattr(figures, name, getattr(figures, name) + row[name])
+        figures.aum_kept += row["kept_total"]
+        figures.aum_lost += row["left_total"]
         for name in ("held_out_windows_ended", "held_out_measured", "held_out_retained", "held_out_lost"):
             setattr(totals[m], name, getattr(totals[m], name) + row[name])
     # Open cases: on the month's as-of day only (a count per past month-end would be one

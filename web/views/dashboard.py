@@ -20,7 +20,7 @@ from core.months import add_months, month_start
 from customers.permissions import user_can_read_branch_figures
 from customers.services import customer_data_shown
 from retention.dashboard import branch_dashboard, dashboard_month
-from web.forms.retention import MonthForm
+from web.forms.dashboard import MonthForm
 
 TREND_MONTHS = 6
 
