@@ -49,7 +49,7 @@ from retention.models import OPEN_STATUSES, Case, Outcome
 from retention.report import ReportRow, retention_report
 
 ZERO = Decimal("0")
-_MONEY = DecimalField(max_digits=20, decimal_places=2)
+_MONEY: DecimalField = DecimalField(max_digits=20, decimal_places=2)
 
 
 def dashboard_month(*, requested: dt.date | None, today: dt.date) -> dt.date:
@@ -261,22 +261,22 @@ def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months
     def owner(m: dt.date, owner_id: int) -> OwnerFigures:
         return by_month[m].setdefault(owner_id, OwnerFigures(owner_id=owner_id))
 
-    for row in _opened_by_month(cases, first, after):
-        m = _month_key(row["month"])
-        figures = owner(m, row["owner_id"])
-        figures.shown += row["shown"]
-        figures.worked += row["worked"]
-        totals[m].opened += row["opened"]
-        totals[m].held_out += row["held_out"]
-    for row in _windows_by_month(cases, first, after):
-        m = _month_key(row["month"])
-        figures = owner(m, row["owner_id"])
+    for opened in _opened_by_month(cases, first, after):
+        m = _month_key(opened["month"])
+        figures = owner(m, opened["owner_id"])
+        figures.shown += opened["shown"]
+        figures.worked += opened["worked"]
+        totals[m].opened += opened["opened"]
+        totals[m].held_out += opened["held_out"]
+    for ended in _windows_by_month(cases, first, after):
+        m = _month_key(ended["month"])
+        figures = owner(m, ended["owner_id"])
         for name in ("windows_ended", "measured", "retained", "lost"):
-            setattr(figures, name, getattr(figures, name) + row[name])
-        figures.aum_kept += row["kept_total"]
-        figures.aum_lost += row["left_total"]
+            setattr(figures, name, getattr(figures, name) + ended[name])
+        figures.aum_kept += ended["kept_total"]
+        figures.aum_lost += ended["left_total"]
         for name in ("held_out_windows_ended", "held_out_measured", "held_out_retained", "held_out_lost"):
-            setattr(totals[m], name, getattr(totals[m], name) + row[name])
+            setattr(totals[m], name, getattr(totals[m], name) + ended[name])
     # Open cases: on the month's as-of day only (a count per past month-end would be one
     # query a month; the trend shows the flows, not the stock).
     for owner_id, n in open_cases_on(cases=cases, day=as_of).items():
@@ -286,14 +286,13 @@ def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months
         for figures in owners.values():
             totals[m].add(figures)
 
-    rows = [figures for figures in by_month.get(month, {}).values() if figures.has_figures]
-    staff = {u.pk: u for u in User.objects.filter(pk__in=[r.owner_id for r in rows]).only(
-        "pk", "username", "display_name", "role")}
-    for row in rows:
-        member = staff[row.owner_id]
+    # Only staff with a figure: owning held-out cases alone, or none this month, is no row.
+    with_figures = {pk: figures for pk, figures in by_month.get(month, {}).items() if figures.has_figures}
+    for member in User.objects.filter(pk__in=list(with_figures)).only("pk", "username", "display_name", "role"):
+        row = with_figures[member.pk]
         row.name, row.role = member.display_name or member.username, member.role
         row.role_label = member.get_role_display()
-    rows.sort(key=lambda r: (r.name, r.owner_id))
+    rows = sorted(with_figures.values(), key=lambda r: (r.name, r.owner_id or 0))
 
     measured = cases.filter(outcome__in=Outcome.values, window_ends_on__lte=as_of)
     return Dashboard(

@@ -40,7 +40,7 @@ from retention.models import Case, Outcome, _in_active_language
 
 Z_95 = 1.959963984540054
 ZERO = Decimal("0")
-_MONEY = DecimalField(max_digits=38, decimal_places=4)
+_MONEY: DecimalField = DecimalField(max_digits=38, decimal_places=4)
 
 
 @dataclass(frozen=True)
