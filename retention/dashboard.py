@@ -23,11 +23,20 @@ up to the tiles. Held-out cases are counted (opened, held out, outcomes) but nev
 listed, nor split by the staff who would have worked them.
 
 Queries: the score date, the bands, cases opened, windows ended, cases open, the
-owners' names, and the report (two): a fixed number whatever the size of the branch.
-Each is one aggregate over an index (``opened_on``, ``window_ends_on``, ``branch,
-status``; scores by ``scored_on, risk_band``), scoped by ``customer_scope`` like every
-read. A precomputed monthly summary (per branch, owner and month: these same counts)
-would make the page constant-time; see ``docs/architecture.md``.
+owners' names, the report and its labels: nine, whatever the size of the branch, each one
+aggregate over the branch's cases (``dashboard_cases``: by ``Case.branch``, no join over
+the branch's customers) or, for the bands, over the night's scores of the customers in
+``customer_scope``.
+
+What a precomputed summary would need (not built: it needs a table, so a model and a
+migration): a row per (branch, owner, month) with the counts above for the cases opened
+and the windows ended that month (both final once the month is over, except ``worked``,
+which a late first task still moves, and the outcomes, measured the night after the window
+ends), written by the nightly job after measuring; the open cases per (branch, owner,
+day) as a daily snapshot (the "open on" figure cannot be rebuilt for a past day from the
+cases alone once closing dates are edited); and per (scored_on, branch, risk band) the
+customers and the expected AUM at risk, written with the scores. The page would then read
+a few hundred rows, whatever the size of the bank.
 """
 
 from __future__ import annotations
@@ -44,11 +53,13 @@ from django.utils import timezone
 from churn.models import ChurnScore, RiskBand
 from core.months import add_months, month_end, month_start
 from customers.models import User
+from customers.permissions import user_can_read_branch_figures, user_can_use_model_pages
 from customers.selectors import customer_scope
 from retention.models import OPEN_STATUSES, Case, Outcome
-from retention.report import ReportRow, retention_report
+from retention.report import ReportRow, retention_reports
 
 ZERO = Decimal("0")
+REPORT_MONTHS = 12
 _MONEY: DecimalField = DecimalField(max_digits=20, decimal_places=2)
 
 
@@ -65,8 +76,18 @@ def dashboard_as_of(*, month: dt.date, today: dt.date) -> dt.date:
 
 
 def dashboard_cases(*, user: User) -> QuerySet[Case]:
-    """Every case on the customers whose figures ``user`` may sum (held-out ones included:
-    they are counted, never listed)."""
+    """The cases whose figures ``user`` may sum, held-out ones included (counted, never listed).
+
+    A branch head's are the cases of the branch: raised while the customer was the branch's
+    (``Case.branch``, kept by the nightly job), so a case worked here stays in this branch's
+    figures after the customer moves, and each aggregate reads the branch's rows by index
+    instead of joining the branch's tens of thousands of customers. Whoever may sum the whole
+    bank (``customer_scope(aggregate=True)`` unfiltered: analysts, administrators) gets every
+    case; anyone else (who cannot open the dashboard) the cases of the customers in scope."""
+    if user_can_use_model_pages(user):
+        return Case.objects.all()
+    if user_can_read_branch_figures(user):
+        return Case.objects.filter(branch_id=user.branch_id) if user.branch_id else Case.objects.none()
     return Case.objects.filter(customer_id__in=customer_scope(user=user, aggregate=True).values("pk"))
 
 
@@ -157,7 +178,8 @@ class Dashboard:
     per_owner: list[OwnerFigures]
     risk: RiskFigures
     trend: list[TrendPoint]
-    # Shown vs held out over the cases whose churn window ended by ``as_of``.
+    # Shown vs held out over the cases whose churn window ended from ``report_from`` to ``as_of``.
+    report_from: dt.date | None = None
     report_by_playbook: list[ReportRow] = field(default_factory=list)
     report_by_branch: list[ReportRow] = field(default_factory=list)
 
@@ -248,7 +270,7 @@ def _month_key(value: dt.date | dt.datetime) -> dt.date:
 def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months: int = 6) -> Dashboard:
     """Every figure of the dashboard for ``month`` (the tiles, the per-owner table, the risk
     bands, the trend of the ``trend_months`` months ending with it, and the shown vs held-out
-    report), over the cases ``user`` may sum. A fixed number of queries (eight)."""
+    report), over the cases ``user`` may sum. A fixed number of queries (nine)."""
     month = month_start(month)
     as_of = dashboard_as_of(month=month, today=today)
     first = add_months(month, -(trend_months - 1))
@@ -294,7 +316,11 @@ def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months
         row.role_label = member.get_role_display()
     rows = sorted(with_figures.values(), key=lambda r: (r.name, r.owner_id or 0))
 
-    measured = cases.filter(outcome__in=Outcome.values, window_ends_on__lte=as_of)
+    # The report: the windows that ended in the twelve months to the as-of day (a year of
+    # outcomes, and a bounded read whatever the length of the branch's history).
+    report_from = add_months(month, -(REPORT_MONTHS - 1))
+    reports = retention_reports(cases=cases.filter(
+        outcome__in=Outcome.values, window_ends_on__gte=report_from, window_ends_on__lte=as_of))
     return Dashboard(
         month=month,
         as_of=as_of,
@@ -302,6 +328,7 @@ def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months
         per_owner=rows,
         risk=expected_aum_at_risk_by_band(user=user, month=month, today=today),
         trend=[TrendPoint(month=m, totals=totals[m]) for m in sorted(totals)],
-        report_by_playbook=retention_report(group_by="playbook", cases=measured),
-        report_by_branch=retention_report(group_by="branch", cases=measured),
+        report_from=report_from,
+        report_by_playbook=reports["playbook"],
+        report_by_branch=reports["branch"],
     )

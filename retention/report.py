@@ -21,8 +21,9 @@ Statistics, 95% two-sided:
   judge.
 An effect is claimed only when the interval excludes zero.
 
-Sums are taken in the database (one grouped query per grouping: counts, sums and sums
-of squares), never row by row in Python, so the report costs the same at a million cases.
+Sums are taken in the database (one grouped query per playbook and branch: counts, sums
+and sums of squares), never row by row in Python, so the report costs the same at a
+million cases; the rows per playbook and per branch are sums of the same cells.
 """
 
 from __future__ import annotations
@@ -32,15 +33,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, ExpressionWrapper, FloatField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
-from retention.models import Case, Outcome, _in_active_language
+from customers.models import Branch
+from retention.models import Case, Outcome, Playbook, _in_active_language
 
 Z_95 = 1.959963984540054
-ZERO = Decimal("0")
-_MONEY: DecimalField = DecimalField(max_digits=38, decimal_places=4)
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,16 @@ class GroupStats:
     aum_kept_total: float = 0.0
     aum_kept_sum_of_squares: float = 0.0
 
+    def add(self, *, n: int, retained: int, kept: Decimal | float, kept_squared: Decimal | float) -> None:
+        self.n += n
+        self.retained += retained
+        self.aum_kept_total += float(kept)
+        self.aum_kept_sum_of_squares += float(kept_squared)
+
+    def merge(self, other: GroupStats) -> None:
+        self.add(n=other.n, retained=other.retained, kept=other.aum_kept_total,
+                 kept_squared=other.aum_kept_sum_of_squares)
+
     @property
     def lost(self) -> int:
         return self.n - self.retained
@@ -167,10 +177,97 @@ def measured_cases() -> QuerySet[Case]:
     return Case.objects.filter(outcome__in=Outcome.values)
 
 
-GROUPINGS = {
-    "playbook": ("playbook__key", "playbook__name_zh", "playbook__name_en"),
-    "branch": ("branch__code", "branch__name", "branch__name"),
-}
+GROUPINGS = ("playbook", "branch")
+
+
+@dataclass
+class _Cell:
+    shown: GroupStats
+    worked: GroupStats
+    held_out: GroupStats
+
+
+def _stats_by_playbook_and_branch(cases: QuerySet[Case]) -> tuple[dict[tuple[str, str], _Cell], dict[str, str],
+                                                                      dict[str, str]]:
+    """Sums per (playbook key, branch code), shown / worked / held out, from one grouped query
+    (no join: the labels of the few playbooks and branches met come after, two small queries)."""
+    # Sums in double precision: numeric arithmetic over a branch's history costs several
+    # times more, and a sum of squares of amounts below 10^12 loses nothing that matters to a
+    # variance at that precision.
+    kept = Coalesce(Cast("aum_kept", FloatField()), Value(0.0), output_field=FloatField())
+    kept_squared = ExpressionWrapper(kept * kept, output_field=FloatField())
+    retained = Q(outcome=Outcome.RETAINED)
+    worked = Q(worked_at__isnull=False)
+    rows = list(
+        cases.filter(outcome__in=Outcome.values)
+        .values("playbook_id", "branch_id", "is_control")
+        .annotate(
+            n=Count("pk"),
+            retained=Count("pk", filter=retained),
+            kept=Coalesce(Sum(kept), Value(0.0), output_field=FloatField()),
+            kept_squared=Coalesce(Sum(kept_squared), Value(0.0), output_field=FloatField()),
+            worked_n=Count("pk", filter=worked),
+            worked_retained=Count("pk", filter=worked & retained),
+            worked_kept=Coalesce(Sum(kept, filter=worked), Value(0.0), output_field=FloatField()),
+            worked_kept_squared=Coalesce(Sum(kept_squared, filter=worked), Value(0.0),
+                                         output_field=FloatField()),
+        )
+        .order_by()
+    )
+    playbook_rows = Playbook.objects.filter(pk__in={r["playbook_id"] for r in rows}).values_list(
+        "pk", "key", "name_zh", "name_en")
+    playbook_keys = {pk: key for pk, key, _zh, _en in playbook_rows}
+    playbook_labels = {key: _in_active_language(zh, en) for _pk, key, zh, en in playbook_rows}
+    branch_rows = Branch.objects.filter(pk__in={r["branch_id"] for r in rows}).values_list("pk", "code", "name")
+    branch_codes = {pk: code for pk, code, _name in branch_rows}
+    branch_labels = {code: name for _pk, code, name in branch_rows}
+    cells: dict[tuple[str, str], _Cell] = {}
+    for row in rows:
+        playbook, branch = playbook_keys[row["playbook_id"]], branch_codes[row["branch_id"]]
+        cell = cells.setdefault((playbook, branch), _Cell(GroupStats(), GroupStats(), GroupStats()))
+        (cell.held_out if row["is_control"] else cell.shown).add(
+            n=row["n"], retained=row["retained"], kept=row["kept"], kept_squared=row["kept_squared"])
+        if not row["is_control"]:
+            # A held-out case has no tasks and is never worked; were one marked so, it
+            # still counts as held out (where it was drawn), and not as work.
+            cell.worked.add(n=row["worked_n"], retained=row["worked_retained"], kept=row["worked_kept"],
+                            kept_squared=row["worked_kept_squared"])
+    return cells, playbook_labels, branch_labels
+
+
+def _row(key: str, label: str, cells: list[_Cell]) -> ReportRow:
+    shown, worked, held_out = GroupStats(), GroupStats(), GroupStats()
+    for cell in cells:
+        shown.merge(cell.shown)
+        worked.merge(cell.worked)
+        held_out.merge(cell.held_out)
+    return ReportRow(
+        key=key,
+        label=label,
+        shown=shown,
+        worked=worked,
+        held_out=held_out,
+        retention_difference=proportion_difference_ci(
+            successes_a=shown.retained, n_a=shown.n, successes_b=held_out.retained, n_b=held_out.n),
+        aum_kept_difference=welch_interval(
+            mean_a=shown.aum_kept_mean or 0.0, var_a=shown.aum_kept_variance, n_a=shown.n,
+            mean_b=held_out.aum_kept_mean or 0.0, var_b=held_out.aum_kept_variance, n_b=held_out.n),
+    )
+
+
+def retention_reports(*, cases: QuerySet[Case] | None = None) -> dict[str, list[ReportRow]]:
+    """``{"playbook": rows, "branch": rows}``: one row per playbook of the leading signal and one
+    per branch, over the measured cases among ``cases`` (default: all). One grouped query (and
+    the labels): both are sums of the same (playbook, branch) cells, so they add up to the same
+    totals."""
+    cells, playbooks, branches = _stats_by_playbook_and_branch(
+        cases if cases is not None else measured_cases())
+    return {
+        "playbook": [_row(key, playbooks[key], [c for (p, _b), c in cells.items() if p == key])
+                     for key in sorted(playbooks)],
+        "branch": [_row(key, branches[key], [c for (_p, b), c in cells.items() if b == key])
+                   for key in sorted(branches)],
+    }
 
 
 def retention_report(*, group_by: str, cases: QuerySet[Case] | None = None) -> list[ReportRow]:
@@ -178,58 +275,4 @@ def retention_report(*, group_by: str, cases: QuerySet[Case] | None = None) -> l
     (``"branch"``), over the measured cases among ``cases`` (default: all). One query."""
     if group_by not in GROUPINGS:
         raise ValueError("group_by must be 'playbook' or 'branch'")
-    cases = (cases if cases is not None else measured_cases()).filter(outcome__in=Outcome.values)
-    kept = Coalesce("aum_kept", Value(ZERO), output_field=_MONEY)
-    kept_squared = ExpressionWrapper(kept * kept, output_field=_MONEY)
-    retained = Q(outcome=Outcome.RETAINED)
-    worked = Q(worked_at__isnull=False)
-    rows = (
-        cases.values(*GROUPINGS[group_by], "is_control")
-        .annotate(
-            n=Count("pk"),
-            retained=Count("pk", filter=retained),
-            kept=Coalesce(Sum(kept), Value(ZERO), output_field=_MONEY),
-            kept_squared=Coalesce(Sum(kept_squared), Value(ZERO), output_field=_MONEY),
-            worked_n=Count("pk", filter=worked),
-            worked_retained=Count("pk", filter=worked & retained),
-            worked_kept=Coalesce(Sum(kept, filter=worked), Value(ZERO), output_field=_MONEY),
-            worked_kept_squared=Coalesce(Sum(kept_squared, filter=worked), Value(ZERO), output_field=_MONEY),
-        )
-        .order_by()
-    )
-    key_field, zh_field, en_field = GROUPINGS[group_by]
-    groups: dict[str, dict[str, GroupStats]] = {}
-    labels: dict[str, str] = {}
-    for row in rows:
-        key = row[key_field]
-        labels[key] = _in_active_language(row[zh_field], row[en_field])
-        entry = groups.setdefault(key, {"shown": GroupStats(), "worked": GroupStats(), "held_out": GroupStats()})
-        group = entry["held_out"] if row["is_control"] else entry["shown"]
-        group.n += row["n"]
-        group.retained += row["retained"]
-        group.aum_kept_total += float(row["kept"])
-        group.aum_kept_sum_of_squares += float(row["kept_squared"])
-        if not row["is_control"]:
-            # A held-out case has no tasks and is never worked; were one marked so, it
-            # still counts as held out (where it was drawn), and not as work.
-            work = entry["worked"]
-            work.n += row["worked_n"]
-            work.retained += row["worked_retained"]
-            work.aum_kept_total += float(row["worked_kept"])
-            work.aum_kept_sum_of_squares += float(row["worked_kept_squared"])
-    report = []
-    for key in sorted(groups):
-        shown, held_out = groups[key]["shown"], groups[key]["held_out"]
-        report.append(ReportRow(
-            key=key,
-            label=labels[key],
-            shown=shown,
-            worked=groups[key]["worked"],
-            held_out=held_out,
-            retention_difference=proportion_difference_ci(
-                successes_a=shown.retained, n_a=shown.n, successes_b=held_out.retained, n_b=held_out.n),
-            aum_kept_difference=welch_interval(
-                mean_a=shown.aum_kept_mean or 0.0, var_a=shown.aum_kept_variance, n_a=shown.n,
-                mean_b=held_out.aum_kept_mean or 0.0, var_b=held_out.aum_kept_variance, n_b=held_out.n),
-        ))
-    return report
+    return retention_reports(cases=cases)[group_by]

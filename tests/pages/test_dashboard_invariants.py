@@ -293,9 +293,15 @@ def test_a_head_counts_the_branch_only_and_an_administrator_the_bank(sim):
     assert {r.key for r in head.report_by_branch} == {"SH01"}
 
 
-def test_the_report_counts_the_windows_ended_by_the_as_of_day_shown_and_held_out_apart(sim):
+@pytest.mark.parametrize("report_months", [12, 3])
+def test_the_report_counts_the_windows_ended_in_the_year_to_the_as_of_day_shown_and_held_out_apart(
+        sim, report_months, monkeypatch):
+    monkeypatch.setattr("retention.dashboard.REPORT_MONTHS", report_months)
     board = _board(sim.head, dt.date(2024, 7, 1))
-    measured = Case.objects.filter(branch=sim.branch, window_ends_on__lte=board.as_of).exclude(outcome="")
+    assert board.report_from == add_months(dt.date(2024, 7, 1), -(report_months - 1))
+    measured = Case.objects.filter(branch=sim.branch, window_ends_on__gte=board.report_from,
+                                   window_ends_on__lte=board.as_of).exclude(outcome="")
+    assert measured.exists()
     [branch_row] = board.report_by_branch
     assert branch_row.shown.n == measured.filter(is_control=False).count()
     assert branch_row.held_out.n == measured.filter(is_control=True).count()
@@ -306,11 +312,11 @@ def test_the_report_counts_the_windows_ended_by_the_as_of_day_shown_and_held_out
 
 
 def test_the_dashboard_takes_a_fixed_number_of_queries(sim, django_assert_num_queries):
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         _board(sim.head, dt.date(2024, 6, 1))
     # More cases and owners: the same number.
     build_bank(seed=8, customers_per_branch=40)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         _board(sim.admin, dt.date(2024, 6, 1))
 
 
