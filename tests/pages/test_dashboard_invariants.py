@@ -361,3 +361,32 @@ def test_the_page_shows_the_selectors_figures_for_every_month(client, sim, langu
                           "展示组（意向处理）", "其中已跟进"]}
     for label in labels[language]:
         assert label in html, label
+
+
+# --- the API's dashboard --------------------------------------------------------------------
+
+
+def test_the_api_answers_the_pages_figures_for_a_month(client, sim):
+    client.login(username="head", password=PASSWORD)
+    month = dt.date(2024, 7, 1)
+    with time_machine.travel(_aware(TODAY, 9), tick=False):
+        response = client.get(reverse("api:dashboard"), {"month": "2024-07"})
+    assert response.status_code == 200
+    data = response.json()
+    board = _board(sim.head, month)
+    assert data["month"] == "2024-07-01" and data["as_of"] == "2024-07-31"
+    for name in [f.name for f in fields(MonthTotals) if f.name not in ("owner_id", "name", "role", "role_label")]:
+        assert Decimal(str(data["totals"][name])) == getattr(board.totals, name), name
+    assert [row["owner_id"] for row in data["per_owner"]] == [row.owner_id for row in board.per_owner]
+    assert Decimal(data["risk"]["expected_aum_at_risk"]) == board.risk.expected_aum_at_risk == sum(
+        Decimal(b["expected_aum_at_risk"]) for b in data["risk"]["bands"])
+    assert [p["month"] for p in data["trend"]] == [p.month.isoformat() for p in board.trend]
+    # Aggregates only: no customer and no case is named.
+    assert set(data) == {"month", "as_of", "totals", "per_owner", "risk", "trend"}
+    assert "customer_id" not in response.content.decode() and '"case' not in response.content.decode()
+
+
+@pytest.mark.parametrize("username", ["lobby", "rm0"])
+def test_the_api_dashboard_is_for_heads_analysts_and_administrators(client, sim, username):
+    client.login(username=username, password=PASSWORD)
+    assert client.get(reverse("api:dashboard")).status_code == 403
