@@ -26,7 +26,7 @@ from churn.models import ChurnScore
 from core.months import add_months, month_end
 from customers.models import Branch, Role, User
 from retention.control import control_draw, is_held_out, period_start
-from retention.dashboard import SUMMED, MonthTotals, branch_dashboard
+from retention.dashboard import SUMMED, MonthTotals, branch_dashboard, dashboard_month
 from retention.models import Case, Playbook
 from tests.retention.factories import (
     BranchFactory,
@@ -390,3 +390,17 @@ def test_the_api_answers_the_pages_figures_for_a_month(client, sim):
 def test_the_api_dashboard_is_for_heads_analysts_and_administrators(client, sim, username):
     client.login(username=username, password=PASSWORD)
     assert client.get(reverse("api:dashboard")).status_code == 403
+
+
+def test_the_dashboard_month_is_the_one_asked_for_but_never_a_later_one():
+    today = dt.date(2024, 5, 15)
+    assert dashboard_month(requested=None, today=today) == dt.date(2024, 5, 1)
+    assert dashboard_month(requested=dt.date(2024, 2, 20), today=today) == dt.date(2024, 2, 1)
+    assert dashboard_month(requested=dt.date(2025, 1, 1), today=today) == dt.date(2024, 5, 1)
+
+
+def test_a_month_without_nightly_scores_has_no_score_date_and_zero_bands(sim):
+    board = branch_dashboard(user=sim.head, month=dt.date(2023, 12, 1), today=TODAY)
+    assert board.risk.scored_on is None
+    assert [b.band for b in board.risk.bands] == ["high", "medium", "low"]
+    assert board.risk.expected_aum_at_risk == 0 and board.risk.customers == 0
