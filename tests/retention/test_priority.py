@@ -1,22 +1,16 @@
+"""Save rates and expected value: from measured cases, shown vs held out, shrunk to the prior."""
+
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from retention.models import Alert, Playbook
+from customers.models import Customer
+from retention.models import Case, Playbook
 from retention.priority import expected_value, playbook_save_rates, save_rate_estimate
-from retention.selectors import alert_list_for_user
-from retention.services import alerts_raise_for_date
-from tests.retention.conftest import RUN_DATE
-from tests.retention.factories import ChurnScoreFactory, CustomerFactory
-
-
-@pytest.fixture(autouse=True)
-def no_control_group(settings):
-    settings.RETENTION_CONTROL_SHARE = 0.0
+from tests.retention.factories import CaseFactory, CustomerFactory
 
 
 def test_expected_value_is_probability_times_aum_times_save_rate_minus_cost():
@@ -24,17 +18,24 @@ def test_expected_value_is_probability_times_aum_times_save_rate_minus_cost():
 
 
 def test_save_rate_is_the_prior_until_there_are_outcomes():
-    assert save_rate_estimate(worked_n=0, worked_retained=0, control_n=0, control_retained=0, prior=0.15,
+    assert save_rate_estimate(shown_n=0, shown_retained=0, control_n=0, control_retained=0, prior=0.15,
+                              prior_weight=50) == 0.15
+    assert save_rate_estimate(shown_n=100, shown_retained=90, control_n=0, control_retained=0, prior=0.15,
                               prior_weight=50) == 0.15
 
 
 def test_save_rate_moves_towards_the_observed_uplift_as_outcomes_accumulate():
-    few = save_rate_estimate(worked_n=20, worked_retained=18, control_n=20, control_retained=12, prior=0.15,
+    few = save_rate_estimate(shown_n=20, shown_retained=18, control_n=20, control_retained=12, prior=0.15,
                              prior_weight=50)
-    many = save_rate_estimate(worked_n=5000, worked_retained=4500, control_n=5000, control_retained=3000,
+    many = save_rate_estimate(shown_n=5000, shown_retained=4500, control_n=5000, control_retained=3000,
                               prior=0.15, prior_weight=50)
     assert 0.15 < few < many
     assert many == pytest.approx(0.3, abs=0.01)
+
+
+def test_a_negative_uplift_never_gives_a_negative_save_rate():
+    assert save_rate_estimate(shown_n=5000, shown_retained=1000, control_n=5000, control_retained=4000,
+                              prior=0.15, prior_weight=50) == 0.0
 
 
 def test_playbook_prior_overrides_the_setting(db, settings):
@@ -45,45 +46,37 @@ def test_playbook_prior_overrides_the_setting(db, settings):
     assert rates[Playbook.objects.get(key="segment_product").pk] == 0.1
 
 
-def test_a_large_account_at_moderate_risk_outranks_a_small_one_at_high_risk(bank, frozen_day):
-    small = CustomerFactory(branch=bank.branch, rm=bank.owner)
-    ChurnScoreFactory(customer=small, scored_on=RUN_DATE, probability=0.9, aum=Decimal("20000"))
-    ChurnScoreFactory(customer=bank.customer, scored_on=RUN_DATE, probability=0.4, aum=Decimal("2000000"))
-
-    alerts_raise_for_date(run_date=timezone.localdate())
-
-    ranked = list(alert_list_for_user(user=bank.owner))
-    assert [a.customer for a in ranked] == [bank.customer, small]
-    assert [a.rank for a in ranked] == [1, 2]
-
-
-def test_each_owner_gets_a_daily_budget_and_the_rest_stay_visible_below(bank, frozen_day, settings,
-                                                                       django_assert_num_queries):
-    settings.RETENTION_DAILY_BUDGET = 3
-    for i in range(5):
-        customer = CustomerFactory(branch=bank.branch, rm=bank.owner)
-        ChurnScoreFactory(customer=customer, scored_on=RUN_DATE, probability=0.5, aum=Decimal(100_000 * (i + 1)))
-    colleague_customer = CustomerFactory(branch=bank.branch, rm=bank.colleague)
-    ChurnScoreFactory(customer=colleague_customer, scored_on=RUN_DATE, probability=0.1, aum=Decimal(1000))
-
-    alerts_raise_for_date(run_date=timezone.localdate())
-
-    with django_assert_num_queries(2):  # alerts with their joins, then the steps
-        alerts = list(alert_list_for_user(user=bank.owner))
-        [list(alert.steps.all()) for alert in alerts]
-    assert [a.in_budget for a in alerts] == [True, True, True, False, False]
-    assert [a.aum for a in alerts] == sorted((a.aum for a in alerts), reverse=True)
-    # The colleague's own budget is separate: their one alert is first for them.
-    assert Alert.objects.get(owner=bank.colleague).rank == 1
-    assert Alert.objects.get(owner=bank.colleague).in_budget
+def _measured(bank, *, playbook: Playbook, is_control: bool, outcome: str, worked: bool, n: int) -> None:
+    customers = Customer.objects.bulk_create(
+        [CustomerFactory.build(branch=bank.branch, rm=bank.owner) for _ in range(n)])
+    Case.objects.bulk_create([
+        CaseFactory.build(customer=c, branch=bank.branch, owner=bank.owner, playbook=playbook, status="cleared",
+                          is_control=is_control, outcome=outcome, outcome_measured_on=dt.date(2024, 4, 1),
+                          aum_at_window_start=Decimal(1000), aum_kept=Decimal(1000 if outcome == "retained" else 0),
+                          worked_at=dt.datetime(2024, 1, 20, tzinfo=dt.UTC) if worked else None)
+        for c in customers])
 
 
-def test_the_list_query_count_does_not_grow_with_the_list(bank, frozen_day, django_assert_num_queries):
-    for _ in range(12):
-        ChurnScoreFactory(customer=CustomerFactory(branch=bank.branch, rm=bank.owner), scored_on=RUN_DATE)
-    alerts_raise_for_date(run_date=RUN_DATE)
-    with django_assert_num_queries(2):
-        for alert in alert_list_for_user(user=bank.owner, filters={"kind": "model_risk"}):
-            _ = (alert.customer.name, alert.playbook.name, alert.owner.username, alert.branch.code,
-                 [s.text for s in alert.steps.all()])
-    assert RUN_DATE == dt.date(2024, 5, 15)
+def test_the_save_rate_compares_shown_with_held_out_not_worked(bank, settings):
+    settings.RETENTION_SAVE_RATE_PRIOR = 0.15
+    settings.RETENTION_SAVE_RATE_PRIOR_WEIGHT = 50
+    playbook = Playbook.objects.get(key="aum_drop")
+    # Shown: 200 cases, 120 retained (60%); of them the 50 worked were all retained.
+    _measured(bank, playbook=playbook, is_control=False, outcome="retained", worked=True, n=50)
+    _measured(bank, playbook=playbook, is_control=False, outcome="retained", worked=False, n=70)
+    _measured(bank, playbook=playbook, is_control=False, outcome="lost", worked=False, n=80)
+    # Held out: 100 cases, 50 retained (50%).
+    _measured(bank, playbook=playbook, is_control=True, outcome="retained", worked=False, n=50)
+    _measured(bank, playbook=playbook, is_control=True, outcome="lost", worked=False, n=50)
+
+    rate = playbook_save_rates()[playbook.pk]
+
+    expected = save_rate_estimate(shown_n=200, shown_retained=120, control_n=100, control_retained=50, prior=0.15,
+                                  prior_weight=50)
+    assert rate == pytest.approx(expected)
+    # Uplift 0.10 over an effective 66.7 cases, shrunk towards 0.15: strictly between the two.
+    assert 0.10 < rate < 0.15
+    # Unmeasured cases and other playbooks do not move it.
+    CaseFactory(customer=bank.customer, playbook=playbook)
+    assert playbook_save_rates()[playbook.pk] == pytest.approx(expected)
+    assert playbook_save_rates()[Playbook.objects.get(key="segment_product").pk] == 0.15

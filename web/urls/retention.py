@@ -1,7 +1,7 @@
 from django.urls import path
 
 from web.views import branch, cases
-from web.views import retention as views
+from web.views import dashboard as dashboard_views
 
 app_name = "retention"
 
@@ -18,5 +18,5 @@ urlpatterns = [
     path("alerts/", cases.alert_list, name="alert_list"),
     path("callbacks/", branch.callback_queue, name="callback_queue"),
     path("callbacks/<int:pk>/record/", branch.callback_record, name="callback_record"),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
 ]

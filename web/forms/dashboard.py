@@ -1,5 +1,4 @@
-"""Forms of the retention pages: the dashboard's month. (The case list's and the case actions'
-forms are in ``web.forms.cases``, the callbacks' in ``web.forms.branch``.)"""
+"""The branch dashboard's one parameter: the month."""
 
 from __future__ import annotations
 
