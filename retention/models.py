@@ -227,6 +227,10 @@ class Case(models.Model):
             models.Index(fields=["window_ends_on", "outcome"]),
             models.Index(fields=["customer", "opened_on"]),
             models.Index(fields=["opened_on"]),
+            # The branch dashboard's month figures: cases opened, windows ended, closed in a month.
+            models.Index(fields=["branch", "opened_on"]),
+            models.Index(fields=["branch", "window_ends_on"]),
+            models.Index(fields=["branch", "closed_at"]),
         ]
 
     def __str__(self) -> str:
