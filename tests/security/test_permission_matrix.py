@@ -6,11 +6,11 @@ URL declares who may use it.
 
 Roles: the owner RM, a colleague RM in the same branch, an outsider RM in another
 branch, the lobby manager and branch head of the first branch, an analyst, an
-administrator, and anonymous. Objects: the owner's customer (and its alert), the
-colleague's, and the outsider's in the other branch.
+administrator, and anonymous. Objects: the owner's customer (its case and the case's
+tasks), the colleague's, and the outsider's in the other branch.
 
 Each request runs in a transaction that is rolled back, so one role's action (a
-dismissed alert) cannot change what the next role sees.
+dismissed case) cannot change what the next role sees.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.api.conftest import OBJECTS, ROLES, TODAY
 
 # --- who sees what ---------------------------------------------------------------------
 
-# role -> the objects (customers, and their alerts) in that role's scope.
+# role -> the objects (customers, their cases and tasks) in that role's scope.
 VISIBLE = {
     "rm_owner": {"own"},
     "rm_colleague": {"colleague"},
@@ -120,6 +120,18 @@ def alert_step(world, obj):
     return {"pk": alert.pk, "step_id": alert.steps.order_by("order").first().pk}
 
 
+def case_pk(world, obj):
+    return {"pk": world.cases[obj].pk}
+
+
+def task_pk(world, obj):
+    return {"pk": world.tasks[obj].pk}
+
+
+def done_task_pk(world, obj):
+    return {"pk": world.done_tasks[obj].pk}
+
+
 ANALYSTS = {"analyst", "admin"}
 AGGREGATE_READERS = {"head", "analyst", "admin"}
 TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
@@ -195,21 +207,22 @@ RULES: dict[str, Rule] = {
     "api:customer_holdings": Rule(api_scoped(200), kwargs=customer_pk, per_object=True),
     "api:customer_scores": Rule(api_scoped(200), kwargs=customer_pk, per_object=True),
     "api:appointment_list": Rule(api_everyone(200)),
-    "api:alert_list": Rule(api_everyone(200)),
-    "api:alert_detail": Rule(api_scoped(200), kwargs=alert_pk, per_object=True),
-    "api:alert_start": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True),
-    "api:alert_snooze": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True,
-                             data={"until": TOMORROW}),
-    "api:alert_dismiss": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True,
-                              data={"reason": "moved abroad"}),
-    "api:alert_outcome": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True,
-                              data={"outcome": "retained"}),
-    "api:alert_contact": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True,
-                              data={"channel": "call", "result": "reached"}),
-    "api:alert_step_tick": Rule(api_scoped(200), method="post", kwargs=alert_step, per_object=True,
-                                data={"done": True}),
-    "api:interception_list": Rule(api_everyone(200)),
-    "api:callback_list": Rule(api_everyone(200)),
+    "api:case_list": Rule(api_everyone(200)),
+    "api:case_export": Rule(api_everyone(200)),
+    "api:case_detail": Rule(api_scoped(200), kwargs=case_pk, per_object=True),
+    "api:case_start": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True),
+    "api:case_snooze": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
+                            data={"until": TOMORROW}),
+    "api:case_dismiss": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
+                             data={"reason": "moved abroad"}),
+    "api:case_close": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
+                           data={"outcome": "retained", "reason": "moved the maturing funds to our product"}),
+    "api:case_contact": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
+                             data={"channel": "call", "result": "reached"}),
+    "api:task_list": Rule(api_everyone(200)),
+    "api:task_done": Rule(api_scoped(200), method="post", kwargs=task_pk, per_object=True,
+                          data={"outcome": "reached", "note": "will keep the deposit"}),
+    "api:task_undo": Rule(api_scoped(200), method="post", kwargs=done_task_pk, per_object=True),
     "api:dashboard": Rule(api_roles(AGGREGATE_READERS)),
     "api:retention_report": Rule(api_roles(AGGREGATE_READERS)),
     "api:model_version_list": Rule(api_roles(ANALYSTS)),
