@@ -449,7 +449,7 @@ class CaseDismissApi(_CaseActionApi):
 
 class CaseCloseInputSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=2000, help_text="Why: what kept the customer, or why they left.")
 
 
 class CaseCloseApi(_CaseActionApi):

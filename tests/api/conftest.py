@@ -83,6 +83,8 @@ class World:
     nightly_run: NightlyRun
     training_run: TrainingRun
     tokens: dict[str, str] = field(default_factory=dict)
+    # Objects a test makes once and reuses across roles' rolled-back requests: name -> pk.
+    made: dict[str, int] = field(default_factory=dict)
 
     def client(self, role: str) -> Client:
         client = Client()

@@ -111,15 +111,6 @@ def customer_pk(world, obj):
     return {"pk": world.customers[obj].pk}
 
 
-def alert_pk(world, obj):
-    return {"pk": world.alerts[obj].pk}
-
-
-def alert_step(world, obj):
-    alert = world.alerts[obj]
-    return {"pk": alert.pk, "step_id": alert.steps.order_by("order").first().pk}
-
-
 def case_pk(world, obj):
     return {"pk": world.cases[obj].pk}
 
@@ -130,6 +121,44 @@ def task_pk(world, obj):
 
 def done_task_pk(world, obj):
     return {"pk": world.done_tasks[obj].pk}
+
+
+def case_task(world, obj):
+    return {"pk": world.cases[obj].pk, "task_id": world.tasks[obj].pk}
+
+
+def _branch_task(world, obj, *, role: str, kind: str, channel: str) -> int:
+    """The case's task for the lobby (an interception) or the head (a callback), made once:
+    kwargs are asked for before each role's rolled-back request, so the task outlives them."""
+    from tests.retention.factories import SignalFactory, TaskFactory
+
+    key = f"{role}_task_{obj}"
+    if key not in world.made:
+        case = world.cases[obj]
+        branch_staff = world.users[role] if case.branch_id == world.branch.pk else None
+        signal = SignalFactory(case=case, kind=kind, playbook=case.playbook, event_on=TODAY)
+        task = TaskFactory(case=case, signal=signal, order=5, owner_role=role, owner=branch_staff, channel=channel)
+        world.made[key] = task.pk
+    return world.made[key]
+
+
+def interception_task(world, obj):
+    return {"pk": _branch_task(world, obj, role="lobby", kind="large_withdrawal", channel="branch")}
+
+
+def callback_task(world, obj):
+    return {"pk": _branch_task(world, obj, role="head", kind="satisfaction_drop", channel="call")}
+
+
+def page_branch_task(doers: set[str]):
+    """A lobby or head task recorded on its page: by those who do it (the task's role, the head
+    covering the lobby, an administrator) when in scope; everyone else 404, as out of scope."""
+    def expect(role, obj):
+        if role == "anonymous":
+            return LOGIN
+        return 200 if obj in VISIBLE[role] and role in doers else 404
+
+    return expect
 
 
 ANALYSTS = {"analyst", "admin"}
@@ -167,21 +196,29 @@ RULES: dict[str, Rule] = {
     "customers:walkin_results": Rule(page_everyone(200), method="post", json=False, data={"q": "王"}),
     "customers:interceptions": Rule(page_everyone(200)),
     "customers:competitors": Rule(page_everyone(200)),
-    "retention:alert_list": Rule(page_everyone(200)),
-    "retention:alert_export": Rule(page_everyone(200), kwargs=lambda w, o: {"fmt": "csv"}),
-    "retention:alert_snooze": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                   json=False, headers=HTMX, data={"until": TOMORROW}),
-    "retention:alert_dismiss": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                    json=False, headers=HTMX, data={"reason": "moved abroad"}),
-    "retention:alert_outcome": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                    json=False, headers=HTMX, data={"outcome": "retained"}),
-    "retention:alert_contact": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                    json=False, headers=HTMX, data={"channel": "call", "result": "reached"}),
-    "retention:alert_step_tick": Rule(page_scoped({200, 422}), method="post", kwargs=alert_step, per_object=True,
-                                      json=False, headers=HTMX, data={"done": "1"}),
+    "customers:interception_record": Rule(page_branch_task({"lobby", "head", "admin"}), method="post",
+                                          kwargs=interception_task, per_object=True, json=False, headers=HTMX,
+                                          data={"outcome": "did_not_come"}),
+    "retention:case_list": Rule(page_everyone(200)),
+    # The list's old address: a permanent redirect to the new one.
+    "retention:alert_list": Rule(page_everyone(301)),
+    "retention:case_export": Rule(page_everyone(200), kwargs=lambda w, o: {"fmt": "csv"}),
+    "retention:case_start": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                 json=False, headers=HTMX),
+    "retention:case_snooze": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                  json=False, headers=HTMX, data={"until": TOMORROW}),
+    "retention:case_dismiss": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                   json=False, headers=HTMX, data={"reason": "moved abroad"}),
+    "retention:case_close": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                 json=False, headers=HTMX, data={"outcome": "retained", "reason": "funds kept"}),
+    "retention:case_contact": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                   json=False, headers=HTMX, data={"channel": "call", "result": "reached"}),
+    "retention:task_toggle": Rule(page_scoped({200, 422}), method="post", kwargs=case_task, per_object=True,
+                                  json=False, headers=HTMX, data={"done": "1"}),
     "retention:callback_queue": Rule(page_everyone(200)),
-    "retention:callback_record": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                      json=False, headers=HTMX),
+    "retention:callback_record": Rule(page_branch_task({"head", "admin"}), method="post", kwargs=callback_task,
+                                      per_object=True, json=False, headers=HTMX,
+                                      data={"outcome": "reason_learnt", "note": "waited an hour at the counter"}),
     "retention:dashboard": Rule(page_roles(AGGREGATE_READERS, denied=404)),
     "churn:model_list": Rule(page_roles(ANALYSTS, denied=404)),
     "churn:model_detail": Rule(page_roles(ANALYSTS, denied=404), kwargs=lambda w, o: {"pk": w.model_version.pk}),
