@@ -34,6 +34,10 @@ urlpatterns = [
     path("tasks/", cases.TaskListApi.as_view(), name="task_list"),
     path("tasks/<int:pk>/done/", cases.TaskDoneApi.as_view(), name="task_done"),
     path("tasks/<int:pk>/undo/", cases.TaskUndoApi.as_view(), name="task_undo"),
+    path("tasks/<int:pk>/interception/", cases.TaskInterceptionApi.as_view(), name="task_interception"),
+    path("tasks/<int:pk>/callback/", cases.TaskCallbackApi.as_view(), name="task_callback"),
+    path("interceptions/", cases.InterceptionListApi.as_view(), name="interception_list"),
+    path("callbacks/", cases.CallbackListApi.as_view(), name="callback_list"),
     # aggregates
     path("dashboard/", retention.DashboardApi.as_view(), name="dashboard"),
     path("retention-report/", retention.RetentionReportApi.as_view(), name="retention_report"),

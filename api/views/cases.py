@@ -14,6 +14,7 @@ import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -29,7 +30,7 @@ from core.spreadsheet import csv_response
 from customers.models import ContactChannel, ContactResult, Segment
 from customers.selectors import effective_segment_is
 from customers.services import customer_data_shown, customer_viewed
-from retention import case_services, selectors
+from retention import branch_selectors, branch_services, case_services, selectors
 from retention.models import (
     OPEN_STATUSES,
     Case,
@@ -527,8 +528,8 @@ def _task_rows(tasks: QuerySet[Task]) -> QuerySet[Task]:
 
 class TaskListApi(ApiView):
     """Tasks of the cases in the caller's scope, soonest due first (default: those to do,
-    of open cases). The lobby's interceptions: ``owner_role=lobby&signal_kind=large_withdrawal``;
-    the head's callbacks: ``owner_role=head``."""
+    of open cases), filtered by role, owner, signal, channel, due date. The lobby's day and
+    the head's queue as the pages show them: ``interceptions/`` and ``callbacks/``."""
 
     filter_backends = [DjangoFilterBackend]
     filterset_class = TaskFilter
@@ -559,6 +560,8 @@ def _task(request, pk) -> Task:
 
 class _TaskActionApi(ApiView):
     action_name = ""
+    # The branch services audit their own refusals (before refusing); the others leave it to us.
+    service_audits_refusal = False
 
     def perform(self, request, task: Task, data: dict) -> None:
         raise NotImplementedError
@@ -573,7 +576,10 @@ class _TaskActionApi(ApiView):
         try:
             self.perform(request, task, data)
         except DjangoPermissionDenied:
-            audit_denied(request, object_type="retention.task", object_id=task.pk, reason=self.action_name)
+            # Not the caller's to record (an RM and the lobby's task), or not that kind of task:
+            # the same answer as out of scope.
+            if not self.service_audits_refusal:
+                audit_denied(request, object_type="retention.task", object_id=task.pk, reason=self.action_name)
             raise NotFound() from None
         return Response(TaskRowSerializer(_task_rows(Task.objects.filter(pk=task.pk)).get()).data)
 
@@ -613,3 +619,97 @@ class TaskUndoApi(_TaskActionApi):
     @extend_schema(tags=TASK_TAGS, request=None, responses=TaskRowSerializer, operation_id="tasks_undo")
     def post(self, request, pk: int):
         return self.run(request, pk)
+
+
+class TaskInterceptionInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=[(o.value, o.label) for o in branch_services.INTERCEPTION_OUTCOMES])
+    amount_kept = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False,
+                                           allow_null=True, default=None,
+                                           help_text="Funds kept: required, at most the booked amount.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class TaskInterceptionApi(_TaskActionApi):
+    """The lobby records a booked large withdrawal or transfer: the customer came in and kept
+    the funds (with the amount kept), came in and moved them, or did not come. Only a lobby
+    interception task; only the lobby, the head or an administrator (an RM: 404)."""
+
+    action_name = "interception"
+    service_audits_refusal = True
+
+    def perform(self, request, task, data):
+        branch_services.interception_record(task=task, user=request.user, outcome=data["outcome"],
+                                            amount_kept=data["amount_kept"], note=data["note"],
+                                            origin=origin_from_request(request))
+
+    @extend_schema(tags=TASK_TAGS, request=TaskInterceptionInputSerializer, responses=TaskRowSerializer,
+                   operation_id="tasks_interception")
+    def post(self, request, pk: int):
+        return self.run(request, pk, TaskInterceptionInputSerializer)
+
+
+class TaskCallbackInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=[(o.value, o.label) for o in branch_services.CALLBACK_OUTCOMES])
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+                                 help_text="The reason the customer gave: required with reason_learnt.")
+
+
+class TaskCallbackApi(_TaskActionApi):
+    """The branch head records a satisfaction or apology call: reached and the reason learnt,
+    reached, or not reached (the call is then due again tomorrow). Only a head's callback
+    task; only the head or an administrator."""
+
+    action_name = "callback"
+    service_audits_refusal = True
+
+    def perform(self, request, task, data):
+        branch_services.callback_record(task=task, user=request.user, outcome=data["outcome"], note=data["note"],
+                                        origin=origin_from_request(request))
+
+    @extend_schema(tags=TASK_TAGS, request=TaskCallbackInputSerializer, responses=TaskRowSerializer,
+                   operation_id="tasks_callback")
+    def post(self, request, pk: int):
+        return self.run(request, pk, TaskCallbackInputSerializer)
+
+
+class _BranchTaskListApi(ApiView):
+    """A short daily list, not paginated: at most LIMIT rows, in the selector's order."""
+
+    LIMIT = 200
+    what = ""
+
+    def tasks(self, request) -> QuerySet[Task]:
+        raise NotImplementedError
+
+    def list(self, request):
+        tasks = list(_task_rows(self.tasks(request))[: self.LIMIT])
+        customer_data_shown(origin=origin_from_request(request), what=self.what, filters=request.query_params.dict(),
+                            customer_ids=[t.case.customer.customer_id for t in tasks])
+        return Response(TaskRowSerializer(tasks, many=True).data)
+
+
+class InterceptionListApi(_BranchTaskListApi):
+    """The lobby's interceptions: the lobby tasks of large withdrawals and transfers booked for
+    today or tomorrow, to do and recorded (with their outcome)."""
+
+    what = "interceptions"
+
+    def tasks(self, request):
+        return branch_selectors.interception_tasks_for_user(user=request.user, today=timezone.localdate())
+
+    @extend_schema(tags=TASK_TAGS, responses=TaskRowSerializer(many=True), operation_id="interceptions_list")
+    def get(self, request):
+        return self.list(request)
+
+
+class CallbackListApi(_BranchTaskListApi):
+    """The branch head's callback queue: one call per case, the next to make (or today's, done)."""
+
+    what = "callbacks"
+
+    def tasks(self, request):
+        return branch_selectors.callback_tasks_for_user(user=request.user, today=timezone.localdate())
+
+    @extend_schema(tags=TASK_TAGS, responses=TaskRowSerializer(many=True), operation_id="callbacks_list")
+    def get(self, request):
+        return self.list(request)

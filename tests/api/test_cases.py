@@ -391,3 +391,113 @@ def test_the_export_is_the_list_masked_and_audited(world):
     assert float(own["expected_value"]) == pytest.approx(world.cases["own"].priority, abs=0.01)
     event = AuditEvent.objects.get(action=AuditAction.EXPORT, actor=world.users["head"])
     assert event.detail["list"] == "cases" and event.detail["rows"] == 2
+
+
+# --- after a real night ---------------------------------------------------------------------------
+
+
+def test_after_a_real_night_each_customer_is_one_row_ranked_without_gaps_and_held_out_ones_nowhere(
+        world, settings):
+    """The nightly raising (scores and bookings into cases and tasks, the ranking) for twenty
+    more customers of the owner, a share of them held out: through the API each customer is
+    one row, the owner's ranks run 1..n, and no held-out customer appears in any list."""
+    from churn.models import ChurnScore
+    from retention.models import Case
+    from retention.raising import cases_raise_for_date
+    from tests.retention.factories import AppointmentFactory, ChurnScoreFactory, MonthlyBalanceFactory
+
+    settings.RETENTION_CONTROL_SHARE = 0.3
+    owner = world.users["rm_owner"]
+    model = world.model_version
+    for number in range(20):
+        customer = _customer(world, owner, 100 + number)
+        MonthlyBalanceFactory(customer=customer, month=dt.date(2024, 4, 1))
+        ChurnScoreFactory(customer=customer, scored_on=TODAY, model_version=model, risk_band="high",
+                          probability=0.5 + number / 100)
+        if number % 4 == 0:
+            AppointmentFactory(customer=customer, scheduled_on=TODAY)
+    assert ChurnScore.objects.filter(scored_on=TODAY).count() == 23
+    cases_raise_for_date(run_date=TODAY)
+    held_out = set(Case.objects.filter(is_control=True).values_list("customer__customer_id", flat=True))
+    shown = set(Case.objects.filter(is_control=False, owner=owner).values_list("customer__customer_id", flat=True))
+    assert held_out and shown  # the draw put customers on both sides
+
+    client = world.client("rm_owner")
+    rows, url = [], "/api/v1/cases/?ordering=rank&page_size=7"
+    while url:
+        page = client.get(url).json()
+        rows += page["results"]
+        url = page["next"]
+    customers = [row["customer"]["customer_id"] for row in rows]
+    assert len(customers) == len(set(customers)) == len(shown)
+    assert [row["rank"] for row in rows] == list(range(1, len(rows) + 1))
+    assert [row["in_budget"] for row in rows] == [rank <= settings.RETENTION_DAILY_BUDGET for rank in
+                                                  range(1, len(rows) + 1)]
+    # Time-critical cases first, then by expected value.
+    keys = [(not row["urgent"], -row["priority"]) for row in rows]
+    assert keys == sorted(keys)
+    for role in ("rm_owner", "head", "lobby", "admin"):
+        for path in ("/api/v1/cases/?page_size=200", "/api/v1/tasks/?page_size=200", "/api/v1/cases/export/"):
+            body = world.client(role).get(path).content.decode("utf-8-sig")
+            assert not [c for c in held_out if c in body], (role, path)
+
+
+# --- the lobby's and the head's tasks ------------------------------------------------------------
+
+
+def _branch_task(world, *, role, kind, channel, obj="own"):
+    case = world.cases[obj]
+    signal = SignalFactory(case=case, kind=kind, playbook=case.playbook, event_on=TODAY, aum_at_risk=500000,
+                           reasons=[WITHDRAWAL_REASON] if kind == "large_withdrawal" else [])
+    return TaskFactory(case=case, signal=signal, order=6, owner_role=role, owner=world.users[role], channel=channel)
+
+
+def test_the_lobby_records_an_interception_and_the_case_shows_it(world):
+    task = _branch_task(world, role="lobby", kind="large_withdrawal", channel="branch")
+    listed = world.client("lobby").get("/api/v1/interceptions/").json()
+    assert [row["id"] for row in listed] == [task.pk]
+    response = _post(world, "lobby", f"/api/v1/tasks/{task.pk}/interception/",
+                     {"outcome": "funds_kept", "amount_kept": "450000.00", "note": "moved to a 1-year deposit"})
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    assert body["status"] == "done" and body["outcome"] == "funds_kept" and body["amount_kept"] == "450000.00"
+    detail = world.client("rm_owner").get(f"/api/v1/cases/{task.case_id}/").json()
+    assert "task_outcome" in [e["action"] for e in detail["events"]]
+    # Recorded, it stays on the day's list with its outcome.
+    assert [row["status"] for row in world.client("lobby").get("/api/v1/interceptions/").json()] == ["done"]
+
+
+def test_an_interception_without_the_amount_kept_is_a_400_that_says_so(world):
+    task = _branch_task(world, role="lobby", kind="large_withdrawal", channel="branch")
+    response = _post(world, "lobby", f"/api/v1/tasks/{task.pk}/interception/", {"outcome": "funds_kept"})
+    assert response.status_code == 400 and response.json()["detail"]
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN
+
+
+def test_an_rm_cannot_record_the_lobbys_interception_and_the_attempt_is_audited_once(world):
+    task = _branch_task(world, role="lobby", kind="large_withdrawal", channel="branch")
+    response = _post(world, "rm_owner", f"/api/v1/tasks/{task.pk}/interception/", {"outcome": "did_not_come"})
+    assert response.status_code == 404
+    assert AuditEvent.objects.filter(action=AuditAction.DENIED, detail__object_id=str(task.pk)).count() == 1
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN
+
+
+def test_a_call_task_is_not_an_interception(world):
+    task = world.tasks["own"]
+    assert _post(world, "head", f"/api/v1/tasks/{task.pk}/interception/", {"outcome": "did_not_come"}).status_code \
+        == 404
+
+
+def test_the_head_records_a_callback_with_the_reason_learnt(world):
+    task = _branch_task(world, role="head", kind="satisfaction_drop", channel="call")
+    assert [row["id"] for row in world.client("head").get("/api/v1/callbacks/").json()] == [task.pk]
+    refused = _post(world, "head", f"/api/v1/tasks/{task.pk}/callback/", {"outcome": "reason_learnt"})
+    assert refused.status_code == 400 and refused.json()["detail"]
+    response = _post(world, "head", f"/api/v1/tasks/{task.pk}/callback/",
+                     {"outcome": "reason_learnt", "note": "kept waiting at the counter twice"})
+    assert response.status_code == 200
+    assert response.json()["status"] == "done" and response.json()["outcome_note"].startswith("kept waiting")
+    assert ContactLog.objects.filter(customer=task.case.customer, staff=world.users["head"]).exists()
+    assert _post(world, "lobby", f"/api/v1/tasks/{task.pk}/callback/", {"outcome": "reached"}).status_code == 404

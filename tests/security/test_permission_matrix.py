@@ -150,6 +150,16 @@ def callback_task(world, obj):
     return {"pk": _branch_task(world, obj, role="head", kind="satisfaction_drop", channel="call")}
 
 
+def api_branch_task(doers: set[str]):
+    """The API's twin of ``page_branch_task``."""
+    def expect(role, obj):
+        if role == "anonymous":
+            return UNAUTHENTICATED
+        return 200 if obj in VISIBLE[role] and role in doers else 404
+
+    return expect
+
+
 def page_branch_task(doers: set[str]):
     """A lobby or head task recorded on its page: by those who do it (the task's role, the head
     covering the lobby, an administrator) when in scope; everyone else 404, as out of scope."""
@@ -260,6 +270,12 @@ RULES: dict[str, Rule] = {
     "api:task_done": Rule(api_scoped(200), method="post", kwargs=task_pk, per_object=True,
                           data={"outcome": "reached", "note": "will keep the deposit"}),
     "api:task_undo": Rule(api_scoped(200), method="post", kwargs=done_task_pk, per_object=True),
+    "api:task_interception": Rule(api_branch_task({"lobby", "head", "admin"}), method="post",
+                                  kwargs=interception_task, per_object=True, data={"outcome": "did_not_come"}),
+    "api:task_callback": Rule(api_branch_task({"head", "admin"}), method="post", kwargs=callback_task,
+                              per_object=True, data={"outcome": "reason_learnt", "note": "waited an hour"}),
+    "api:interception_list": Rule(api_everyone(200)),
+    "api:callback_list": Rule(api_everyone(200)),
     "api:dashboard": Rule(api_roles(AGGREGATE_READERS)),
     "api:retention_report": Rule(api_roles(AGGREGATE_READERS)),
     "api:model_version_list": Rule(api_roles(ANALYSTS)),
