@@ -3,7 +3,7 @@ tests/security/test_permission_matrix.py, or that test fails."""
 
 from django.urls import path
 
-from api.views import alerts, appointments, audit, churn, customers, docs, imports, me, monitoring, retention
+from api.views import appointments, audit, cases, churn, customers, docs, imports, me, monitoring, retention
 
 app_name = "api"
 
@@ -22,17 +22,22 @@ urlpatterns = [
     path("customers/<int:pk>/holdings/", customers.CustomerHoldingListApi.as_view(), name="customer_holdings"),
     path("customers/<int:pk>/scores/", customers.CustomerScoreListApi.as_view(), name="customer_scores"),
     path("appointments/", appointments.AppointmentListApi.as_view(), name="appointment_list"),
-    # alerts
-    path("alerts/", alerts.AlertListApi.as_view(), name="alert_list"),
-    path("alerts/<int:pk>/", alerts.AlertDetailApi.as_view(), name="alert_detail"),
-    path("alerts/<int:pk>/start/", alerts.AlertStartApi.as_view(), name="alert_start"),
-    path("alerts/<int:pk>/snooze/", alerts.AlertSnoozeApi.as_view(), name="alert_snooze"),
-    path("alerts/<int:pk>/dismiss/", alerts.AlertDismissApi.as_view(), name="alert_dismiss"),
-    path("alerts/<int:pk>/outcome/", alerts.AlertOutcomeApi.as_view(), name="alert_outcome"),
-    path("alerts/<int:pk>/contacts/", alerts.AlertContactApi.as_view(), name="alert_contact"),
-    path("alerts/<int:pk>/steps/<int:step_id>/tick/", alerts.AlertStepTickApi.as_view(), name="alert_step_tick"),
-    path("interceptions/", alerts.InterceptionListApi.as_view(), name="interception_list"),
-    path("callbacks/", alerts.CallbackListApi.as_view(), name="callback_list"),
+    # retention cases and their tasks
+    path("cases/", cases.CaseListApi.as_view(), name="case_list"),
+    path("cases/export/", cases.CaseExportApi.as_view(), name="case_export"),
+    path("cases/<int:pk>/", cases.CaseDetailApi.as_view(), name="case_detail"),
+    path("cases/<int:pk>/start/", cases.CaseStartApi.as_view(), name="case_start"),
+    path("cases/<int:pk>/snooze/", cases.CaseSnoozeApi.as_view(), name="case_snooze"),
+    path("cases/<int:pk>/dismiss/", cases.CaseDismissApi.as_view(), name="case_dismiss"),
+    path("cases/<int:pk>/close/", cases.CaseCloseApi.as_view(), name="case_close"),
+    path("cases/<int:pk>/contacts/", cases.CaseContactApi.as_view(), name="case_contact"),
+    path("tasks/", cases.TaskListApi.as_view(), name="task_list"),
+    path("tasks/<int:pk>/done/", cases.TaskDoneApi.as_view(), name="task_done"),
+    path("tasks/<int:pk>/undo/", cases.TaskUndoApi.as_view(), name="task_undo"),
+    path("tasks/<int:pk>/interception/", cases.TaskInterceptionApi.as_view(), name="task_interception"),
+    path("tasks/<int:pk>/callback/", cases.TaskCallbackApi.as_view(), name="task_callback"),
+    path("interceptions/", cases.InterceptionListApi.as_view(), name="interception_list"),
+    path("callbacks/", cases.CallbackListApi.as_view(), name="callback_list"),
     # aggregates
     path("dashboard/", retention.DashboardApi.as_view(), name="dashboard"),
     path("retention-report/", retention.RetentionReportApi.as_view(), name="retention_report"),

@@ -147,8 +147,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "AlertKindEnum": "retention.models.AlertKind",
-        "AlertStatusEnum": "retention.models.AlertStatus",
+        "SignalKindEnum": "retention.models.SignalKind",
+        "CaseKindEnum": "retention.models.CaseKind",
+        "CaseStatusEnum": "retention.models.CaseStatus",
+        "TaskStatusEnum": "retention.models.TaskStatus",
         "AppointmentKindEnum": "customers.models.AppointmentKind",
         "NightlyRunStatusEnum": "churn.models.NightlyRun.Status",
         "AuditActionEnum": "audit.models.AuditAction",

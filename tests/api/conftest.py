@@ -4,7 +4,9 @@ Two branches; in the first, an RM (the *owner*), a *colleague* RM, a lobby manag
 and a branch head; in the second, an *outsider* RM; an analyst and an administrator.
 Three customers — the owner's, the colleague's, and the outsider's in the other
 branch — each with a month of balances, a holding, an appointment, a score and an
-alert raised the real way (scores + ``alerts_raise_for_date``).
+open retention case: its model-risk signal, the RM's call to make and an earlier step
+already done, ranked first in its owner's list. ``held_out`` adds the owner a fourth
+customer whose case is held out (control group): recorded, never shown, no tasks.
 """
 
 from __future__ import annotations
@@ -18,21 +20,22 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.test import Client
-from django.utils import timezone
 
 from api.models import ApiToken
 from churn.models import ModelVersion, NightlyRun, TrainingRun
 from customers.models import Branch, Customer, Role, User
-from retention.models import Alert
-from retention.services import alerts_raise_for_date, alerts_rank_for_date
+from retention.models import Case, Task
 from tests.retention.factories import (
     AppointmentFactory,
     BranchFactory,
+    CaseFactory,
     ChurnScoreFactory,
     CustomerFactory,
     HoldingFactory,
     ModelVersionFactory,
     MonthlyBalanceFactory,
+    SignalFactory,
+    TaskFactory,
     UserFactory,
 )
 
@@ -42,6 +45,11 @@ PASSWORD = "api-test-pass-2024"
 
 ROLES = ["rm_owner", "rm_colleague", "rm_outsider", "lobby", "head", "analyst", "admin", "anonymous"]
 OBJECTS = ["own", "colleague", "other"]
+# Reasons as the nightly job stores them (churn.reasons): the model's, and an event rule's.
+MODEL_REASON = {"feature": "aum_change_3m", "contribution": 0.41, "value": -0.32,
+                "params": {"months": 3, "down": True, "pct": 32}}
+WITHDRAWAL_REASON = {"feature": "large_appointment", "contribution": 1.0, "value": 500000.0,
+                     "scheduled_on": "2024-05-15", "appointment_kind": "cash_withdrawal"}
 
 
 @pytest.fixture(autouse=True)
@@ -68,11 +76,15 @@ class World:
     other_branch: Branch
     users: dict[str, User | None]
     customers: dict[str, Customer]
-    alerts: dict[str, Alert]
+    cases: dict[str, Case]
+    tasks: dict[str, Task]
+    done_tasks: dict[str, Task]
     model_version: ModelVersion
     nightly_run: NightlyRun
     training_run: TrainingRun
     tokens: dict[str, str] = field(default_factory=dict)
+    # Objects a test makes once and reuses across roles' rolled-back requests: name -> pk.
+    made: dict[str, int] = field(default_factory=dict)
 
     def client(self, role: str) -> Client:
         client = Client()
@@ -127,17 +139,38 @@ def build_world() -> World:
         HoldingFactory(customer=customer)
         AppointmentFactory(customer=customer, scheduled_on=TODAY)
         ChurnScoreFactory(customer=customer, scored_on=TODAY, model_version=model, risk_band="high", probability=0.7)
-    alerts_raise_for_date(run_date=timezone.localdate())
-    alerts_rank_for_date(run_date=timezone.localdate())
-    alerts = {key: Alert.objects.filter(customer=c, kind="model_risk").get() for key, c in customers.items()}
+    cases = {key: _case(customer) for key, customer in customers.items()}
+    tasks = {key: TaskFactory(case=case, order=1, text_en="Call the customer about the AUM drop")
+             for key, case in cases.items()}
+    # An earlier step, already done by the owner: what an undo acts on.
+    done_tasks = {key: TaskFactory(case=case, order=2, channel="message", text_en="Send the product comparison",
+                                   status="done", done_by=case.owner,
+                                   done_at=dt.datetime.combine(TODAY, dt.time(8), tzinfo=SHANGHAI))
+                  for key, case in cases.items()}
     run = NightlyRun.objects.create(run_date=TODAY, model_version=model, status=NightlyRun.Status.DONE)
     training = TrainingRun.objects.create(status=TrainingRun.Status.DONE, stage=TrainingRun.Stage.FINISHED,
                                           percent=100, model_version=model, requested_by=users["analyst"])
-    return World(branch=branch, other_branch=other, users=users, customers=customers, alerts=alerts,
-                 model_version=model, nightly_run=run, training_run=training)
+    return World(branch=branch, other_branch=other, users=users, customers=customers, cases=cases, tasks=tasks,
+                 done_tasks=done_tasks, model_version=model, nightly_run=run, training_run=training)
+
+
+def _case(customer: Customer, **fields) -> Case:
+    """An open case on ``customer`` with its model-risk signal, first in its owner's list."""
+    case = CaseFactory(customer=customer, **{"rank": 1, "in_budget": True, "ranked_on": TODAY, **fields})
+    SignalFactory(case=case, details={"risk_band": "high"}, reasons=[MODEL_REASON])
+    return case
 
 
 @pytest.fixture
 def world(db, frozen_day) -> World:
     return build_world()
 
+
+
+@pytest.fixture
+def held_out(world) -> Case:
+    """A case of the owner's fourth customer, drawn into the control group: a signal, no
+    tasks, no rank. Nobody may see it one by one; analysts count it in aggregates."""
+    customer = CustomerFactory(customer_id="C000004", name="赵控制", branch=world.branch, rm=world.users["rm_owner"],
+                               phone="13600004444")
+    return _case(customer, is_control=True, control_draw=0.01, rank=None, in_budget=False)

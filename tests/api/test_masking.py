@@ -38,7 +38,7 @@ def test_walkin_search_and_page_exports_are_masked(world):
                                       content_type="application/json").content.decode()
     for value in _full_values(world):
         assert value not in body
-    export = world.client("rm_owner").get(reverse("retention:alert_export", kwargs={"fmt": "csv"}))
+    export = world.client("rm_owner").get(reverse("retention:case_export", kwargs={"fmt": "csv"}))
     for value in _full_values(world):
         assert value not in export.content.decode("utf-8-sig")
 

@@ -12,9 +12,12 @@ pytestmark = pytest.mark.django_db
 
 def test_a_failed_stage_and_its_error_are_in_the_run_status(world):
     run = world.nightly_run
+    # The third stage fails, whatever the chain's stages are: the two before it are done, the rest pending.
+    failed = STAGE_ORDER[2]
     NightlyRun.objects.filter(pk=run.pk).update(
-        status=NightlyRun.Status.FAILED, errors=[{"stage": "alerts", "error": "OperationalError('disk full')"}])
-    statuses = [StageStatus.DONE, StageStatus.DONE, StageStatus.FAILED, StageStatus.PENDING, StageStatus.PENDING]
+        status=NightlyRun.Status.FAILED, errors=[{"stage": failed, "error": "OperationalError('disk full')"}])
+    statuses = [StageStatus.DONE, StageStatus.DONE, StageStatus.FAILED,
+                *[StageStatus.PENDING] * (len(STAGE_ORDER) - 3)]
     for name, status in zip(STAGE_ORDER, statuses, strict=True):
         NightlyStage.objects.create(run=run, name=name, status=status,
                                     error="OperationalError('disk full')" if status == StageStatus.FAILED else "")
@@ -25,4 +28,4 @@ def test_a_failed_stage_and_its_error_are_in_the_run_status(world):
     expected = list(zip(STAGE_ORDER, statuses, strict=True))
     assert [(stage["name"], stage["status"]) for stage in body["stages"]] == expected
     assert body["stages"][2]["error"] == "OperationalError('disk full')"
-    assert body["errors"] == [{"stage": "alerts", "error": "OperationalError('disk full')"}]
+    assert body["errors"] == [{"stage": failed, "error": "OperationalError('disk full')"}]

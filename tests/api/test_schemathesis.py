@@ -1,7 +1,7 @@
 """Schemathesis against the OpenAPI schema, as every role: no 5xx, and every response
 (status, content type, body) conforms to the schema. Every operation is called on its own
 (below, per role), and in sequences along the schema's links (the stateful test at the end:
-an alert from the list is read, started, snoozed, dismissed...), so that the calls reach
+a case from the list is read, started, snoozed, dismissed, its tasks done...), so that the calls reach
 objects that exist instead of ids that 404.
 
 The schema is generated in-process (drf-spectacular), the requests go to Django's WSGI

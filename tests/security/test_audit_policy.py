@@ -89,20 +89,20 @@ def test_every_response_that_shows_customer_data_is_not_stored(world, url):
 
 def test_the_walk_sees_customer_data_where_there_is_some(world):
     """The check above is only as good as its markers: the RM's list shows their customer."""
-    response = world.client("rm_owner").get(reverse("retention:alert_list"))
+    response = world.client("rm_owner").get(reverse("retention:case_list"))
     assert world.customers["own"].name.encode() in response.content
 
 
 def test_a_csrf_failure_is_audited_and_answered_with_the_403_page(world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.users["rm_owner"])
-    alert = world.alerts["own"]
-    response = client.post(reverse("retention:alert_dismiss", args=[alert.pk]), {"reason": "forged"},
+    case = world.cases["own"]
+    response = client.post(reverse("retention:case_dismiss", args=[case.pk]), {"reason": "forged"},
                            headers={"Accept-Language": "en"})
     assert response.status_code == 403 and b"Not allowed" in response.content
     event = AuditEvent.objects.filter(action=AuditAction.DENIED, object_type="").latest("pk")
     assert event.actor == world.users["rm_owner"] and event.detail["object_type"] == "csrf"
-    assert event.path == reverse("retention:alert_dismiss", args=[alert.pk])
+    assert event.path == reverse("retention:case_dismiss", args=[case.pk])
 
 
 def test_a_csrf_failure_on_the_api_is_json(world):

@@ -110,10 +110,33 @@ def test_nobody_but_the_admin_reads_the_trail(world, role):
     assert AuditEvent.objects.filter(action=AuditAction.DENIED, actor=world.users[role]).exists()
 
 
-def test_alert_changes_through_the_api_are_audited(world):
-    alert = world.alerts["own"]
-    response = world.client("rm_owner").post(f"/api/v1/alerts/{alert.pk}/dismiss/", {"reason": "moved abroad"},
+def test_case_changes_through_the_api_are_audited(world):
+    case = world.cases["own"]
+    response = world.client("rm_owner").post(f"/api/v1/cases/{case.pk}/dismiss/", {"reason": "moved abroad"},
                                              content_type="application/json")
     assert response.status_code == 200 and response.json()["status"] == "dismissed"
     event = AuditEvent.objects.get(action=AuditAction.CHANGE)
-    assert event.customer == alert.customer and event.detail["alert_action"] == "dismiss"
+    assert event.customer == case.customer and event.actor == world.users["rm_owner"]
+    assert event.object_type == "retention.case" and event.object_id == str(case.pk)
+    assert event.detail["via"] == "api"
+
+
+def test_task_changes_through_the_api_are_audited(world):
+    task = world.tasks["own"]
+    client = world.client("rm_owner")
+    assert client.post(f"/api/v1/tasks/{task.pk}/done/", {}, content_type="application/json").status_code == 200
+    assert client.post(f"/api/v1/tasks/{task.pk}/undo/", {}, content_type="application/json").status_code == 200
+    events = list(AuditEvent.objects.filter(action=AuditAction.CHANGE).order_by("pk"))
+    assert len(events) == 2 and all(e.customer == task.case.customer for e in events)
+
+
+def test_a_refused_case_action_is_audited_and_changes_nothing(world):
+    case = world.cases["colleague"]
+    response = world.client("rm_owner").post(f"/api/v1/cases/{case.pk}/close/", {"outcome": "retained"},
+                                             content_type="application/json")
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(action=AuditAction.CHANGE).exists()
+    event = AuditEvent.objects.get(action=AuditAction.DENIED)
+    assert event.actor == world.users["rm_owner"] and event.detail["object_id"] == str(case.pk)
+    case.refresh_from_db()
+    assert case.status == "open"

@@ -22,7 +22,7 @@ def _csp(response) -> dict[str, list[str]]:
     return {part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()}
 
 
-@pytest.mark.parametrize("role,path", [("anonymous", "/login/"), ("rm_owner", "/alerts/"),
+@pytest.mark.parametrize("role,path", [("anonymous", "/login/"), ("rm_owner", "/cases/"),
                                        ("lobby", "/lookup/"), ("admin", "/admin/")])
 def test_pages_carry_a_strict_content_security_policy(world, role, path):
     response = world.client(role).get(path)

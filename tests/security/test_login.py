@@ -85,11 +85,11 @@ def test_login_gives_a_new_session_id(world):
 def test_session_ends_after_30_minutes_idle(world, frozen_day):
     client = Client()
     _login(client, "rm_owner", PASSWORD)
-    assert client.get("/alerts/").status_code == 200
+    assert client.get("/cases/").status_code == 200
     frozen_day.shift(dt.timedelta(minutes=29))
-    assert client.get("/alerts/").status_code == 200  # activity pushes the expiry forward
+    assert client.get("/cases/").status_code == 200  # activity pushes the expiry forward
     frozen_day.shift(dt.timedelta(minutes=31))
-    response = client.get("/alerts/")
+    response = client.get("/cases/")
     assert response.status_code == 302 and response.url.startswith("/login/")
 
 
@@ -98,9 +98,9 @@ def test_session_ends_after_12_hours_however_active(world, frozen_day):
     _login(client, "rm_owner", PASSWORD)
     for _ in range(35):  # 35 x 20 min = 11 h 40 min: still in
         frozen_day.shift(dt.timedelta(minutes=20))
-        assert client.get("/alerts/").status_code == 200
+        assert client.get("/cases/").status_code == 200
     frozen_day.shift(dt.timedelta(minutes=25))
-    response = client.get("/alerts/")
+    response = client.get("/cases/")
     assert response.status_code == 302 and response.url.startswith("/login/")
     assert AuditEvent.objects.filter(action=AuditAction.LOGOUT, actor=world.users["rm_owner"]).exists()
 

@@ -17,7 +17,9 @@ def _json_400(response):
 
 
 @pytest.mark.parametrize("path", [
-    "/api/v1/alerts/?cursor=cD1ub3RhZGF0ZQ==",  # p=notadate
+    "/api/v1/cases/?cursor=cD1ub3RhZGF0ZQ==",  # p=notadate
+    "/api/v1/cases/?ordering=rank&cursor=cD1ub3RhZGF0ZQ==",
+    "/api/v1/tasks/?cursor=cD1ub3RhZGF0ZQ==",
     "/api/v1/appointments/?cursor=cD1ub3RhZGF0ZQ==",
     "/api/v1/customers/{own}/balances/?cursor=cD1ub3RhZGF0ZQ==",
     "/api/v1/audit-events/?cursor=cD1ub3RhZGF0ZQ==",
@@ -28,10 +30,13 @@ def test_a_tampered_cursor_is_a_400_with_json(world, path):
 
 
 @pytest.mark.parametrize("path", [
-    "/api/v1/alerts/?cursor=cD0xZTQwMDA=",  # p=1e4000: a float, infinity
+    "/api/v1/cases/?cursor=cD0xZTQwMDA=",  # p=1e4000: a float, infinity
+    "/api/v1/cases/?ordering=rank&cursor=cD0xZTQwMDA=",
     "/api/v1/customers/?cursor=cD0lMDA=",  # p=%00: a string like any other
-    "/api/v1/alerts/?cursor=%%%",
-    "/api/v1/alerts/?cursor=cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5",  # p=999...9
+    "/api/v1/cases/?cursor=%%%",
+    "/api/v1/cases/?cursor=cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5",  # p=999...9
+    "/api/v1/cases/?ordering=rank&cursor=cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5",
+    "/api/v1/tasks/?cursor=cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5",
     "/api/v1/customers/?cursor=cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5",
 ])
 def test_an_odd_but_harmless_cursor_is_answered_in_json(world, path):
@@ -105,8 +110,8 @@ def test_an_out_of_range_month_on_the_api_dashboard_is_a_400(world, month):
 
 @pytest.mark.parametrize("until", ["0001-01-01", "9999-12-31", "2024-05-15", "2030-01-01"])
 def test_a_snooze_date_out_of_range_is_a_400_with_its_message_on_the_api(world, until):
-    alert = world.alerts["own"]
-    response = world.client("rm_owner").post(f"/api/v1/alerts/{alert.pk}/snooze/", {"until": until},
+    case = world.cases["own"]
+    response = world.client("rm_owner").post(f"/api/v1/cases/{case.pk}/snooze/", {"until": until},
                                              content_type="application/json")
     body = _json_400(response)
     assert "Snooze" in str(body) or "snooze" in str(body) or "日期" in str(body) or "暂缓" in str(body)

@@ -6,11 +6,11 @@ URL declares who may use it.
 
 Roles: the owner RM, a colleague RM in the same branch, an outsider RM in another
 branch, the lobby manager and branch head of the first branch, an analyst, an
-administrator, and anonymous. Objects: the owner's customer (and its alert), the
-colleague's, and the outsider's in the other branch.
+administrator, and anonymous. Objects: the owner's customer (its case and the case's
+tasks), the colleague's, and the outsider's in the other branch.
 
 Each request runs in a transaction that is rolled back, so one role's action (a
-dismissed alert) cannot change what the next role sees.
+dismissed case) cannot change what the next role sees.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.api.conftest import OBJECTS, ROLES, TODAY
 
 # --- who sees what ---------------------------------------------------------------------
 
-# role -> the objects (customers, and their alerts) in that role's scope.
+# role -> the objects (customers, their cases and tasks) in that role's scope.
 VISIBLE = {
     "rm_owner": {"own"},
     "rm_colleague": {"colleague"},
@@ -111,13 +111,64 @@ def customer_pk(world, obj):
     return {"pk": world.customers[obj].pk}
 
 
-def alert_pk(world, obj):
-    return {"pk": world.alerts[obj].pk}
+def case_pk(world, obj):
+    return {"pk": world.cases[obj].pk}
 
 
-def alert_step(world, obj):
-    alert = world.alerts[obj]
-    return {"pk": alert.pk, "step_id": alert.steps.order_by("order").first().pk}
+def task_pk(world, obj):
+    return {"pk": world.tasks[obj].pk}
+
+
+def done_task_pk(world, obj):
+    return {"pk": world.done_tasks[obj].pk}
+
+
+def case_task(world, obj):
+    return {"pk": world.cases[obj].pk, "task_id": world.tasks[obj].pk}
+
+
+def _branch_task(world, obj, *, role: str, kind: str, channel: str) -> int:
+    """The case's task for the lobby (an interception) or the head (a callback), made once:
+    kwargs are asked for before each role's rolled-back request, so the task outlives them."""
+    from tests.retention.factories import SignalFactory, TaskFactory
+
+    key = f"{role}_task_{obj}"
+    if key not in world.made:
+        case = world.cases[obj]
+        branch_staff = world.users[role] if case.branch_id == world.branch.pk else None
+        signal = SignalFactory(case=case, kind=kind, playbook=case.playbook, event_on=TODAY)
+        task = TaskFactory(case=case, signal=signal, order=5, owner_role=role, owner=branch_staff, channel=channel)
+        world.made[key] = task.pk
+    return world.made[key]
+
+
+def interception_task(world, obj):
+    return {"pk": _branch_task(world, obj, role="lobby", kind="large_withdrawal", channel="branch")}
+
+
+def callback_task(world, obj):
+    return {"pk": _branch_task(world, obj, role="head", kind="satisfaction_drop", channel="call")}
+
+
+def api_branch_task(doers: set[str]):
+    """The API's twin of ``page_branch_task``."""
+    def expect(role, obj):
+        if role == "anonymous":
+            return UNAUTHENTICATED
+        return 200 if obj in VISIBLE[role] and role in doers else 404
+
+    return expect
+
+
+def page_branch_task(doers: set[str]):
+    """A lobby or head task recorded on its page: by those who do it (the task's role, the head
+    covering the lobby, an administrator) when in scope; everyone else 404, as out of scope."""
+    def expect(role, obj):
+        if role == "anonymous":
+            return LOGIN
+        return 200 if obj in VISIBLE[role] and role in doers else 404
+
+    return expect
 
 
 ANALYSTS = {"analyst", "admin"}
@@ -155,21 +206,29 @@ RULES: dict[str, Rule] = {
     "customers:walkin_results": Rule(page_everyone(200), method="post", json=False, data={"q": "王"}),
     "customers:interceptions": Rule(page_everyone(200)),
     "customers:competitors": Rule(page_everyone(200)),
-    "retention:alert_list": Rule(page_everyone(200)),
-    "retention:alert_export": Rule(page_everyone(200), kwargs=lambda w, o: {"fmt": "csv"}),
-    "retention:alert_snooze": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                   json=False, headers=HTMX, data={"until": TOMORROW}),
-    "retention:alert_dismiss": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                    json=False, headers=HTMX, data={"reason": "moved abroad"}),
-    "retention:alert_outcome": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                    json=False, headers=HTMX, data={"outcome": "retained"}),
-    "retention:alert_contact": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                    json=False, headers=HTMX, data={"channel": "call", "result": "reached"}),
-    "retention:alert_step_tick": Rule(page_scoped({200, 422}), method="post", kwargs=alert_step, per_object=True,
-                                      json=False, headers=HTMX, data={"done": "1"}),
+    "customers:interception_record": Rule(page_branch_task({"lobby", "head", "admin"}), method="post",
+                                          kwargs=interception_task, per_object=True, json=False, headers=HTMX,
+                                          data={"outcome": "did_not_come"}),
+    "retention:case_list": Rule(page_everyone(200)),
+    # The list's old address: a permanent redirect to the new one.
+    "retention:alert_list": Rule(page_everyone(301)),
+    "retention:case_export": Rule(page_everyone(200), kwargs=lambda w, o: {"fmt": "csv"}),
+    "retention:case_start": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                 json=False, headers=HTMX),
+    "retention:case_snooze": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                  json=False, headers=HTMX, data={"until": TOMORROW}),
+    "retention:case_dismiss": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                   json=False, headers=HTMX, data={"reason": "moved abroad"}),
+    "retention:case_close": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                 json=False, headers=HTMX, data={"outcome": "retained", "reason": "funds kept"}),
+    "retention:case_contact": Rule(page_scoped({200, 422}), method="post", kwargs=case_pk, per_object=True,
+                                   json=False, headers=HTMX, data={"channel": "call", "result": "reached"}),
+    "retention:task_toggle": Rule(page_scoped({200, 422}), method="post", kwargs=case_task, per_object=True,
+                                  json=False, headers=HTMX, data={"done": "1"}),
     "retention:callback_queue": Rule(page_everyone(200)),
-    "retention:callback_record": Rule(page_scoped({200, 422}), method="post", kwargs=alert_pk, per_object=True,
-                                      json=False, headers=HTMX),
+    "retention:callback_record": Rule(page_branch_task({"head", "admin"}), method="post", kwargs=callback_task,
+                                      per_object=True, json=False, headers=HTMX,
+                                      data={"outcome": "reason_learnt", "note": "waited an hour at the counter"}),
     "retention:dashboard": Rule(page_roles(AGGREGATE_READERS, denied=404)),
     "churn:model_list": Rule(page_roles(ANALYSTS, denied=404)),
     "churn:model_detail": Rule(page_roles(ANALYSTS, denied=404), kwargs=lambda w, o: {"pk": w.model_version.pk}),
@@ -195,19 +254,26 @@ RULES: dict[str, Rule] = {
     "api:customer_holdings": Rule(api_scoped(200), kwargs=customer_pk, per_object=True),
     "api:customer_scores": Rule(api_scoped(200), kwargs=customer_pk, per_object=True),
     "api:appointment_list": Rule(api_everyone(200)),
-    "api:alert_list": Rule(api_everyone(200)),
-    "api:alert_detail": Rule(api_scoped(200), kwargs=alert_pk, per_object=True),
-    "api:alert_start": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True),
-    "api:alert_snooze": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True,
-                             data={"until": TOMORROW}),
-    "api:alert_dismiss": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True,
-                              data={"reason": "moved abroad"}),
-    "api:alert_outcome": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True,
-                              data={"outcome": "retained"}),
-    "api:alert_contact": Rule(api_scoped(200), method="post", kwargs=alert_pk, per_object=True,
-                              data={"channel": "call", "result": "reached"}),
-    "api:alert_step_tick": Rule(api_scoped(200), method="post", kwargs=alert_step, per_object=True,
-                                data={"done": True}),
+    "api:case_list": Rule(api_everyone(200)),
+    "api:case_export": Rule(api_everyone(200)),
+    "api:case_detail": Rule(api_scoped(200), kwargs=case_pk, per_object=True),
+    "api:case_start": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True),
+    "api:case_snooze": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
+                            data={"until": TOMORROW}),
+    "api:case_dismiss": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
+                             data={"reason": "moved abroad"}),
+    "api:case_close": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
+                           data={"outcome": "retained", "reason": "moved the maturing funds to our product"}),
+    "api:case_contact": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
+                             data={"channel": "call", "result": "reached"}),
+    "api:task_list": Rule(api_everyone(200)),
+    "api:task_done": Rule(api_scoped(200), method="post", kwargs=task_pk, per_object=True,
+                          data={"outcome": "reached", "note": "will keep the deposit"}),
+    "api:task_undo": Rule(api_scoped(200), method="post", kwargs=done_task_pk, per_object=True),
+    "api:task_interception": Rule(api_branch_task({"lobby", "head", "admin"}), method="post",
+                                  kwargs=interception_task, per_object=True, data={"outcome": "did_not_come"}),
+    "api:task_callback": Rule(api_branch_task({"head", "admin"}), method="post", kwargs=callback_task,
+                              per_object=True, data={"outcome": "reason_learnt", "note": "waited an hour"}),
     "api:interception_list": Rule(api_everyone(200)),
     "api:callback_list": Rule(api_everyone(200)),
     "api:dashboard": Rule(api_roles(AGGREGATE_READERS)),
