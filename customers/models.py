@@ -84,7 +84,7 @@ class Customer(models.Model):
     branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="customers")
     # Empty for a customer not yet assigned to an RM (customers.csv may leave rm_code and
     # opened_on empty). Such a customer is seen by the branch's lobby manager and head, not by
-    # any RM, and alerts meant for the RM go to the branch head (retention.services._owner_for).
+    # any RM, and their cases go to the branch head (retention.raising._owner_for).
     # PROTECT: removing a member of staff must never delete or silently unassign customers.
     rm = models.ForeignKey(
         User,

@@ -187,7 +187,7 @@ def branch_heads(*, branch_ids: Iterable[int]) -> dict[int, User]:
 def customer_handover_recipients(*, customers: list[Customer]) -> dict[int, User | None]:
     """customer pk -> whom the lobby hands them over to: the customer's RM; for a customer
     not assigned to an RM, the branch head, who also owns that customer's alerts
-    (``retention.services._owner_for``); None when the branch has no head either. One
+    (``retention.raising._owner_for``); None when the branch has no head either. One
     query, and only when one of the customers has no RM."""
     unassigned = {customer.branch_id for customer in customers if customer.rm_id is None}
     heads = branch_heads(branch_ids=unassigned) if unassigned else {}

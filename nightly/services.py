@@ -40,9 +40,9 @@ from churn import services as churn_services
 from churn.models import NightlyRun
 from nightly.lease import nightly_lease
 from nightly.models import STAGE_ORDER, NightlyStage, StageName, StageStatus
-from retention import selectors as retention_selectors
 from retention import measuring as retention_measuring
 from retention import raising as retention_raising
+from retention import selectors as retention_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -181,14 +181,15 @@ _STAGE_WORK: dict[str, Callable[[NightlyRun], dict]] = {
 
 
 def nightly_stage_execute(*, run_id: int, name: str, dispatch: Dispatch | None) -> str | None:
-    """Do stage ``name`` (outcomes, cases, reasons, monitoring) of the run, if it is not done yet, and start the next.
-    Returns the stage started next, if any. An error propagates with nothing of the
-    stage committed; the caller retries or calls ``nightly_stage_fail``.
+    """Do stage ``name`` (outcomes, cases, reasons, monitoring) of the run, if it is not done
+    yet, and start the next. Returns the stage started next, if any. An error propagates
+    with nothing of the stage committed; the caller retries or calls ``nightly_stage_fail``.
 
     The stage's work, its "done" and the claim of the next stage commit together in
-    one transaction: a process killed half-way leaves the stage as it was (the
-    cases stage writes nothing, outcomes are measured in batches that each commit whole, the reasons stage only fills in reasons still missing),
-    and a duplicate delivery finds the stage done and does nothing.
+    one transaction: a process killed half-way leaves the stage as it was (the cases
+    stage writes nothing; outcomes are measured in batches that each commit whole and
+    are not measured twice; the reasons stage only fills in reasons still missing), and
+    a duplicate delivery finds the stage done and does nothing.
     """
     nightly_stage_claim(run_id=run_id, name=name)
     with transaction.atomic():

@@ -1,9 +1,9 @@
-"""Alert rules: each reads the bank's data as of a run date and says which
-customers should have an alert of its kind today.
+"""The rules: each reads the bank's data as of a run date and says which
+customers have a signal of its kind today.
 
-A rule only *finds* triggers; ``services.alerts_raise_for_date`` turns them
-into alerts. That split keeps the rules read-only and testable one by one, and
-makes "the condition cleared" simply "the rule no longer returns the customer".
+A rule only *finds* triggers; ``retention.raising.cases_raise_for_date`` turns them
+into signals on cases. That split keeps the rules read-only and testable one by one,
+and makes "the signal cleared" simply "the rule no longer returns the customer".
 
 Point-in-time: a monthly balance row describes a finished month, so on a run
 date only months *before* the run date's month are known. Using the current
@@ -72,7 +72,7 @@ class CustomerFacts:
     pk: int
     customer_id: str  # the bank's natural key
     branch_id: int
-    rm_id: int | None  # None: not assigned to an RM (see retention.services._owner_for)
+    rm_id: int | None  # None: not assigned to an RM (see retention.raising._owner_for)
     tier: str
     segment: str
     latest_aum: Decimal

@@ -211,7 +211,7 @@ CUSTOMERS = FileSpec(
         # Customer.rm = NULL: the customer is not assigned to an RM (re-importing a
         # row whose rm_code became empty unassigns the customer). Branch-level staff
         # see such a customer, no RM does, and alerts meant for the RM go to the
-        # branch head (retention.services._owner_for). A non-empty rm_code must
+        # branch head (retention.raising._owner_for). A non-empty rm_code must
         # still name a staff member whose role is rm. An empty opened_on loads as NULL.
         code("rm_code", Ref.RM, required=False),
         date("opened_on", required=False),

@@ -1,5 +1,4 @@
-"""A snooze ends within a configurable horizon (the page and the API say why they refuse).
-(The callback form's tests are in test_callbacks.py and tests/pages/test_branch_pages.py.)"""
+"""A snooze ends within a configurable horizon (the page and the API say why they refuse)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from retention.models import Alert, AlertStatus
+from retention.models import Case, CaseStatus
 from tests.api import conftest as api_world
 from tests.api.conftest import TODAY
 
@@ -22,8 +21,8 @@ HTMX = {"HX-Request": "true", "Accept-Language": "en"}
 
 
 def _snooze_on_the_page(world, until: dt.date):
-    alert = world.alerts["own"]
-    return world.client("rm_owner").post(reverse("retention:alert_snooze", args=[alert.pk]),
+    case = world.cases["own"]
+    return world.client("rm_owner").post(reverse("retention:case_snooze", args=[case.pk]),
                                          {"until": until.isoformat()}, headers=HTMX)
 
 
@@ -33,13 +32,13 @@ def test_a_snooze_out_of_bounds_gets_its_message_on_the_page(world, days, messag
     response = _snooze_on_the_page(world, TODAY + dt.timedelta(days=days))
     assert response.status_code == 422
     assert message in response.content.decode()
-    assert Alert.objects.get(pk=world.alerts["own"].pk).status != AlertStatus.SNOOZED
+    assert Case.objects.get(pk=world.cases["own"].pk).status != CaseStatus.SNOOZED
 
 
 def test_a_snooze_within_the_horizon_is_taken(world):
     response = _snooze_on_the_page(world, TODAY + dt.timedelta(days=30))
     assert response.status_code == 200
-    assert Alert.objects.get(pk=world.alerts["own"].pk).snoozed_until == TODAY + dt.timedelta(days=30)
+    assert Case.objects.get(pk=world.cases["own"].pk).snoozed_until == TODAY + dt.timedelta(days=30)
 
 
 def test_the_horizon_is_a_setting(world, settings):
@@ -48,8 +47,8 @@ def test_the_horizon_is_a_setting(world, settings):
 
 
 def test_the_api_refuses_a_snooze_past_the_horizon_with_a_400_and_the_message(world):
-    alert = world.alerts["own"]
-    response = world.client("rm_owner").post(f"/api/v1/alerts/{alert.pk}/snooze/",
+    case = world.cases["own"]
+    response = world.client("rm_owner").post(f"/api/v1/cases/{case.pk}/snooze/",
                                              {"until": (TODAY + dt.timedelta(days=31)).isoformat()},
                                              content_type="application/json", headers={"Accept-Language": "en"})
     assert response.status_code == 400
