@@ -3,8 +3,9 @@
 Retained = not churned by the churn definition over the case's window
 (``retention.outcomes``, which feeds ``churn.labels.build_labels``), lost otherwise;
 AUM kept. A case still open when its window ends is closed with the measured outcome.
-Win-back cases are not measured this way (the customer had already left when the case
-opened): staff close them as won back or lost.
+Every case is measured, whatever it became: a retention case whose customer left during
+the window (it turned into a win-back case) is measured as lost, in the row of the
+playbook it opened with; a case opened as win-back is measured in the win-back row.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_noop
 from core.months import add_months
 from customers.models import MonthlyBalance
 from retention import conf
-from retention.models import OPEN_STATUSES, Case, CaseEvent, CaseKind, CaseStatus, Outcome, Signal, Task, TaskStatus
+from retention.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, Outcome, Signal, Task, TaskStatus
 from retention.outcomes import aum_kept, churned_by_customer
 
 BATCH = 500
@@ -35,8 +36,7 @@ def case_outcomes_mark(*, as_of: dt.date) -> dict[str, int]:
     if latest_month is None:
         return counts
     window = conf.churn_window_months()
-    pending = Case.objects.filter(kind=CaseKind.RETENTION, outcome="", outcome_measured_on__isnull=True,
-                                  window_ends_on__lt=as_of)
+    pending = Case.objects.filter(outcome="", outcome_measured_on__isnull=True, window_ends_on__lt=as_of)
     anchors = sorted(set(pending.values_list("window_start_month", flat=True)))
     for anchor in anchors:
         if add_months(anchor, window) > latest_month:

@@ -158,8 +158,9 @@ class Case(models.Model):
 
     opened_on = models.DateField(_("opened on"))
     last_signal_on = models.DateField(_("last signal on"))
-    # The signal that leads the case (highest expected value): its playbook is the case's
-    # playbook in the retention report.
+    # The signal the case opened with (the night's highest expected value) and its playbook:
+    # the case's row in the retention report. Fixed at opening, so that working a case (which
+    # changes its signals in the shown group only) cannot move it between rows.
     leading_kind = models.CharField(_("leading signal"), max_length=32, choices=SignalKind.choices)
     playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="cases")
 

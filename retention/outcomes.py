@@ -14,7 +14,7 @@ from decimal import Decimal
 import pandas as pd
 
 from churn.labels import build_labels
-from core.months import add_months, month_end
+from core.months import add_months, month_end, month_start
 from retention import conf
 
 # A customer id no real customer has: see ``churned_by_customer``.
@@ -75,11 +75,12 @@ def aum_kept(*, start_aum: Decimal | None, end_aum: Decimal | None, end_closed: 
     return min(Decimal(end_aum), Decimal(start_aum))
 
 
-def window_of(*, raised_on: dt.date) -> tuple[dt.date, dt.date]:
-    """(anchor month, last day of the window) for an alert raised on a date.
-
-    The anchor is the last month known on the raise date (the month before it),
-    the same month-end ``t`` the churn definition is scored at."""
-    anchor = add_months(raised_on, -1)
+def window_of(*, anchor_month: dt.date) -> tuple[dt.date, dt.date]:
+    """(anchor month, last day of the window) for a case opened on a night whose latest known
+    month of balances is ``anchor_month``: the month-end ``t`` the churn definition is scored
+    at, so the window is the months the night could not see yet. (Anchoring a month earlier
+    would put a month the night already scored inside the window: customers who had left in
+    it would count as lost although nobody could have called them in time.)"""
+    anchor = month_start(anchor_month)
     return anchor, month_end(add_months(anchor, conf.churn_window_months()))
 

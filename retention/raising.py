@@ -13,8 +13,9 @@ signals, the same statements on PostgreSQL and SQLite:
    control group or not by the customer's draw for the period;
 6. new signals of shown cases bring their playbooks' steps as tasks, each with an
    owner (RM, the branch's lobby manager, its head) and a due date from the event;
-7. each open case takes its figures from its leading signal (highest expected
-   value); a case with an "already left" signal is a win-back case;
+7. each open case takes its expected value and its parts from its leading signal
+   (highest expected value; the signal and playbook it opened with stay, for the
+   report); a case with an "already left" signal is a win-back case;
 8. a case with no active signal left closes itself ("cleared");
 9. each owner's workable, shown cases are ranked: time-critical first, then by
    expected value; the first RETENTION_DAILY_BUDGET are today's budget.
@@ -42,6 +43,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from core.months import add_months
 from customers.models import Role, User
 from customers.selectors import branch_staff
 from retention import conf
@@ -226,8 +228,8 @@ def cases_raise_for_date(*, run_date: dt.date, data_month: dt.date | None = None
         with connection.cursor() as cursor:
             _stage(cursor, tonight)
             clock.lap("staging")
-            counts.update(_merge(cursor, run_date=run_date, period=tonight.period, evaluated=sorted(triggers),
-                                 clock=clock))
+            counts.update(_merge(cursor, run_date=run_date, period=tonight.period, anchor_month=tonight.anchor_month,
+                                 evaluated=sorted(triggers), clock=clock))
             _win_back_figures()
             counts["ranked"] = _rank(cursor, run_date=run_date)
             clock.lap("ranking")
@@ -249,6 +251,9 @@ class _Tonight:
     rates: list[tuple[int, float]]
     staff: list[tuple[int, str, int]]
     period: dt.date
+    # The last month of balances the night knows: the churn window of tonight's new cases
+    # starts after it.
+    anchor_month: dt.date
 
 
 def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonight:
@@ -315,6 +320,7 @@ def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonigh
         rates=[(playbook.pk, save_rates.get(playbook.pk, conf.save_rate_prior())) for playbook in playbooks.values()],
         staff=[(branch, role, user) for branch, by_role in staff.items() for role, user in by_role.items()],
         period=period,
+        anchor_month=add_months(ctx.balance_cutoff, -1),
     )
 
 
@@ -377,7 +383,8 @@ def _max_id(cursor, table: str) -> int:
     return int(cursor.fetchone()[0])
 
 
-def _merge(cursor, *, run_date: dt.date, period: dt.date, evaluated: list[str], clock: _Clock) -> dict[str, int]:
+def _merge(cursor, *, run_date: dt.date, period: dt.date, anchor_month: dt.date, evaluated: list[str],
+           clock: _Clock) -> dict[str, int]:
     case, signal, task, event = _T["case"], _T["signal"], _T["task"], _T["event"]
     day, now, empty = _date(run_date), _now(), "'{}'"
     counts: dict[str, int] = {}
@@ -439,7 +446,7 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, evaluated: list[str], 
     # 4. and 5. New cases for customers with none open; then every new signal, on its case.
     first_new_case = _max_id(cursor, case) + 1
     first_new_signal = _max_id(cursor, signal) + 1
-    window_start, window_ends = window_of(raised_on=run_date)
+    window_start, window_ends = window_of(anchor_month=anchor_month)
     counts["opened"] = _run(
         cursor,
         f"INSERT INTO {case} (customer_id, branch_id, owner_id, kind, status, opened_on, last_signal_on, leading_kind, "
@@ -504,7 +511,10 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, evaluated: list[str], 
         [now],
     )
 
-    # 7. Each open case's figures from its leading signal; an "already left" signal makes it a win-back case.
+    # 7. Each open case's figures (expected value and its parts) from its leading signal; an
+    # "already left" signal makes it a win-back case. The signal and playbook the case opened
+    # with stay: the retention report groups by them, and working a case (which clears
+    # signals in the shown group only) must not move it from one row of the report to another.
     _run(cursor, f"INSERT INTO {event} (case_id, at, action, from_status, to_status, note, data) "
                  f"SELECT c.id, %s, 'win_back', c.status, c.status, '', {_json(empty)} FROM {case} c "
                  f"WHERE c.status IN {_OPEN} AND c.kind = 'retention' AND c.id < %s "
@@ -513,7 +523,7 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, evaluated: list[str], 
          [now, first_new_case])
     _run(
         cursor,
-        f"UPDATE {case} AS c SET leading_kind = l.kind, playbook_id = l.playbook_id, probability = l.probability, "
+        f"UPDATE {case} AS c SET probability = l.probability, "
         f"aum_at_risk = l.aum_at_risk, expected_aum_at_risk = l.expected_aum_at_risk, priority = l.priority, "
         f"save_rate = COALESCE(l.save_rate, 0), last_signal_on = l.last_seen, "
         f"kind = CASE WHEN l.lost > 0 THEN 'win_back' ELSE c.kind END, updated_at = %s "

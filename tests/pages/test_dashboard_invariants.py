@@ -357,7 +357,7 @@ def test_the_page_shows_the_selectors_figures_for_every_month(client, sim, langu
                 assert row.name in table
     labels = {"en": ["Cases opened in", "held out", "shown", "worked", "Churn windows ended in", "Open cases on",
                      "Shown (intention to treat)", "of which worked", "Held out"],
-              "zh-hans": ["新开案件", "对照组", "已展示", "已跟进", "流失观察期结束的案件", "未结案件",
+              "zh-hans": ["新开案例", "对照组", "已展示", "已跟进", "流失观察期结束的案例", "未结案例",
                           "展示组（意向处理）", "其中已跟进"]}
     for label in labels[language]:
         assert label in html, label
