@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from django.utils import timezone
 
 from churn.labels import build_labels
 from core.months import add_months, month_end, month_start
-from customers.models import ContactChannel, ContactLog, ContactResult, Customer, MonthlyBalance
+from customers.models import ContactLog, ContactResult, Customer, MonthlyBalance
 from customers.services import bank_data_import
 from demo.world import MONTHLY_COLUMNS, WORLD_FILE, WorldResponse, stays_trajectory, world_response_write
 from retention import case_services, conf
@@ -66,6 +67,7 @@ class NightWork:
     contacts_logged: int
     customers_staying: int
     months_redrawn: int
+    seconds: float
 
 
 def world_state_read(directory: Path) -> dict[str, Any]:
@@ -89,12 +91,14 @@ def _state_write(directory: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def _workable_shown_cases() -> list[tuple[int, int, str, dt.date]]:
-    """(case, customer, playbook key, churn-window anchor) of every shown case staff could work
-    that nobody has worked yet and that has a task to do, in a fixed order."""
+def _new_shown_cases(*, run_date: dt.date) -> list[tuple[int, int, str, dt.date]]:
+    """(case, customer, playbook key, churn-window anchor) of every case the night of
+    ``run_date`` opened and showed, with a task to do, in a fixed order. Each case has one
+    chance of being worked, on the days after the night it opened: the share of shown cases
+    worked is the response's ``work_share``."""
     return list(
-        Case.objects.filter(is_control=False, status__in=WORKABLE_STATUSES, worked_at__isnull=True,
-                            tasks__status=TaskStatus.OPEN)
+        Case.objects.filter(opened_on=run_date, is_control=False, status__in=WORKABLE_STATUSES,
+                            worked_at__isnull=True, tasks__status=TaskStatus.OPEN)
         .distinct().order_by("pk")
         .values_list("pk", "customer_id", "playbook__key", "window_start_month")
     )
@@ -105,24 +109,28 @@ def _work_day(run_date: dt.date, *, offset: int, today: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(WORK_HOUR)))
 
 
-def _case_work(case: Case, *, stays: bool) -> tuple[int, int]:
-    """Every open task of ``case`` done by its owner, as staff would on the pages: the RM's and
-    the head's calls logged as contacts (which completes the task), the lobby's
-    interception ticked with what happened. Returns (tasks done, contacts logged)."""
+def _case_work(case: Case, *, stays: bool, day: dt.date) -> tuple[int, int]:
+    """A day's work on ``case``, as staff would do it on the pages: its owner calls (or meets,
+    or messages) the customer and logs the contact, which completes their first task on
+    that channel; the lobby manager's interception and the head's callback due by then are
+    ticked with what happened. Returns (tasks done, contacts logged)."""
+    tasks = list(Task.objects.filter(case=case, status=TaskStatus.OPEN).select_related("owner", "case")
+                 .order_by("due_on", "order", "pk"))
+    first = next((t for t in tasks if t.owner_role == OwnerRole.RM), tasks[0] if tasks else None)
     done = contacts = 0
-    for task in Task.objects.filter(case=case, status=TaskStatus.OPEN).select_related("owner", "case"):
+    if first is not None:
+        case_services.contact_log(case=case, user=first.owner, channel=first.channel,
+                                  result=ContactResult.AGREED if stays else ContactResult.REACHED)
+        contacts += 1
+        done += Task.objects.filter(pk=first.pk, status=TaskStatus.DONE).count()
+    for task in tasks:
+        if task is first or task.owner_role == OwnerRole.RM or task.due_on > day:
+            continue
         if task.owner_role == OwnerRole.LOBBY:
-            case_services.task_done(task=task, user=task.owner,
-                                    outcome=TaskOutcome.FUNDS_KEPT if stays else TaskOutcome.FUNDS_MOVED)
-        elif task.channel in ContactChannel.values and task.owner_role == OwnerRole.RM:
-            case_services.contact_log(case=task.case, user=task.owner, channel=task.channel,
-                                      result=ContactResult.AGREED if stays else ContactResult.REACHED)
-            contacts += 1
-            if not Task.objects.filter(pk=task.pk, status=TaskStatus.DONE).exists():
-                case_services.task_done(task=task, user=task.owner)
+            outcome = TaskOutcome.FUNDS_KEPT if stays else TaskOutcome.FUNDS_MOVED
         else:
-            outcome = TaskOutcome.REASON_LEARNT if task.owner_role == OwnerRole.HEAD else TaskOutcome.REACHED
-            case_services.task_done(task=task, user=task.owner, outcome=outcome)
+            outcome = TaskOutcome.REASON_LEARNT
+        case_services.task_done(task=task, user=task.owner, outcome=outcome)
         done += 1
     return done, contacts
 
@@ -188,12 +196,13 @@ def demo_branch_work(
     """Simulate the days of branch work after the replayed night of ``run_date`` and the
     world's answer; record both in ``out_dir/demo_world.json``. None if that night's work
     is already recorded (``setup_demo`` run again)."""
+    started = time.monotonic()
     state = world_state_read(out_dir)
     nights = state.setdefault("nights", {})
     if run_date.isoformat() in nights:
         return None
     rng = np.random.default_rng([seed, 11, run_date.toordinal()])
-    shown = _workable_shown_cases()
+    shown = _new_shown_cases(run_date=run_date)
     work_draws, stay_draws = rng.random(len(shown)), rng.random(len(shown))
     offsets = rng.integers(1, response.days_to_work + 1, len(shown))
     worked = [(row, bool(stay_draw < response.stays_for(row[2])), int(offset))
@@ -209,11 +218,11 @@ def demo_branch_work(
         for offset in sorted({offset for _, _, offset in worked}):
             day = [(row, stays) for row, stays, o in worked if o == offset]
             since = timezone.now()
+            at = _work_day(run_date, offset=offset, today=today)
             for (case_id, _customer, _playbook, _anchor), stays in day:
-                done, logged = _case_work(cases[case_id], stays=stays)
+                done, logged = _case_work(cases[case_id], stays=stays, day=timezone.localdate(at))
                 tasks_done += done
                 contacts += logged
-            at = _work_day(run_date, offset=offset, today=today)
             for first in range(0, len(day), 500):
                 chunk = [row for row, _ in day[first:first + 500]]
                 _backdate(case_ids=[r[0] for r in chunk], customer_ids=[r[1] for r in chunk], since=since, at=at)
@@ -226,7 +235,8 @@ def demo_branch_work(
         for (case_id, customer_id, playbook, anchor), stays, _ in worked
     )
     work = NightWork(run_date=run_date, cases_shown=len(shown), cases_worked=len(worked), tasks_done=tasks_done,
-                     contacts_logged=contacts, customers_staying=len(staying), months_redrawn=redrawn)
+                     contacts_logged=contacts, customers_staying=len(staying), months_redrawn=redrawn,
+                     seconds=round(time.monotonic() - started, 1))
     nights[run_date.isoformat()] = {k: v for k, v in work.__dict__.items() if k != "run_date"}
     _state_write(out_dir, state)
     return work

@@ -44,8 +44,8 @@ MONTHLY_COLUMNS = [
 class WorldResponse:
     """The simulated bank's answer to branch work.
 
-    ``work_share``: the chance that simulated staff work a shown case on the days after a
-    night (all its open tasks done). ``stay_probability``: per playbook key, the chance
+    ``work_share``: the chance that simulated staff work a shown case on the days after the
+    night it opened (a contact logged, the tasks due by then done). ``stay_probability``: per playbook key, the chance
     that a worked customer keeps their money (the months after the night re-drawn from
     the "stays" trajectory); a playbook not listed has no effect. ``days_to_work``: staff
     work a case within this many days after the night.
