@@ -1,7 +1,7 @@
 """Branch work during the demo's replayed nights, and the simulated world's answer to it.
 
 After each replayed night ``setup_demo`` calls ``demo_branch_work``: simulated staff work
-a share of the cases shown to them, through the same services the pages call
+a share of the cases the night opened and showed them, through the same services the pages call
 (``retention.case_services``: a call logged as a contact, an interception or a callback
 ticked with its outcome), each task by its owner. The customers of the worked cases then
 answer as the simulated world says (``demo.world.WorldResponse``): for the playbooks that
@@ -105,8 +105,9 @@ def _new_shown_cases(*, run_date: dt.date) -> list[tuple[int, int, str, dt.date]
 
 
 def _work_day(run_date: dt.date, *, offset: int, today: dt.date) -> dt.datetime:
+    """``offset`` days after the night, in office hours; never later than now."""
     day = min(run_date + dt.timedelta(days=offset), today)
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(WORK_HOUR)))
+    return min(timezone.make_aware(dt.datetime.combine(day, dt.time(WORK_HOUR))), timezone.now())
 
 
 def _case_work(case: Case, *, stays: bool, day: dt.date) -> tuple[int, int]:
@@ -116,15 +117,16 @@ def _case_work(case: Case, *, stays: bool, day: dt.date) -> tuple[int, int]:
     ticked with what happened. Returns (tasks done, contacts logged)."""
     tasks = list(Task.objects.filter(case=case, status=TaskStatus.OPEN).select_related("owner", "case")
                  .order_by("due_on", "order", "pk"))
+    tasks = [t for t in tasks if t.owner is not None]  # nobody to do an unowned task
     first = next((t for t in tasks if t.owner_role == OwnerRole.RM), tasks[0] if tasks else None)
     done = contacts = 0
-    if first is not None:
+    if first is not None and first.owner is not None:
         case_services.contact_log(case=case, user=first.owner, channel=first.channel,
                                   result=ContactResult.AGREED if stays else ContactResult.REACHED)
         contacts += 1
         done += Task.objects.filter(pk=first.pk, status=TaskStatus.DONE).count()
     for task in tasks:
-        if task is first or task.owner_role == OwnerRole.RM or task.due_on > day:
+        if task is first or task.owner is None or task.owner_role == OwnerRole.RM or task.due_on > day:
             continue
         if task.owner_role == OwnerRole.LOBBY:
             outcome = TaskOutcome.FUNDS_KEPT if stays else TaskOutcome.FUNDS_MOVED
@@ -322,9 +324,10 @@ def demo_effects(*, out_dir: Path) -> list[PlaybookEffect]:
                 t["drawn"] += int(records[case]["stays"])
     effects = []
     for row in retention_report(group_by="playbook"):
-        t = tally.get(row.key)
-        if t is None or not t["shown"] or not t["held_out"]:
+        found = tally.get(row.key)
+        if found is None or not found["shown"] or not found["held_out"]:
             continue
+        t = found
         interval = row.retention_difference
         effects.append(PlaybookEffect(
             playbook=row.key, stay_probability=response.stays_for(row.key), shown=t["shown"],
