@@ -82,8 +82,11 @@ def _left_before(out_dir, measured) -> dict[tuple[int, object], bool]:
 # against +0.062 put in. Measuring those cases too is not enough (they land in a win-back
 # row: -0.007 [-0.033, +0.023] again); the row must be the playbook the case opened with.
 # strict: once that is so, this test passes (or fails), and the marker must go.
-@pytest.mark.xfail(strict=True, reason="report rows follow the leading signal after opening; cases whose customer "
-                                       "left become win-back cases and leave their row unmeasured")
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError,
+    reason="report rows follow the leading signal after opening; cases whose customer left become win-back cases "
+           "and leave their row unmeasured",
+)
 @time_machine.travel(TODAY, tick=True)
 def test_the_retention_report_recovers_the_effects_the_simulated_bank_put_in(tmp_path, settings):
     settings.VAR_DIR = tmp_path
