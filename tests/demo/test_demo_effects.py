@@ -9,15 +9,18 @@ recorded, not taken from the report: each measured case's outcome on the balance
 generator wrote (before any branch work, ``monthly.csv``) against its measured outcome.
 A case the world changed (lost before, retained now) counts for its row, shown or held
 out; the effect is the changed share of the shown cases minus that of the held-out ones.
-Its expected size, share worked x stay probability x share that would have left, is
-0.6 x 0.8 x about 0.15 = about 0.07 for the product playbook here: most cases are kept
-anyway, and some had left before anyone could call.
+Its size for the product playbook here: share worked (0.6) x stay probability (0.8) x
+share of the shown cases that would have left (about a quarter) = about 0.12 at most;
+the world put in about 0.065: many of those customers had already left in the window's
+first month, which is the month the night scored (a month-end night's case window is
+anchored at the month before), before anyone could call; and some cases moved to another
+row after opening (see the marker below).
 
 The statistics decide the size. The report's interval for a difference of two retention
 rates near 80% is about +-1.96 x sqrt(0.16/n_shown + 0.16/n_held_out). With
 RETENTION_CONTROL_SHARE raised to 0.4 and nine replayed nights (six of them measured),
 the product row has about 730 shown and 470 held-out cases: +-0.045, enough to tell an
-effect of 0.07 from none (about 3 standard errors). Each check of a 95% interval fails
+effect of 0.065 from none (about 3 standard errors). Each check of a 95% interval fails
 one time in twenty by chance, so the hard checks are few (the product row recovered and
 not zero, the consumption row zero) and the day is fixed, so the run is the same every
 time; every row's figures are printed by setup_demo and kept in demo_effects.json.
