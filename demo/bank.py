@@ -71,6 +71,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from customers.tiers import tier_codes, tier_floor_of
+from demo.world import WorldResponse, world_response_write
 
 INTERCHANGE_COLUMNS: dict[str, list[str]] = {
     "branches.csv": ["branch_code", "name", "city"],
@@ -1272,6 +1273,7 @@ def generate_demo_bank(
     tier_floors: dict[str, float],
     bank_name: str = "Demo Bank",
     progress: Callable[[int], object] | None = None,
+    response: WorldResponse | None = None,
 ) -> dict[str, int]:
     """Write the demo bank's CSV files into ``out_dir``; return the data rows written per file.
 
@@ -1279,7 +1281,9 @@ def generate_demo_bank(
     with it. ``today`` anchors the upcoming large-transaction bookings. ``tier_floors``
     are the bank's AUM tier floors (``customers.conf.tier_floors()``): downgraders drift
     to just above one and fall below it. ``progress`` is called with the number of
-    customers finished after each chunk.
+    customers finished after each chunk. ``response``: how the simulated customers answer
+    to branch work when ``setup_demo`` replays nights on these files (``demo.world``),
+    recorded as ``demo_world.json`` beside them (default: ``WorldResponse()``).
     """
     if customers < 1 or months < 4:
         raise ValueError("need at least one customer and four months")
@@ -1288,6 +1292,7 @@ def generate_demo_bank(
     cal = _calendar(months=months, end_month=end_month, today=today)
     world = _build_world(customers=customers, seed=seed, cal=cal, bank_name=bank_name,
                          tier_floors={tier: float(floor) for tier, floor in tier_floors.items()})
+    world_response_write(out_dir, response or WorldResponse())
     counts = {
         "branches.csv": _write_small(out_dir / "branches.csv", INTERCHANGE_COLUMNS["branches.csv"],
                                      [b for b in _BRANCHES if b[0] in world.branch_codes]),
