@@ -63,6 +63,12 @@ REPORT_MONTHS = 12
 _MONEY: DecimalField = DecimalField(max_digits=20, decimal_places=2)
 
 
+# The months a dashboard can show: the import accepts dates from 1900 on, and month arithmetic
+# (the six-month trend) must never step outside what a date can hold. The page's form and the
+# API refuse an earlier month with a message.
+EARLIEST_MONTH = dt.date(1900, 1, 1)
+
+
 def dashboard_month(*, requested: dt.date | None, today: dt.date) -> dt.date:
     """The month a dashboard shows: the one asked for (default this month), never a later one."""
     this_month = month_start(today)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -12,7 +13,7 @@ from api.permissions import IsHeadAnalystOrAdmin
 from audit.services import origin_from_request
 from customers.services import customer_data_shown
 from retention import selectors
-from retention.dashboard import branch_dashboard, dashboard_month
+from retention.dashboard import EARLIEST_MONTH, branch_dashboard, dashboard_month
 from retention.report import retention_report
 
 TAGS = ["retention"]
@@ -20,6 +21,13 @@ TAGS = ["retention"]
 
 class _MonthInputSerializer(serializers.Serializer):
     month = serializers.DateField(input_formats=["%Y-%m"], required=False)
+
+    def validate_month(self, value):
+        # The same floor as the page's form: the trend steps back six months from the month
+        # asked for, and a date cannot go below year 1.
+        if value is not None and value < EARLIEST_MONTH:
+            raise serializers.ValidationError(_("Choose a month from %(first)s on.") % {"first": "1900-01"})
+        return value
 
 
 class OwnerFiguresSerializer(serializers.Serializer):

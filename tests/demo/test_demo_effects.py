@@ -76,20 +76,6 @@ def _left_before(out_dir, measured) -> dict[tuple[int, object], bool]:
             churned.get((m["customer_id"], month_end(m["window_start_month"])), True) for m in measured}
 
 
-# Fails today for a reason outside the demo. A case counts for the playbook of its leading
-# signal as the nights leave it, and when its customer leaves during the window the
-# "already left" signal takes the lead: the case becomes a win-back case under the win-back
-# playbook (retention.raising, step 7), and retention.measuring measures retention cases
-# only. So each playbook's row loses its lost cases, in both groups, and compares customers
-# who mostly stayed: on this seed and day the product row reads -0.007 [-0.033, +0.023]
-# against +0.062 put in. Measuring those cases too is not enough (they land in a win-back
-# row: -0.007 [-0.033, +0.023] again); the row must be the playbook the case opened with.
-# strict: once that is so, this test passes (or fails), and the marker must go.
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="report rows follow the leading signal after opening; cases whose customer left become win-back cases "
-           "and leave their row unmeasured",
-)
 @time_machine.travel(TODAY, tick=True)
 def test_the_retention_report_recovers_the_effects_the_simulated_bank_put_in(tmp_path, settings):
     settings.VAR_DIR = tmp_path
@@ -146,17 +132,11 @@ def test_the_retention_report_recovers_the_effects_the_simulated_bank_put_in(tmp
     consumption = intervals["segment_consumption"]
     assert consumption.low <= 0 <= consumption.high, figures
 
-    # Every other row with enough cases should hold its simulated effect too. It does not
-    # yet, for a reason outside the demo: a case counts for the playbook of its leading
-    # signal as the nights leave it (``Case.playbook`` follows the leading signal), and
-    # working a case changes which signal leads (a satisfaction signal handled, AUM back),
-    # in the shown group only. So rows other than the one a case opened in are not
-    # randomised comparisons, and on the generated balances alone the shown and held-out
-    # cases of such a row can differ (segment_service: +0.106 [+0.025, +0.187] on the
-    # balances before any work, on this seed and date). Reported, not hidden:
+    # Every other row with enough cases holds its simulated effect too: a case stays in the
+    # row of the playbook it opened with (``Case.playbook``), so each row compares customers
+    # randomised into the two groups.
     misses = {key: figures[key] for key in simulated if not intervals[key].low <= simulated[key] <= intervals[key].high}
-    if misses:
-        pytest.xfail(f"rows regrouped after opening miss their simulated effect: {misses}")
+    assert not misses, misses
 
     # setup_demo printed the same figures and wrote them beside the demo files.
     written = {e["playbook"]: e for e in json.loads((out_dir / "demo_effects.json").read_text(encoding="utf-8"))}

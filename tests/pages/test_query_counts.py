@@ -121,7 +121,7 @@ def test_dashboard(client, bank, n, django_assert_num_queries):
         customer.save()
         score(customer, model=model)
         open_case(customer)
-    fetch(client, bank.head, reverse("retention:dashboard"), django_assert_num_queries, 23)
+    fetch(client, bank.head, reverse("retention:dashboard"), django_assert_num_queries, 14)
 
 
 @pytest.mark.parametrize("n", SIZES)

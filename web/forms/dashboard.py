@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-# The months a dashboard can show: the import accepts dates from 1900 on, and month arithmetic
-# (the six-month trend) must never step outside what a date can hold.
-EARLIEST_MONTH = dt.date(1900, 1, 1)
+from retention.dashboard import EARLIEST_MONTH
 
 
 class MonthForm(forms.Form):
