@@ -1,27 +1,40 @@
 #!/usr/bin/env python
-"""Nightly scoring benchmark on PostgreSQL.
+"""The whole nightly chain on PostgreSQL, stage by stage, against a plain COPY.
 
-    .venv/bin/python benchmarks/nightly_bench.py --customers 100000
-    nohup .venv/bin/python benchmarks/nightly_bench.py > var/bench-1m.log 2>&1 &     # 1M x 24, slow
+    .venv/bin/python benchmarks/nightly_bench.py --customers 100000 \
+        --celery-broker redis://127.0.0.1:6379/0 --celery-results redis://127.0.0.1:6379/1
+    nohup .venv/bin/python benchmarks/nightly_bench.py --skip-load ... > var/bench-1m.log 2>&1 &   # 1M x 24
 
 1. creates and migrates its own database (default ``bench_nightly``) and loads
    the demo bank of N customers x M months through the production path:
    ``demo.bank.generate_demo_bank`` writes the interchange CSVs (kept
-   in ``var/bench_nightly/<N>x<M>`` for the next run) and
+   in ``var/bench_nightly/<N>x<M>-...`` for the next run) and
    ``customers.services.bank_data_import`` COPYs and upserts them
    (``--skip-load`` reuses the bank already in the database);
-2. trains once on a sample of customers;
-3. starts the scoring processes (``--workers``, spawned, Django and scikit-learn
-   imported: what a Celery worker has done long before 02:00) and *then* times
-   the nightly scoring run end to end: preparing the run and its chunks, and in
-   the workers reading, features, predicting, reasons and the upsert of the
-   scores, chunk after chunk, until the last chunk closes the run. Alert raising
-   (retention) is not part of this timing;
-4. times ``COPY (SELECT * FROM customers_monthlybalance) TO STDOUT``;
-5. prints both times, their ratio, the peak RSS of the scoring processes and
-   where the workers' time went (summed over chunks).
+2. trains once on a sample of customers (``--skip-train`` reuses the active model);
+3. forgets what earlier benchmark nights left (their runs and scores, every case),
+   then starts the processes that will run the night, untimed (they are up long
+   before 02:00):
 
-Targets on the 2-core machine: ratio <= 2.0, peak RSS < 2 GB per worker.
+   - with ``--celery-broker``: a real Celery worker as deployed
+     (``celery -A config worker --concurrency=<workers>``, prefork) on a queue of
+     its own; the night is ``nightly.tasks.nightly_run_task`` sent to that queue,
+     and everything after it (the chunks as a group, each later stage as
+     ``nightly_stage_task``) is the production chain;
+   - without: ``--workers`` spawned scoring processes and one stage process, driven
+     by this script through the same ``nightly.services`` calls the tasks make
+     (prepare, each chunk then ``nightly_scoring_advance``, each later stage);
+
+4. times ``--nights`` consecutive nights (default 2: the first opens the cases, the
+   day after renews and clears them): end to end (sent until the run is done)
+   and per stage from the stages' own records (prepare, score, outcomes, cases
+   with its steps, reasons, monitoring), while a watcher samples every process
+   of the night: the peak resident set (VmHWM, reset at each stage boundary) and
+   the CPU each used per stage, so each stage names the process that ran it;
+5. times ``COPY (SELECT * FROM customers_monthlybalance) TO STDOUT``, the yardstick,
+   in the same run, and prints each night's ratio to it.
+
+Targets on the 2-core machine: night / COPY <= 2.0, peak RSS < 2 GB per process.
 """
 
 from __future__ import annotations
@@ -30,9 +43,12 @@ import argparse
 import multiprocessing
 import os
 import resource
+import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -43,10 +59,15 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_nightly"
 
 
-def _setup_django(url: str) -> None:
+def _setup_django(url: str, *, broker: str | None = None, results: str | None = None) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DEBUG", "1")
     os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ.pop("CELERY_RESULT_BACKEND", None)
+    if broker:
+        os.environ["CELERY_BROKER_URL"] = broker
+        if results:
+            os.environ["CELERY_RESULT_BACKEND"] = results
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -101,33 +122,328 @@ def load_bank(*, customers: int, months: int, end_month: date, today: date, seed
     print(f"imported in {time.monotonic() - started:.0f}s", flush=True)
 
 
-def _worker_init(url: str) -> None:
-    # The benchmark times scoring (the churn engine's chunks): the nightly chain's later
-    # stages (alerts, reasons) are not run here.
+# --- watching the night's processes ------------------------------------------------------------
+
+
+def _proc_status(pid: int) -> tuple[int, int]:
+    """(peak resident bytes since the last reset (VmHWM), CPU clock ticks used) of ``pid``;
+    (0, 0) once it is gone. Not ``ru_maxrss``: that survives ``exec``, so a spawned process
+    would report its parent's size at the fork, and it cannot be reset."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            hwm = next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:")), 0)
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return hwm, int(fields[11]) + int(fields[12])  # utime + stime
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0, 0
+
+
+def _peak_reset(pid: int) -> None:
+    """Start ``pid``'s VmHWM again from its current resident set (Linux's clear_refs, value 5)."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss() -> int:
+    return _proc_status(os.getpid())[0] or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@dataclass
+class StageFigures:
+    seconds: float | None = None
+    status: str = ""
+    result: dict | None = None
+    peak: dict[str, int] = field(default_factory=dict)  # process label -> peak bytes in the stage
+    cpu: dict[str, float] = field(default_factory=dict)  # process label -> CPU seconds in the stage
+
+
+@dataclass
+class NightFigures:
+    run_date: date
+    wall_seconds: float = 0.0
+    run_status: str = ""
+    stages: dict[str, StageFigures] = field(default_factory=dict)
+    peak: dict[str, int] = field(default_factory=dict)  # process label -> peak bytes over the night
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    chunk_timings: dict[str, float] = field(default_factory=dict)
+
+
+class NightWatch(threading.Thread):
+    """Polls the night's stage records and samples the processes running it: at each stage
+    boundary it reads every process's peak resident set and CPU since the last boundary and
+    resets the peak, so each stage gets the peak of each process while it ran. Stages that
+    begin and end between two polls (a few milliseconds) share one interval."""
+
+    INTERVAL = 0.2
+
+    def __init__(self, *, run_date: date, processes: dict[int, str], figures: NightFigures):
+        super().__init__(daemon=True)
+        self.run_date = run_date
+        self.processes = processes
+        self.figures = figures
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self._ticks = {pid: _proc_status(pid)[1] for pid in processes}
+        for pid in processes:
+            _peak_reset(pid)
+
+    def _close_interval(self, stages: set[str]) -> None:
+        hertz = os.sysconf("SC_CLK_TCK")
+        for pid, label in self.processes.items():
+            hwm, ticks = _proc_status(pid)
+            used = max(0, ticks - self._ticks.get(pid, ticks)) / hertz
+            self._ticks[pid] = ticks
+            self.figures.peak[label] = max(self.figures.peak.get(label, 0), hwm)
+            for name in stages:
+                stage = self.figures.stages.setdefault(name, StageFigures())
+                stage.peak[label] = max(stage.peak.get(label, 0), hwm)
+                stage.cpu[label] = stage.cpu.get(label, 0.0) + used
+            _peak_reset(pid)
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from churn.models import NightlyRun
+        from nightly.models import NightlyStage
+
+        try:
+            interval = {"prepare"}
+            finished: set[str] = set()
+            while True:
+                run = NightlyRun.objects.filter(run_date=self.run_date).values("pk", "status").first()
+                rows = dict(NightlyStage.objects.filter(run__run_date=self.run_date).values_list("name", "status"))
+                running = {name for name, status in rows.items() if status == "running"}
+                ended = {name for name, status in rows.items() if status in ("done", "failed")} - finished
+                over = run is not None and run["status"] in (NightlyRun.Status.DONE, NightlyRun.Status.FAILED)
+                if ended or over:
+                    self._close_interval(interval | ended)
+                    finished |= ended
+                    interval = set(running)
+                else:
+                    interval |= running
+                if over or self.done.is_set():
+                    break
+                time.sleep(self.INTERVAL)
+        except BaseException as exc:  # reported by the main thread
+            self.error = exc
+        finally:
+            connection.close()
+
+
+def night_figures_collect(figures: NightFigures, *, sent_at: float) -> None:
+    """The stages' own records (times, results) into ``figures``; end to end = from sending
+    the night until the run was closed."""
+    from churn.models import NightlyRun
+    from nightly.models import NightlyStage
+
+    run = NightlyRun.objects.get(run_date=figures.run_date)
+    figures.run_status = run.status
+    finished = run.finished_at.timestamp() if run.finished_at else time.time()
+    figures.wall_seconds = finished - sent_at
+    for stage in NightlyStage.objects.filter(run=run):
+        entry = figures.stages.setdefault(stage.name, StageFigures())
+        entry.status = stage.status
+        entry.result = stage.result
+        if stage.started_at and stage.finished_at:
+            entry.seconds = (stage.finished_at - stage.started_at).total_seconds()
+
+
+# --- running the night: a real Celery worker ------------------------------------------------------
+
+
+class CeleryNight:
+    """A Celery worker as deployed (prefork, ``--concurrency``) on a queue of its own."""
+
+    def __init__(self, *, database_url: str, broker: str, results: str | None, workers: int, log: Path):
+        self.queue = f"nightbench-{os.getpid()}"
+        self.name = f"{self.queue}@{os.uname().nodename}"
+        env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker}
+        if results:
+            env["CELERY_RESULT_BACKEND"] = results
+        self.log = open(log, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={workers}",
+             "--loglevel=WARNING", "-Q", self.queue, "-n", self.name,
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        from config.celery import app
+
+        deadline = time.monotonic() + 120
+        while not app.control.ping(destination=[self.name], timeout=1.0):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the Celery worker did not start (see {log})")
+        self.processes = {self.process.pid: "celery main"}
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        for number, pid in enumerate(sorted(int(child) for child in children), start=1):
+            self.processes[pid] = f"celery child {number}"
+
+    def night(self, *, run_date: date, figures: NightFigures) -> float:
+        from nightly.tasks import nightly_run_task
+
+        sent_at = time.time()
+        nightly_run_task.apply_async(kwargs={"run_date": run_date.isoformat()}, queue=self.queue)
+        return sent_at
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+# --- running the night: spawned processes, driven from here --------------------------------------
+
+
+def _process_init(url: str) -> None:
     _setup_django(url)
 
 
 def _ready() -> int:
-    time.sleep(0.2)  # long enough that one worker cannot answer for all
+    time.sleep(0.2)  # long enough that one process cannot answer for all
     return os.getpid()
 
 
-def _score_chunk(run_id: int, first_id: int, last_id: int) -> tuple[int, int, dict]:
-    from churn import services
+def _night_prepare(run_date: date) -> tuple[int, list[tuple[int, int]]]:
+    """The prepare stage and the score stage's start, as ``nightly_run_task`` does them."""
+    from nightly import services
+
+    run = services.nightly_run_begin(run_date=run_date)
+    if run is None:
+        raise SystemExit("no active model")
+    chunks = services.nightly_scoring_begin(run_id=run.pk)
+    if not chunks:
+        services.nightly_scoring_advance(run_id=run.pk, dispatch=None)
+    return run.pk, chunks
+
+
+def _night_chunk(run_id: int, first_id: int, last_id: int) -> tuple[int, dict]:
+    """One chunk, as ``score_chunk_task`` does it: score, then advance the chain."""
+    from churn import services as churn_services
+    from nightly import services
 
     timings: dict[str, float] = {}
-    scored = services.nightly_chunk_score(run_id=run_id, first_id=first_id, last_id=last_id, timings=timings)
-    return scored, _peak_rss(), timings
+    try:
+        scored = services.nightly_chunk_run(run_id=run_id, first_id=first_id, last_id=last_id, timings=timings)
+    except Exception as exc:
+        churn_services.nightly_chunk_fail(run_id=run_id, first_id=first_id, last_id=last_id, error=repr(exc))
+        scored = 0
+    services.nightly_scoring_advance(run_id=run_id, dispatch=None)
+    return scored, timings
 
 
-def _peak_rss() -> int:
-    """This process's peak resident set in bytes (VmHWM). Not ``ru_maxrss``: that survives
-    ``exec``, so a spawned worker would report the parent's size at the fork."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _night_stage(run_id: int, name: str) -> str | None:
+    """One later stage, as ``nightly_stage_task`` does it; returns the stage claimed next."""
+    from nightly import services
+
+    try:
+        return services.nightly_stage_execute(run_id=run_id, name=name, dispatch=None)
+    except Exception as exc:
+        services.nightly_stage_fail(run_id=run_id, name=name, error=repr(exc))
+        return None
+
+
+class ProcessesNight:
+    """``workers`` spawned scoring processes and one stage process (prepare and the stages after
+    scoring), each with Django and scikit-learn imported before the night starts."""
+
+    def __init__(self, *, database_url: str, workers: int):
+        # spawn, not fork: a process forked after OpenMP started (training) hangs in its first parallel region.
+        context = multiprocessing.get_context("spawn")
+        self.scoring = ProcessPoolExecutor(max_workers=workers, initializer=_process_init,
+                                           initargs=(database_url,), mp_context=context)
+        self.stages = ProcessPoolExecutor(max_workers=1, initializer=_process_init,
+                                          initargs=(database_url,), mp_context=context)
+        pids: set[int] = set()
+        while len(pids) < workers:  # every worker has run its initializer (a slow one is waited for)
+            pids |= {f.result() for f in [self.scoring.submit(_ready) for _ in range(workers)]}
+        self.processes = {pid: f"scoring process {n}" for n, pid in enumerate(sorted(pids), start=1)}
+        self.processes[self.stages.submit(_ready).result()] = "stage process"
+
+    def night(self, *, run_date: date, figures: NightFigures) -> float:
+        sent_at = time.time()
+        run_id, chunks = self.stages.submit(_night_prepare, run_date).result()
+        futures = [self.scoring.submit(_night_chunk, run_id, first, last) for first, last in chunks]
+        for future in as_completed(futures):
+            _, timings = future.result()
+            for step, seconds in timings.items():
+                figures.chunk_timings[step] = figures.chunk_timings.get(step, 0.0) + seconds
+        from nightly import services
+
+        name = services.nightly_stage_next(run_id=run_id)
+        while name is not None:
+            name = self.stages.submit(_night_stage, run_id, name).result()
+        return sent_at
+
+    def close(self) -> None:
+        self.scoring.shutdown()
+        self.stages.shutdown()
+
+
+# --- the benchmark ---------------------------------------------------------------------------------
+
+
+def nights_forget(*, dates: list[date]) -> None:
+    """What earlier benchmark nights left: their runs (chunks, stages), their scores, and every
+    case with its signals, tasks and history, so the first night opens cases again."""
+    from django.db import connection
+
+    from churn.models import ChurnScore, NightlyRun
+    from retention.models import Case, CaseEvent, Signal, Task
+
+    NightlyRun.objects.filter(run_date__gte=min(dates)).delete()
+    ChurnScore.objects.filter(scored_on__gte=min(dates)).delete()
+    tables = ", ".join(model._meta.db_table for model in (CaseEvent, Task, Signal, Case))
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY")
+
+
+def _mib(value: int) -> str:
+    return f"{value / 2**20:,.0f}"
+
+
+def _load(values: tuple[float, float, float]) -> str:
+    return " ".join(f"{x:.2f}" for x in values)
+
+
+def night_print(figures: NightFigures, *, copy_seconds: float, number: int) -> None:
+    labels = sorted(figures.peak)
+    print(f"\nnight {number} ({figures.run_date}, {figures.run_status}): {figures.wall_seconds:.1f} s end to end, "
+          f"ratio to COPY {figures.wall_seconds / copy_seconds:.2f} (target <= 2.0); "
+          f"load average before {_load(figures.load_before)}, after {_load(figures.load_after)}")
+    print(f"  {'stage':<11} {'seconds':>8}  ran in (CPU s)                peak RSS MiB per process ("
+          + ", ".join(labels) + ")")
+    accounted = 0.0
+    for name in ("prepare", "score", "outcomes", "cases", "reasons", "monitoring"):
+        stage = figures.stages.get(name, StageFigures())
+        accounted += stage.seconds or 0.0
+        busy = sorted(stage.cpu.items(), key=lambda item: -item[1])
+        ran_in = ", ".join(f"{label} {cpu:.1f}" for label, cpu in busy[:2] if cpu >= 0.05) or "-"
+        seconds = f"{stage.seconds:8.1f}" if stage.seconds is not None else "       -"
+        print(f"  {name:<11} {seconds}  {ran_in:<29} " + " / ".join(_mib(stage.peak.get(label, 0)) for label in labels)
+              + ("" if stage.status == "done" else f"  [{stage.status}]"))
+    print(f"  {'(between)':<11} {figures.wall_seconds - accounted:8.1f}  queue hops, lease, polling")
+    print("  peak RSS over the night: " + ", ".join(f"{label} {_mib(figures.peak[label])} MiB" for label in labels)
+          + " (target < 2048 each)")
+    for name in ("score", "outcomes", "cases", "reasons", "monitoring"):
+        result = dict(figures.stages.get(name, StageFigures()).result or {})
+        if not result:
+            continue
+        seconds = result.pop("seconds", None)
+        if name == "cases" and seconds:
+            print("  cases steps (s): " + ", ".join(f"{step} {value:.1f}" for step, value in seconds.items()))
+        print(f"  {name} result: {result}")
+    if figures.chunk_timings:
+        print("  scoring seconds summed over chunks: "
+              + ", ".join(f"{step} {seconds:.1f}" for step, seconds in figures.chunk_timings.items()))
 
 
 def main() -> None:
@@ -135,23 +451,32 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--chunk-size", type=int, default=100_000, help="customers per scoring chunk")
-    parser.add_argument("--workers", type=int, default=2, help="scoring processes (like Celery workers)")
+    parser.add_argument("--celery-broker", default=os.environ.get("BENCH_CELERY_BROKER_URL"),
+                        help="run the night on a real Celery worker with this broker (else spawned processes)")
+    parser.add_argument("--celery-results", default=os.environ.get("BENCH_CELERY_RESULT_BACKEND"),
+                        help="the worker's result backend (default: none)")
+    parser.add_argument("--chunk-size", type=int, default=None,
+                        help="customers per scoring chunk (default: the CHURN_SCORE_CHUNK_SIZE setting)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (Celery concurrency)")
+    parser.add_argument("--nights", type=int, default=2, help="consecutive nights from --run-date")
+    parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds to wait for a night")
     parser.add_argument("--train-sample", type=int, default=20_000, help="customers to train on")
     parser.add_argument("--skip-load", action="store_true", help="reuse the bank already in the database")
+    parser.add_argument("--skip-train", action="store_true", help="reuse the active model, if there is one")
     parser.add_argument("--load-only", action="store_true", help="load the bank, then stop")
     parser.add_argument("--run-date", type=date.fromisoformat, default=date(2026, 1, 5),
-                        help="the data ends with the month before this date's month")
+                        help="the first night; the data ends with the month before this date's month")
     args = parser.parse_args()
 
+    if args.chunk_size:
+        os.environ["CHURN_SCORE_CHUNK_SIZE"] = str(args.chunk_size)  # the workers' setting too
     _ensure_database(args.database_url)
-    _setup_django(args.database_url)
+    _setup_django(args.database_url, broker=args.celery_broker, results=args.celery_results)
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from django.test.utils import override_settings
 
-    from churn import services
-    from churn.models import ChurnScore, NightlyRun
+    from churn import selectors, services
 
     call_command("migrate", verbosity=0)
     if not args.skip_load:
@@ -164,64 +489,71 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM customers_monthlybalance")
         monthly_rows = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM customers_customer")
+        customers = cursor.fetchone()[0]
 
-    print(f"load average before training: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    started = time.monotonic()
-    version = services.model_version_train(force=True, sample_customers=args.train_sample)
-    print(f"trained model #{version.pk} on {args.train_sample:,} customers in {time.monotonic() - started:.0f}s "
-          f"(evaluation ROC AUC {version.metrics['roc_auc']}, PR AUC {version.metrics['pr_auc']})")
+    version = selectors.model_version_active() if args.skip_train else None
+    if version is None:
+        print(f"load average before training: {_load(os.getloadavg())}", flush=True)
+        started = time.monotonic()
+        version = services.model_version_train(force=True, sample_customers=args.train_sample)
+        print(f"trained model #{version.pk} on {args.train_sample:,} customers in {time.monotonic() - started:.0f}s "
+              f"(evaluation ROC AUC {version.metrics['roc_auc']}, PR AUC {version.metrics['pr_auc']})")
+    else:
+        print(f"reusing model #{version.pk}")
 
-    NightlyRun.objects.filter(run_date=args.run_date).delete()
-    ChurnScore.objects.filter(scored_on=args.run_date).delete()
+    dates = [args.run_date + timedelta(days=n) for n in range(args.nights)]
+    nights_forget(dates=dates)
     connection.close()
 
-    # --- the workers start (not timed: Celery workers are up long before 02:00) -----------------
+    # --- the processes start (not timed: workers are up long before 02:00) -----------------------
     started = time.monotonic()
-    # spawn, not fork: a process forked after OpenMP started (training) hangs in its first parallel region.
-    pool = ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init, initargs=(args.database_url,),
-                               mp_context=multiprocessing.get_context("spawn"))
-    pids: set[int] = set()
-    while len(pids) < args.workers:  # every worker has run its initializer (a slow one is waited for)
-        pids |= {f.result() for f in [pool.submit(_ready) for _ in range(args.workers)]}
-    print(f"{len(pids)} workers started in {time.monotonic() - started:.1f}s (not timed)", flush=True)
+    if args.celery_broker:
+        executor: CeleryNight | ProcessesNight = CeleryNight(
+            database_url=args.database_url, broker=args.celery_broker, results=args.celery_results,
+            workers=args.workers, log=ROOT / "var" / "bench-nightly-worker.log")
+        how = f"a Celery worker (prefork, concurrency {args.workers}, broker {args.celery_broker})"
+    else:
+        executor = ProcessesNight(database_url=args.database_url, workers=args.workers)
+        how = f"{args.workers} spawned scoring processes and a stage process"
+    print(f"{how} started in {time.monotonic() - started:.1f}s (not timed): "
+          + ", ".join(f"{label} {pid}" for pid, label in executor.processes.items()), flush=True)
 
-    # --- the nightly run, end to end -------------------------------------------------------------
-    started = time.monotonic()
-    with override_settings(CHURN_SCORE_CHUNK_SIZE=args.chunk_size):
-        run = services.nightly_run_prepare(run_date=args.run_date)
-    chunks = services.nightly_run_pending_chunks(run=run)
-    connection.close()
-    prepare_seconds = time.monotonic() - started
-    scored, peak_rss, worker_timings = 0, 0, {}
-    with pool:
-        futures = [pool.submit(_score_chunk, run.pk, first, last) for first, last in chunks]
-        for future in as_completed(futures):
-            n, rss, timings = future.result()
-            scored += n
-            peak_rss = max(peak_rss, rss)
-            for step, seconds in timings.items():
-                worker_timings[step] = worker_timings.get(step, 0.0) + seconds
-    scoring_seconds = time.monotonic() - started
-    services.nightly_scoring_totals(run_id=run.pk)
-    run.refresh_from_db()
-    with_reasons = ChurnScore.objects.filter(scored_on=args.run_date).exclude(reasons=[]).count()
+    nights: list[NightFigures] = []
+    try:
+        for run_date in dates:
+            figures = NightFigures(run_date=run_date, load_before=os.getloadavg())
+            watch = NightWatch(run_date=run_date, processes=executor.processes, figures=figures)
+            watch.start()
+            sent_at = executor.night(run_date=run_date, figures=figures)
+            watch.join(timeout=max(1.0, sent_at + args.timeout - time.time()))
+            if watch.is_alive():
+                watch.done.set()
+                watch.join()
+                print(f"night of {run_date} not done after {args.timeout:.0f} s: stopped waiting", flush=True)
+            if watch.error is not None:
+                raise watch.error
+            figures.load_after = os.getloadavg()
+            night_figures_collect(figures, sent_at=sent_at)
+            nights.append(figures)
+            print(f"night of {run_date}: {figures.run_status} in {figures.wall_seconds:.1f} s", flush=True)
+    finally:
+        executor.close()
 
     # --- the yardstick: just reading the monthly balances out ------------------------------------
+    load_before_copy = os.getloadavg()
     started = time.monotonic()
     with connection.cursor() as cursor, open(os.devnull, "wb") as sink:
         cursor.copy_expert("COPY (SELECT * FROM customers_monthlybalance) TO STDOUT", sink)
     copy_seconds = time.monotonic() - started
 
-    print(f"customers scored:          {scored:,} ({run.customers_skipped:,} skipped; {with_reasons:,} with reasons; "
-          f"{len(chunks)} chunks of {args.chunk_size:,}, {args.workers} workers; "
-          f"{run.chunks_done}/{run.chunks_total} chunks done)")
-    print(f"nightly scoring end to end: {scoring_seconds:8.1f} s")
-    print(f"COPY monthly balances out:  {copy_seconds:8.1f} s  ({monthly_rows:,} rows)")
-    print(f"ratio scoring / COPY:       {scoring_seconds / copy_seconds:8.2f}  (target <= 2.0)")
-    print(f"peak RSS per worker:        {peak_rss / 2**20:8.0f} MiB (target < 2048)")
-    print(f"data month {run.data_month}; preparing the run (chunks) {prepare_seconds:.1f} s; worker seconds "
-          "summed over chunks: " + ", ".join(f"{step} {seconds:.1f}" for step, seconds in worker_timings.items()))
-    print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\n{customers:,} customers, {monthly_rows:,} monthly rows; chunks of {settings.CHURN_SCORE_CHUNK_SIZE:,}; "
+          f"the night ran on {how}")
+    print(f"COPY monthly balances out: {copy_seconds:.1f} s (load average before {_load(load_before_copy)})")
+    for number, figures in enumerate(nights, start=1):
+        night_print(figures, copy_seconds=copy_seconds, number=number)
+    print(f"\nthis process (training, watching): peak RSS {_mib(_peak_rss())} MiB; "
+          f"load average (1, 5, 15 min) now {_load(os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -119,11 +119,12 @@ def nightly_scoring_begin(*, run_id: int) -> list[tuple[int, int]]:
     return churn_services.nightly_run_pending_chunks(run=run)
 
 
-def nightly_chunk_run(*, run_id: int, first_id: int, last_id: int) -> int:
-    """Score one chunk; customers with an open case get reasons whatever their band."""
+def nightly_chunk_run(*, run_id: int, first_id: int, last_id: int, timings: dict | None = None) -> int:
+    """Score one chunk; customers with an open case get reasons whatever their band.
+    ``timings``, if given, receives the seconds of each step (the nightly benchmark)."""
     with_case = retention_selectors.customer_ids_with_open_case(first_id=first_id, last_id=last_id)
     return churn_services.nightly_chunk_score(run_id=run_id, first_id=first_id, last_id=last_id,
-                                              explain_ids=with_case)
+                                              explain_ids=with_case, timings=timings)
 
 
 def nightly_scoring_advance(*, run_id: int, dispatch: Dispatch | None) -> str | None:

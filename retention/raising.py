@@ -272,6 +272,7 @@ def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonigh
     missing: dict[str, int] = {}
     draws: dict[int, float] = {}
     rows = []
+    scores = ctx.latest_scores_for(trigger.customer_id for found in triggers.values() for trigger in found)
     for kind, found in triggers.items():
         for trigger in found:
             facts = ctx.customers.get(trigger.customer_id)
@@ -293,7 +294,7 @@ def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonigh
                                kind, facts.customer_id, facts.branch_id)
                 dropped["unowned"] += 1
                 continue
-            score = ctx.latest_scores.get(trigger.customer_id)
+            score = scores.get(trigger.customer_id)
             probability = trigger.probability
             if probability is None:
                 probability = score.probability if score is not None else prior

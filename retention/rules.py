@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ class Trigger:
     probability: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CustomerFacts:
     pk: int
     customer_id: str  # the bank's natural key
@@ -82,8 +83,22 @@ class CustomerFacts:
         return (self.tier or tier_for_aum(float(self.latest_aum))) in conf.core_tiers()
 
 
+class LatestScore(NamedTuple):
+    """What the rules and the pricing read of a customer's latest score (its reasons are
+    read only for the few customers that need them: ``RuleContext.latest_score_reasons``)."""
+
+    customer_id: int
+    probability: float
+    risk_band: str
+    aum: Decimal
+
+
 class RuleContext:
-    """Data shared by the rules for one run date, each piece loaded once."""
+    """Data shared by the rules for one run date, each piece loaded once.
+
+    Sized for a million customers in one process: per customer it holds plain tuples
+    and slotted objects, not model instances, and no JSON (measured at 1M customers:
+    model instances with their reasons were the stage's peak memory)."""
 
     def __init__(self, *, run_date: dt.date, data_month: dt.date | None = None):
         self.run_date = run_date
@@ -91,18 +106,22 @@ class RuleContext:
         # of balances (fixed when the run was created, the month its scores came from), the
         # rules read the same month; with none, the last complete month before the run date.
         self.balance_cutoff = add_months(month_start(data_month), 1) if data_month else month_start(run_date)
+        self._scores_known: dict[int, LatestScore] = {}
+        self._scores_absent: set[int] = set()
 
     @cached_property
     def customers(self) -> dict[int, CustomerFacts]:
         rows = Customer.objects.filter(status=CustomerStatus.ACTIVE).values_list(
             "pk", "customer_id", "branch_id", "rm_id", "tier", "segment", "segment_override", "latest_aum"
         )
+        labels: dict[str, str] = {}  # one string object per tier and segment, not one per customer
         return {
             pk: CustomerFacts(
-                pk=pk, customer_id=natural_key, branch_id=branch_id, rm_id=rm_id, tier=tier,
-                segment=override or segment, latest_aum=aum,
+                pk=pk, customer_id=natural_key, branch_id=branch_id, rm_id=rm_id,
+                tier=labels.setdefault(tier, tier), segment=labels.setdefault(override or segment, override or segment),
+                latest_aum=aum,
             )
-            for pk, natural_key, branch_id, rm_id, tier, segment, override, aum in rows.iterator(chunk_size=2000)
+            for pk, natural_key, branch_id, rm_id, tier, segment, override, aum in rows.iterator(chunk_size=5000)
         }
 
     @cached_property
@@ -117,18 +136,26 @@ class RuleContext:
             .order_by("customer_id", "month")
             .values_list("customer_id", "month", "aum")
         )
-        by_customer: dict[int, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+        # One date object per month (three in all), with its month number, so that a row
+        # costs its tuple and its amount only.
+        months: dict[dt.date, tuple[dt.date, int]] = {}
+        result: dict[int, list[tuple[dt.date, Decimal]]] = {}
+        current: list[tuple[dt.date, Decimal]] = []
+        previous_customer, previous_number = None, 0
         for customer_id, month, aum in rows.iterator(chunk_size=5000):
-            by_customer[customer_id].append((month, aum))
-        result = {}
-        for customer_id, months in by_customer.items():
-            # Keep the run of consecutive months ending at the latest known month.
-            run = [months[-1]]
-            for month, aum in reversed(months[:-1]):
-                if add_months(month, 1) != run[0][0]:
-                    break
-                run.insert(0, (month, aum))
-            result[customer_id] = run
+            shared = months.get(month)
+            if shared is None:
+                shared = months[month] = (month, month_number(month))
+            month, number = shared
+            if customer_id != previous_customer:
+                current = result[customer_id] = [(month, aum)]
+                previous_customer = customer_id
+            elif number == previous_number + 1:
+                current.append((month, aum))
+            else:
+                # A missing month: keep only the run of consecutive months ending at the latest.
+                current[:] = [(month, aum)]
+            previous_number = number
         return result
 
     @cached_property
@@ -136,13 +163,47 @@ class RuleContext:
         return ChurnScore.objects.filter(scored_on__lte=self.run_date).aggregate(day=Max("scored_on"))["day"]
 
     @cached_property
-    def latest_scores(self) -> dict[int, ChurnScore]:
+    def latest_scores(self) -> dict[int, LatestScore]:
+        """Every customer's latest score. The nightly rules and pricing read only the customers
+        they need (``latest_scores_for``): a million of these is a few hundred MB."""
+        return self._scores_read(None)
+
+    def latest_scores_for(self, customer_ids: Iterable[int]) -> dict[int, LatestScore]:
+        """The latest scores of ``customer_ids`` (read once per customer, a batch of queries)."""
+        known = self._scores_known
+        missing = sorted(set(customer_ids) - known.keys() - self._scores_absent)
+        for start in range(0, len(missing), 5000):
+            batch = missing[start:start + 5000]
+            found = self._scores_read(batch)
+            known.update(found)
+            self._scores_absent.update(set(batch) - found.keys())
+        return known
+
+    def _scores_read(self, customer_ids: list[int] | None) -> dict[int, LatestScore]:
         if self.latest_score_date is None:
             return {}
-        scores = ChurnScore.objects.filter(scored_on=self.latest_score_date).only(
-            "customer_id", "probability", "risk_band", "aum", "expected_aum_at_risk", "reasons", "scored_on"
-        )
-        return {score.customer_id: score for score in scores.iterator(chunk_size=2000)}
+        scores = ChurnScore.objects.filter(scored_on=self.latest_score_date)
+        if customer_ids is not None:
+            scores = scores.filter(customer_id__in=customer_ids)
+        bands: dict[str, str] = {}
+        return {
+            customer_id: LatestScore(customer_id, probability, bands.setdefault(band, band), aum)
+            for customer_id, probability, band, aum in scores.values_list(
+                "customer_id", "probability", "risk_band", "aum").iterator(chunk_size=5000)
+        }
+
+    def latest_score_reasons(self, customer_ids: Iterable[int]) -> dict[int, list]:
+        """The reasons of the latest scores of ``customer_ids`` (a batch of queries, not one per customer)."""
+        if self.latest_score_date is None:
+            return {}
+        wanted = sorted(set(customer_ids))
+        reasons: dict[int, list] = {}
+        for start in range(0, len(wanted), 5000):
+            rows = ChurnScore.objects.filter(
+                scored_on=self.latest_score_date, customer_id__in=wanted[start:start + 5000]
+            ).values_list("customer_id", "reasons")
+            reasons.update((customer_id, list(value or [])) for customer_id, value in rows)
+        return reasons
 
     @cached_property
     def best_own_products(self) -> dict[str, Product]:
@@ -179,20 +240,20 @@ def rule_model_risk(ctx: RuleContext) -> list[Trigger] | None:
         risk_band__in=conf.risk_bands(),
         probability__gte=conf.risk_min_probability(),
         customer__status=CustomerStatus.ACTIVE,
-    ).only("customer_id", "probability", "risk_band", "aum", "expected_aum_at_risk", "reasons")
-    for score in selected.iterator(chunk_size=2000):
-        facts = ctx.customers.get(score.customer_id)
+    ).values_list("customer_id", "probability", "risk_band", "aum", "reasons")  # tuples: no model instances
+    for customer_id, probability, risk_band, aum, reasons in selected.iterator(chunk_size=5000):
+        facts = ctx.customers.get(customer_id)
         segment = facts.segment if facts and facts.segment else "service"
         triggers.append(
             Trigger(
-                customer_id=score.customer_id,
+                customer_id=customer_id,
                 kind=SignalKind.MODEL_RISK,
                 playbook_key=f"segment_{segment}",
                 owner_role=OwnerRole.RM,
-                aum_at_risk=_money(score.aum),
-                probability=score.probability,
-                reasons=list(score.reasons or []),
-                details={"risk_band": score.risk_band},
+                aum_at_risk=_money(aum),
+                probability=probability,
+                reasons=list(reasons or []),
+                details={"risk_band": risk_band},
             )
         )
     return triggers
@@ -255,8 +316,10 @@ def rule_own_maturity(ctx: RuleContext) -> list[Trigger]:
     """Our product matures in <= 14 days and the customer's latest band is at risk -> RM rollover."""
     at_risk = conf.at_risk_bands()
     triggers: dict[int, Trigger] = {}
-    for holding in _maturing_holdings(ctx, ours=True, days=conf.own_maturity_days()):
-        score = ctx.latest_scores.get(holding.customer_id)
+    holdings = list(_maturing_holdings(ctx, ours=True, days=conf.own_maturity_days()))
+    scores = ctx.latest_scores_for(holding.customer_id for holding in holdings)
+    for holding in holdings:
+        score = scores.get(holding.customer_id)
         if score is None or score.risk_band not in at_risk or holding.customer_id in triggers:
             continue
         rollover = ctx.best_own_products.get(holding.product.kind)
@@ -275,7 +338,6 @@ def rule_own_maturity(ctx: RuleContext) -> list[Trigger]:
                     product=holding.product.name,
                     maturity_on=holding.maturity_on.isoformat(),
                 ),
-                *list(score.reasons or [])[:3],
             ],
             details={
                 "holding_id": holding.pk,
@@ -288,6 +350,10 @@ def rule_own_maturity(ctx: RuleContext) -> list[Trigger]:
                 "rollover_yield_pct": str(rollover.yield_pct) if rollover else None,
             },
         )
+    # The score's first reasons after the maturity's: read for these customers only.
+    score_reasons = ctx.latest_score_reasons(triggers)
+    for trigger in triggers.values():
+        trigger.reasons.extend(score_reasons.get(trigger.customer_id, [])[:3])
     return list(triggers.values())
 
 
@@ -300,7 +366,7 @@ def rule_tier_downgrade(ctx: RuleContext) -> list[Trigger]:
         if len(months) < 2 or customer_id not in ctx.customers:
             continue
         (_, previous), (month, current) = months[-2], months[-1]
-        tier = tier_for_aum(float(current))
+        tier = tiers.tier_for_aum(float(current), floors)  # the floors read once, not per customer
         if tier == "mass":
             continue
         floor = floors[tier]
