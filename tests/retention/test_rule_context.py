@@ -1,0 +1,81 @@
+"""What the rules read (``retention.rules.RuleContext``), held compactly for a million customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from customers.models import CustomerStatus
+from retention.rules import RuleContext, rule_own_maturity
+from tests.retention.conftest import RUN_DATE
+from tests.retention.factories import (
+    ChurnScoreFactory,
+    CustomerFactory,
+    HoldingFactory,
+    MonthlyBalanceFactory,
+    ProductFactory,
+)
+
+
+def _months(customer, *months_and_aum: tuple[dt.date, str]) -> None:
+    for month, aum in months_and_aum:
+        MonthlyBalanceFactory(customer=customer, month=month, aum=Decimal(aum))
+
+
+def test_balances_keep_the_last_three_consecutive_months_before_the_cutoff(bank):
+    feb, mar, apr, may = (dt.date(2024, m, 1) for m in (2, 3, 4, 5))
+    jan = dt.date(2024, 1, 1)
+    full = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    _months(full, (jan, "1"), (feb, "2"), (mar, "3"), (apr, "4"), (may, "5"))  # May: after the cutoff
+    gap = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    _months(gap, (feb, "20"), (apr, "40"))  # March missing: only April counts
+    gap_early = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    _months(gap_early, (jan, "1"), (mar, "30"), (apr, "40"))  # January is out of the window anyway
+    closed = CustomerFactory(branch=bank.branch, rm=bank.owner, status=CustomerStatus.CLOSED)
+    _months(closed, (mar, "3"), (apr, "4"))
+
+    balances = RuleContext(run_date=RUN_DATE, data_month=apr).balances
+
+    assert balances[full.pk] == [(feb, Decimal("2.00")), (mar, Decimal("3.00")), (apr, Decimal("4.00"))]
+    assert balances[gap.pk] == [(apr, Decimal("40.00"))]
+    assert balances[gap_early.pk] == [(mar, Decimal("30.00")), (apr, Decimal("40.00"))]
+    assert closed.pk not in balances
+    assert bank.customer.pk not in balances  # no balances at all
+
+
+def test_balances_without_a_data_month_end_with_the_month_before_the_run_date(bank):
+    _months(bank.customer, (dt.date(2024, 4, 1), "4"), (dt.date(2024, 5, 1), "5"))
+    assert RuleContext(run_date=RUN_DATE).balances[bank.customer.pk] == [(dt.date(2024, 4, 1), Decimal("4.00"))]
+
+
+def test_latest_scores_for_reads_the_latest_day_of_the_customers_asked_once(bank):
+    other = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    unscored = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    ChurnScoreFactory(customer=bank.customer, scored_on=RUN_DATE - dt.timedelta(days=1), probability=0.2)
+    ChurnScoreFactory(customer=bank.customer, scored_on=RUN_DATE, probability=0.7, risk_band="high")
+    ChurnScoreFactory(customer=other, scored_on=RUN_DATE, probability=0.4, risk_band="medium")
+    ctx = RuleContext(run_date=RUN_DATE)
+
+    scores = ctx.latest_scores_for([bank.customer.pk, unscored.pk])
+    assert scores[bank.customer.pk].probability == 0.7 and scores[bank.customer.pk].risk_band == "high"
+    assert unscored.pk not in scores and other.pk not in scores
+    with CaptureQueriesContext(connection) as queries:
+        again = ctx.latest_scores_for([bank.customer.pk, unscored.pk])
+    assert len(queries) == 0 and again[bank.customer.pk] == scores[bank.customer.pk]
+    assert ctx.latest_scores_for([other.pk])[other.pk].probability == 0.4
+    assert set(ctx.latest_scores) == {bank.customer.pk, other.pk}
+
+
+def test_own_maturity_reasons_end_with_the_first_three_of_the_latest_score(bank):
+    reasons = [{"feature": f"f{n}", "contribution": 0.1 * n, "value": n} for n in range(5)]
+    ChurnScoreFactory(customer=bank.customer, scored_on=RUN_DATE, risk_band="high", reasons=reasons)
+    HoldingFactory(customer=bank.customer, product=ProductFactory(is_ours=True),
+                   maturity_on=RUN_DATE + dt.timedelta(days=5))
+
+    [trigger] = rule_own_maturity(RuleContext(run_date=RUN_DATE))
+
+    assert trigger.reasons[0]["feature"] == "own_product_matures"
+    assert trigger.reasons[1:] == reasons[:3]
