@@ -222,14 +222,19 @@ def cases_raise_for_date(*, run_date: dt.date, data_month: dt.date | None = None
             triggers[str(kind)] = found
             counts["by_kind"][str(kind)] = len(found)
         clock.lap("rules")
+        # Memory at a million customers: the balances go once the rules have run, the triggers
+        # as pricing turns them into rows, the rest of the rules' data after pricing.
+        ctx.balances_release()
+        evaluated = sorted(triggers)
         tonight = _tonight(ctx=ctx, triggers=triggers)
+        del ctx, triggers
         counts.update(tonight.dropped)
         clock.lap("pricing")
         with connection.cursor() as cursor:
             _stage(cursor, tonight)
             clock.lap("staging")
             counts.update(_merge(cursor, run_date=run_date, period=tonight.period, anchor_month=tonight.anchor_month,
-                                 evaluated=sorted(triggers), clock=clock))
+                                 evaluated=evaluated, clock=clock))
             _win_back_figures()
             counts["ranked"] = _rank(cursor, run_date=run_date)
             clock.lap("ranking")
@@ -259,7 +264,9 @@ class _Tonight:
 def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonight:
     """One staging row per (customer, kind) of tonight: priced, owned, drawn. Triggers of a
     customer and kind staff closed a case over lately are left out (staff decided about
-    it), as are triggers whose playbook is missing or switched off (counted and logged)."""
+    it), as are triggers whose playbook is missing or switched off (counted and logged).
+    Empties ``triggers`` kind by kind as it goes, so that a kind's triggers (their reasons
+    and details as Python objects) are freed once its rows hold them as JSON text."""
     playbooks = {playbook.key: playbook for playbook in Playbook.objects.filter(is_active=True)}
     save_rates = playbook_save_rates()
     staff, admin = _staff()
@@ -273,8 +280,8 @@ def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonigh
     draws: dict[int, float] = {}
     rows = []
     scores = ctx.latest_scores_for(trigger.customer_id for found in triggers.values() for trigger in found)
-    for kind, found in triggers.items():
-        for trigger in found:
+    for kind in list(triggers):
+        for trigger in triggers.pop(kind):
             facts = ctx.customers.get(trigger.customer_id)
             if facts is None:
                 continue

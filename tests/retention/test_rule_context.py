@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import CustomerStatus
-from retention.rules import RuleContext, rule_own_maturity
+from retention.rules import MonthRun, RuleContext, rule_aum_drop, rule_own_maturity
 from tests.retention.conftest import RUN_DATE
 from tests.retention.factories import (
     ChurnScoreFactory,
@@ -79,3 +80,22 @@ def test_own_maturity_reasons_end_with_the_first_three_of_the_latest_score(bank)
 
     assert trigger.reasons[0]["feature"] == "own_product_matures"
     assert trigger.reasons[1:] == reasons[:3]
+
+
+def test_a_month_run_reads_as_month_and_amount_pairs():
+    run = MonthRun(dt.date(2023, 11, 1), (12345, 100000, -5))
+    assert len(run) == 3
+    assert run[0] == (dt.date(2023, 11, 1), Decimal("123.45"))
+    assert run[-1] == (dt.date(2024, 1, 1), Decimal("-0.05"))
+    assert str(run[1][1]) == "1000.00"  # two places, as the database's amount reads
+    assert run[-2:] == [(dt.date(2023, 12, 1), Decimal("1000.00")), (dt.date(2024, 1, 1), Decimal("-0.05"))]
+    with pytest.raises(IndexError):
+        run[3]
+
+
+def test_the_balance_rules_read_the_amounts_as_the_database_holds_them(bank):
+    _months(bank.customer, (dt.date(2024, 3, 1), "100000.00"), (dt.date(2024, 4, 1), "60000.50"))
+    [drop] = rule_aum_drop(RuleContext(run_date=RUN_DATE))
+    assert drop.customer_id == bank.customer.pk and drop.aum_at_risk == Decimal("60000.50")
+    assert drop.details["aum"] == "60000.50" and drop.details["previous_aum"] == "100000.00"
+    assert drop.reasons[0]["value"] == round(60000.50 / 100000 - 1, 4)
