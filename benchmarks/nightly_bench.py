@@ -159,6 +159,7 @@ class StageFigures:
     result: dict | None = None
     peak: dict[str, int] = field(default_factory=dict)  # process label -> peak bytes in the stage
     cpu: dict[str, float] = field(default_factory=dict)  # process label -> CPU seconds in the stage
+    database_cpu: float = 0.0  # CPU seconds of the PostgreSQL backends serving the benchmark's database
 
 
 @dataclass
@@ -189,11 +190,37 @@ class NightWatch(threading.Thread):
         self.done = threading.Event()
         self.error: BaseException | None = None
         self._ticks = {pid: _proc_status(pid)[1] for pid in processes}
+        self._backend_ticks: dict[int, int] = {}
+        self._database_ticks = 0
         for pid in processes:
             _peak_reset(pid)
 
+    def _backends(self) -> dict[int, int]:
+        """CPU ticks of the PostgreSQL backends of this database (the server runs on this
+        machine, so /proc has them), but this watcher's own."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid()")
+            return {pid: _proc_status(pid)[1] for (pid,) in cursor.fetchall()}
+
+    def _backends_sample(self) -> None:
+        """The database's share of the work, independent of how busy the machine is: CPU of the
+        backends since the last poll, added to the current interval. A backend that started
+        since counts whole; the last poll's share of one that ended since is missed (a
+        connection lives for a task: a chunk, a stage)."""
+        backends = self._backends()
+        self._database_ticks += sum(max(0, ticks - self._backend_ticks.get(pid, 0))
+                                    for pid, ticks in backends.items())
+        self._backend_ticks = backends
+
     def _close_interval(self, stages: set[str]) -> None:
         hertz = os.sysconf("SC_CLK_TCK")
+        self._backends_sample()
+        for name in stages:
+            self.figures.stages.setdefault(name, StageFigures()).database_cpu += self._database_ticks / hertz
+        self._database_ticks = 0
         for pid, label in self.processes.items():
             hwm, ticks = _proc_status(pid)
             used = max(0, ticks - self._ticks.get(pid, ticks)) / hertz
@@ -212,6 +239,7 @@ class NightWatch(threading.Thread):
         from nightly.models import NightlyStage
 
         try:
+            self._backend_ticks = self._backends()
             interval = {"prepare"}
             finished: set[str] = set()
             while True:
@@ -226,6 +254,7 @@ class NightWatch(threading.Thread):
                     interval = set(running)
                 else:
                     interval |= running
+                    self._backends_sample()
                 if over or self.done.is_set():
                     break
                 time.sleep(self.INTERVAL)
@@ -307,6 +336,7 @@ class CeleryNight:
 
 def _process_init(url: str) -> None:
     _setup_django(url)
+    import nightly.tasks  # noqa: F401  (what a Celery worker imports at start: the services, the model code)
 
 
 def _ready() -> int:
@@ -421,7 +451,7 @@ def night_print(figures: NightFigures, *, copy_seconds: float, number: int) -> N
     print(f"\nnight {number} ({figures.run_date}, {figures.run_status}): {figures.wall_seconds:.1f} s end to end, "
           f"ratio to COPY {figures.wall_seconds / copy_seconds:.2f} (target <= 2.0); "
           f"load average before {_load(figures.load_before)}, after {_load(figures.load_after)}")
-    print(f"  {'stage':<11} {'seconds':>8}  ran in (CPU s)                peak RSS MiB per process ("
+    print(f"  {'stage':<11} {'seconds':>8}  {'PG CPU s':>8}  ran in (CPU s)                peak RSS MiB per process ("
           + ", ".join(labels) + ")")
     accounted = 0.0
     for name in ("prepare", "score", "outcomes", "cases", "reasons", "monitoring"):
@@ -430,9 +460,14 @@ def night_print(figures: NightFigures, *, copy_seconds: float, number: int) -> N
         busy = sorted(stage.cpu.items(), key=lambda item: -item[1])
         ran_in = ", ".join(f"{label} {cpu:.1f}" for label, cpu in busy[:2] if cpu >= 0.05) or "-"
         seconds = f"{stage.seconds:8.1f}" if stage.seconds is not None else "       -"
-        print(f"  {name:<11} {seconds}  {ran_in:<29} " + " / ".join(_mib(stage.peak.get(label, 0)) for label in labels)
+        print(f"  {name:<11} {seconds}  {stage.database_cpu:8.1f}  {ran_in:<29} "
+              + " / ".join(_mib(stage.peak.get(label, 0)) for label in labels)
               + ("" if stage.status == "done" else f"  [{stage.status}]"))
-    print(f"  {'(between)':<11} {figures.wall_seconds - accounted:8.1f}  queue hops, lease, polling")
+    print(f"  {'(between)':<11} {figures.wall_seconds - accounted:8.1f}  {'':8}  queue hops, lease, polling")
+    python_cpu = sum(sum(stage.cpu.values()) for stage in figures.stages.values())
+    database_cpu = sum(stage.database_cpu for stage in figures.stages.values())
+    print(f"  CPU seconds over the night (whatever the load): the night's processes {python_cpu:.1f}, "
+          f"PostgreSQL {database_cpu:.1f}, on {os.cpu_count()} cores")
     print("  peak RSS over the night: " + ", ".join(f"{label} {_mib(figures.peak[label])} MiB" for label in labels)
           + " (target < 2048 each)")
     for name in ("score", "outcomes", "cases", "reasons", "monitoring"):
