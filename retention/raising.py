@@ -619,14 +619,20 @@ def _rank(cursor, *, run_date: dt.date) -> int:
     day, tomorrow, now = _date(run_date), _date(run_date + dt.timedelta(days=1)), _now()
     _run(cursor, f"UPDATE {case} SET rank = NULL, in_budget = {_false()}, urgent = {_false()} "
                  f"WHERE rank IS NOT NULL AND (status NOT IN {_WORKABLE} OR is_control = {_true()})")
-    _run(
-        cursor,
-        f"UPDATE {case} SET urgent = CASE WHEN EXISTS (SELECT 1 FROM {task} k JOIN {signal} e ON e.id = k.signal_id "
+    urgent = (
+        f"CASE WHEN EXISTS (SELECT 1 FROM {task} k JOIN {signal} e ON e.id = k.signal_id "
         f"WHERE k.case_id = {case}.id AND k.status = 'open' AND k.due_on <= %s AND e.is_active = {_true()} "
         f"AND e.event_on IS NOT NULL) OR EXISTS (SELECT 1 FROM {signal} s WHERE s.case_id = {case}.id "
         f"AND s.is_active = {_true()} AND s.kind = 'large_withdrawal' AND s.event_on <= %s) "
-        f"THEN {_true()} ELSE {_false()} END WHERE status IN {_WORKABLE} AND is_control = {_false()}",
-        [tomorrow, tomorrow],
+        f"THEN {_true()} ELSE {_false()} END"
+    )
+    # Only the cases whose flag changes are written: most keep theirs from one night to the
+    # next, and each row written is a new row version with every index of the table updated.
+    _run(
+        cursor,
+        f"UPDATE {case} SET urgent = {urgent} WHERE status IN {_WORKABLE} AND is_control = {_false()} "
+        f"AND urgent <> {urgent}",
+        [tomorrow, tomorrow, tomorrow, tomorrow],
     )
     return _run(
         cursor,

@@ -360,7 +360,14 @@ def rule_own_maturity(ctx: RuleContext) -> list[Trigger]:
     """Our product matures in <= 14 days and the customer's latest band is at risk -> RM rollover."""
     at_risk = conf.at_risk_bands()
     triggers: dict[int, Trigger] = {}
-    holdings = list(_maturing_holdings(ctx, ours=True, days=conf.own_maturity_days()))
+    if ctx.latest_score_date is None:
+        return []
+    # Only holdings of customers whose latest band is at risk become objects (a million
+    # customers have tens of thousands of maturing products of ours, most not at risk).
+    at_risk_customers = ChurnScore.objects.filter(
+        scored_on=ctx.latest_score_date, risk_band__in=at_risk).values("customer_id")
+    holdings = list(_maturing_holdings(ctx, ours=True, days=conf.own_maturity_days())
+                    .filter(customer_id__in=at_risk_customers))
     scores = ctx.latest_scores_for(holding.customer_id for holding in holdings)
     for holding in holdings:
         score = scores.get(holding.customer_id)

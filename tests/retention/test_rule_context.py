@@ -75,8 +75,15 @@ def test_own_maturity_reasons_end_with_the_first_three_of_the_latest_score(bank)
     ChurnScoreFactory(customer=bank.customer, scored_on=RUN_DATE, risk_band="high", reasons=reasons)
     HoldingFactory(customer=bank.customer, product=ProductFactory(is_ours=True),
                    maturity_on=RUN_DATE + dt.timedelta(days=5))
+    low = CustomerFactory(branch=bank.branch, rm=bank.owner)  # not at risk: no rollover call
+    ChurnScoreFactory(customer=low, scored_on=RUN_DATE, risk_band="low", probability=0.05)
+    HoldingFactory(customer=low, product=ProductFactory(is_ours=True), maturity_on=RUN_DATE + dt.timedelta(days=5))
+    unscored = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    HoldingFactory(customer=unscored, product=ProductFactory(is_ours=True),
+                   maturity_on=RUN_DATE + dt.timedelta(days=5))
 
     [trigger] = rule_own_maturity(RuleContext(run_date=RUN_DATE))
+    assert trigger.customer_id == bank.customer.pk
 
     assert trigger.reasons[0]["feature"] == "own_product_matures"
     assert trigger.reasons[1:] == reasons[:3]
