@@ -396,6 +396,7 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, anchor_month: dt.date,
     case, signal, task, event = _T["case"], _T["signal"], _T["task"], _T["event"]
     day, now, empty = _date(run_date), _now(), "'{}'"
     counts: dict[str, int] = {}
+    _analyze(cursor, case, signal, task)
 
     # 1. Snoozes that end tonight.
     woken_where = "status = 'snoozed' AND snoozed_until <= %s"
@@ -493,6 +494,8 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, anchor_month: dt.date,
                  f"SELECT s.case_id, %s, 'signal_added', c.status, c.status, s.kind, {_json(empty)} "
                  f"FROM {signal} s JOIN {case} c ON c.id = s.case_id WHERE s.id >= %s AND c.id < %s",
          [now, first_new_signal, first_new_case])
+    # Tonight's new cases and signals are in the statistics before the statements that join them.
+    _analyze(cursor, case, signal)
     clock.lap("cases")
 
     # 6. Tasks: the playbook steps of tonight's new signals on shown cases, once per step and case.
@@ -562,6 +565,18 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, anchor_month: dt.date,
     )
     clock.lap("leaders")
     return counts
+
+
+def _analyze(cursor, *tables: str) -> None:
+    """Fresh planner statistics for ``tables`` (PostgreSQL; inside the night's transaction, its
+    own rows included). A night writes a large share of these tables at once, before
+    autovacuum can look: measured at a million customers, a statement of the night after
+    planned with the statistics of near-empty tables (a nested loop over 145,000 cases,
+    each scanning the bitmap of every "already left" signal) ran for minutes instead of a
+    second."""
+    if _pg():
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
 
 
 def _count(cursor, sql: str, params: Sequence[Any]) -> int:
