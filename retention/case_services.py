@@ -28,6 +28,7 @@ from audit.models import AuditAction
 from audit.services import AuditOrigin, audit_denied, audit_record
 from customers.models import ContactChannel, ContactLog, ContactResult, User
 from retention import conf
+from retention.branch_selectors import branch_task_doable_by
 from retention.models import (
     OPEN_STATUSES,
     WORKABLE_STATUSES,
@@ -35,6 +36,7 @@ from retention.models import (
     CaseEvent,
     CaseStatus,
     Outcome,
+    OwnerRole,
     Task,
     TaskOutcome,
     TaskStatus,
@@ -248,6 +250,7 @@ def task_done(
     case = _case_lock_for_user(case=task.case, user=user)
     _require_status(case, OPEN_STATUSES)
     task = _task_of(case, task)
+    _require_doable(task, user)
     if task.status == TaskStatus.DONE:
         return task
     if task.status != TaskStatus.OPEN:
@@ -260,6 +263,15 @@ def task_done(
     return task
 
 
+def _require_doable(task: Task, user: User) -> None:
+    """The RM's tasks are done by whoever may act on the case (its RM, the head, an
+    administrator); the lobby's and the head's by the rule of the branch pages
+    (``retention.branch_selectors.branch_task_doable_by``): an RM never ticks the head's
+    callback or the lobby's interception, on the pages or through the API."""
+    if task.owner_role != OwnerRole.RM and not branch_task_doable_by(user=user, task=task):
+        raise PermissionDenied(_("This task is for the %(role)s.") % {"role": task.get_owner_role_display()})
+
+
 @transaction.atomic
 def task_undo(*, task: Task, user: User, origin: AuditOrigin | None = None) -> Task:
     """Undo a task ticked by mistake: open again. A contact that completed it stays in the
@@ -267,6 +279,7 @@ def task_undo(*, task: Task, user: User, origin: AuditOrigin | None = None) -> T
     case = _case_lock_for_user(case=task.case, user=user)
     _require_status(case, OPEN_STATUSES)
     task = _task_of(case, task)
+    _require_doable(task, user)
     if task.status != TaskStatus.DONE:
         return task
     undone = {"task": task.pk, "order": task.order, "done_by": task.done_by_id, "contact": task.contact_id}

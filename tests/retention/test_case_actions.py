@@ -219,3 +219,18 @@ def test_a_task_of_another_case_cannot_be_ticked_through_this_one(bank, case, fr
         task_done(task=other, user=bank.owner)
     other.refresh_from_db()
     assert other.status == TaskStatus.OPEN
+
+
+def test_an_rm_cannot_tick_the_heads_callback_or_the_lobbys_interception(bank, case, frozen_day):
+    callback = TaskFactory(case=case, owner_role="head", owner=bank.head, order=8, channel="call")
+    interception = TaskFactory(case=case, owner_role="lobby", owner=bank.lobby, order=9, channel="branch")
+    for task in (callback, interception):
+        with pytest.raises(PermissionDenied):
+            task_done(task=task, user=bank.owner)
+        task.refresh_from_db()
+        assert task.status == TaskStatus.OPEN
+    # Their owners can; the head covers the lobby.
+    assert task_done(task=callback, user=bank.head).status == TaskStatus.DONE
+    assert task_done(task=interception, user=bank.head).status == TaskStatus.DONE
+    with pytest.raises(PermissionDenied):
+        task_undo(task=callback, user=bank.owner)
