@@ -296,7 +296,10 @@ def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months
         figures.worked += opened["worked"]
         totals[m].opened += opened["opened"]
         totals[m].held_out += opened["held_out"]
-    for ended in _windows_by_month(cases, first, after):
+    # A churn window has ended once its last day has passed: in the current month, only the
+    # windows ended before the as-of day count (the rest end later this month).
+    ended_before = after if as_of >= month_end(month) else as_of
+    for ended in _windows_by_month(cases, first, ended_before):
         m = _month_key(ended["month"])
         figures = owner(m, ended["owner_id"])
         for name in ("windows_ended", "measured", "retained", "lost"):

@@ -107,6 +107,10 @@ _OPEN = "(" + ", ".join(f"'{status}'" for status in OPEN_STATUSES) + ")"
 _WORKABLE = "(" + ", ".join(f"'{status}'" for status in WORKABLE_STATUSES) + ")"
 _STAFF_CLOSED = "(" + ", ".join(f"'{status}'" for status in CLOSED_BY_STAFF) + ")"
 _CALLBACK = "('satisfaction_drop', 'service_failure')"
+# Signals whose event date is a deadline (a maturity, a booking, a survey to answer), not a
+# balance month: their tasks due by tomorrow make a case time-critical.
+_DEADLINE_KINDS = ("('competitor_maturity', 'own_maturity', 'large_withdrawal', 'satisfaction_drop', "
+                   "'service_failure')")
 
 _STAGE_COLUMNS = (
     "customer_id", "kind", "playbook_id", "branch_id", "owner_id", "probability", "aum", "aum_at_risk",
@@ -626,7 +630,7 @@ def _tasks_create(cursor, *, run_date: dt.date, first_new_signal: int) -> int:
 
 def _rank(cursor, *, run_date: dt.date) -> int:
     """Rank each owner's workable, shown cases: time-critical first (a task due by tomorrow
-    whose date comes from an event, e.g. the call before a competitor's product matures, or a
+    whose date comes from a deadline, e.g. the call before a competitor's product matures, or a
     large withdrawal booked for today or tomorrow), then by expected value; the first
     RETENTION_DAILY_BUDGET are today's budget. Stored, so the list pages read the day's
     order with a fixed number of queries."""
@@ -637,7 +641,8 @@ def _rank(cursor, *, run_date: dt.date) -> int:
     urgent = (
         f"CASE WHEN EXISTS (SELECT 1 FROM {task} k JOIN {signal} e ON e.id = k.signal_id "
         f"WHERE k.case_id = {case}.id AND k.status = 'open' AND k.due_on <= %s AND e.is_active = {_true()} "
-        f"AND e.event_on IS NOT NULL) OR EXISTS (SELECT 1 FROM {signal} s WHERE s.case_id = {case}.id "
+        f"AND e.event_on IS NOT NULL AND e.kind IN {_DEADLINE_KINDS}) "
+        f"OR EXISTS (SELECT 1 FROM {signal} s WHERE s.case_id = {case}.id "
         f"AND s.is_active = {_true()} AND s.kind = 'large_withdrawal' AND s.event_on <= %s) "
         f"THEN {_true()} ELSE {_false()} END"
     )

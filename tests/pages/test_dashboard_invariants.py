@@ -184,7 +184,8 @@ def recount(*, cases: list[Case], month: dt.date, as_of: dt.date) -> tuple[Month
             else:
                 row["shown"] += 1
                 row["worked"] += case.worked_at is not None
-        if month <= case.window_ends_on < after:
+        # A window has ended once its last day has passed (in the current month: before as-of).
+        if month <= case.window_ends_on < after and (as_of >= month_end(month) or case.window_ends_on < as_of):
             if case.is_control:
                 totals.held_out_windows_ended += 1
                 totals.held_out_measured += case.outcome != ""
