@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import time
 from datetime import date
 
@@ -73,8 +72,8 @@ def wait_for(condition, *, timeout: float = 120, interval: float = 0.02, what: s
 
 
 def playbooks_ensure() -> None:
-    """The playbooks come from a data migration; a transactional test (every worker test)
+    """The playbooks come from data migrations; a transactional test (every worker test)
     empties every table afterwards, so put them back the same way."""
-    from django.apps import apps
+    from tests.retention.factories import playbooks_ensure as ensure
 
-    importlib.import_module("retention.migrations.0002_playbooks").load_playbooks(apps, None)
+    ensure()

@@ -6,12 +6,11 @@ tests (which empty every table after each test) build the same bank."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from decimal import Decimal
 
 from customers.models import Branch, Customer, Role, User
-from retention.models import Case, Playbook, PlaybookStep, Task
+from retention.models import Case, Task
 from retention.raising import cases_raise_for_date
 from tests.retention.factories import (
     AppointmentFactory,
@@ -20,6 +19,7 @@ from tests.retention.factories import (
     MonthlyBalanceFactory,
     SurveyFactory,
     UserFactory,
+    playbooks_ensure,
 )
 
 TODAY = dt.date(2024, 5, 15)
@@ -46,25 +46,6 @@ def _user(username: str, branch: Branch | None, role: str) -> User:
     user.set_password(PASSWORD)
     user.save()
     return user
-
-
-def playbooks_ensure() -> None:
-    """The playbooks come from data migrations (0002, the win-back one from 0004); a transactional
-    test without ``serialized_rollback`` empties every table afterwards. Put back any missing
-    one from the migrations' own specs, under today's field names."""
-    specs = [*importlib.import_module("retention.migrations.0002_playbooks").PLAYBOOKS,
-             importlib.import_module("retention.migrations.0004_alerts_to_cases").WIN_BACK]
-    for spec in specs:
-        if Playbook.objects.filter(key=spec["key"]).exists():
-            continue
-        playbook = Playbook.objects.create(
-            key=spec["key"], segment=spec.get("segment", ""),
-            signal_kind=spec.get("signal_kind") or spec.get("alert_kind", ""),
-            name_zh=spec["name_zh"], name_en=spec["name_en"], description_zh=spec.get("description_zh", ""),
-            description_en=spec.get("description_en", ""))
-        for order, (role, offset, channel, text_zh, text_en) in enumerate(spec["steps"], start=1):
-            PlaybookStep.objects.create(playbook=playbook, order=order, owner_role=role, due_offset_days=offset,
-                                        channel=channel, text_zh=text_zh, text_en=text_en)
 
 
 def _history(customer: Customer, aum: Decimal) -> None:

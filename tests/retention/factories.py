@@ -254,3 +254,26 @@ class TaskFactory(factory.django.DjangoModelFactory):
     text_zh = "致电客户"
     text_en = "Call the customer"
     created_on = factory.SelfAttribute("case.opened_on")
+
+
+def playbooks_ensure() -> None:
+    """The playbooks come from data migrations (0002, the win-back one from 0004); a transactional
+    test without ``serialized_rollback`` empties every table afterwards. Put back any missing
+    one from the migrations' own specs, under today's field names."""
+    import importlib
+
+    from retention.models import Playbook, PlaybookStep
+
+    specs = [*importlib.import_module("retention.migrations.0002_playbooks").PLAYBOOKS,
+             importlib.import_module("retention.migrations.0004_alerts_to_cases").WIN_BACK]
+    for spec in specs:
+        if Playbook.objects.filter(key=spec["key"]).exists():
+            continue
+        playbook = Playbook.objects.create(
+            key=spec["key"], segment=spec.get("segment", ""),
+            signal_kind=spec.get("signal_kind") or spec.get("alert_kind", ""),
+            name_zh=spec["name_zh"], name_en=spec["name_en"], description_zh=spec.get("description_zh", ""),
+            description_en=spec.get("description_en", ""))
+        for order, (role, offset, channel, text_zh, text_en) in enumerate(spec["steps"], start=1):
+            PlaybookStep.objects.create(playbook=playbook, order=order, owner_role=role, due_offset_days=offset,
+                                        channel=channel, text_zh=text_zh, text_en=text_en)
