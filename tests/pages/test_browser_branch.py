@@ -10,15 +10,12 @@ Skipped when /usr/bin/chromium is missing, except under REQUIRE_REAL_SERVICES=1 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings as django_settings
 
 from retention.models import Case, Task
 from tests.pages.branch_world import (
@@ -31,42 +28,17 @@ from tests.pages.branch_world import (
     night,
     satisfaction_fell,
 )
+from tests.pages.test_browser import browser, lang, page, shot
 
 # serialized_rollback: a transactional test empties every table afterwards; this puts back what the
 # migrations wrote (the playbooks) for the next one.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", django_settings.BASE_DIR / "var" / "screenshots"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not CHROMIUM.exists():
-    if os.environ.get("REQUIRE_REAL_SERVICES") == "1":
-        pytest.fail("browser tests need /usr/bin/chromium (apt-get install chromium)", pytrace=False)
-    pytest.skip("needs /usr/bin/chromium", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-BROWSER_LOCALES = {"zh-hans": "zh-CN", "en": "en-US"}
+# The staff browser tests' fixtures (one chromium per module, the page with its script-error
+# check, both languages), named here so that pytest finds them in this module.
+SHARED_FIXTURES = (browser, lang, page)
 TABLET = {"width": 768, "height": 1024}
 DESKTOP = {"width": 1366, "height": 768}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test body
-    # stay synchronous, so Django's async-safety check is switched off here.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(params=list(BROWSER_LOCALES))
-def lang(request) -> str:
-    return request.param
 
 
 @pytest.fixture
@@ -76,35 +48,8 @@ def world(settings, live_server):
         yield branch_world()
 
 
-@pytest.fixture
-def page(browser, live_server, lang):
-    context = browser.new_context(viewport=DESKTOP, locale=BROWSER_LOCALES[lang])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not _refused_form(msg.text)
-            else None)
-    page.base_url = live_server.url
-    page.lang = lang
-    yield page
-    context.close()
-    # No script errors and no Content-Security-Policy violations on any page opened.
-    assert errors == []
-
-
-def _refused_form(text: str) -> bool:
-    # The browser logs every 4xx answer; a 422 is a form answered with its message, as designed.
-    return text.startswith("Failed to load resource") and "422" in text
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    language = page.locator("html").get_attribute("lang")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=False)
-
-
 def log_in(page, user) -> None:
+    # The branch world's own password (tests.pages.branch_world), not the staff pages'.
     page.goto(page.base_url + "/login/")
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", PASSWORD)
