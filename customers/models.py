@@ -321,3 +321,43 @@ class ContactLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.channel} {self.result} ({self.contacted_at:%Y-%m-%d %H:%M})"
+
+
+class ConsentSource(models.TextChoices):
+    STAFF = "staff", _("Set by staff")
+    IMPORT = "import", _("Bank data import")
+
+
+class ContactConsent(models.Model):
+    """The customer's wish about one channel (the shape of Salesforce's ContactPointConsent:
+    customer, channel, opt-out status, reason, effective date, capture source).
+
+    One row per customer and channel, kept when the flag is cleared (``do_not_contact``
+    false), so the row says who changed it last and when it takes effect. The latest
+    statement wins: an import's row replaces a stored one only if its ``effective_on`` is
+    not earlier (a wish told to staff after the bank's export was made is kept). Every
+    change by staff is in the audit trail."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(_("channel"), max_length=16, choices=ContactChannel.choices)
+    do_not_contact = models.BooleanField(_("do not contact"), default=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # In force from this day (the day the customer asked, as a rule).
+    effective_on = models.DateField(_("effective from"))
+    source = models.CharField(_("source"), max_length=8, choices=ConsentSource.choices, default=ConsentSource.STAFF)
+    # The member of staff who last set or cleared it on the customer page; empty when an import did.
+    set_by = models.ForeignKey(
+        User, verbose_name=_("set by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["customer", "channel"]
+        verbose_name = _("contact preference")
+        verbose_name_plural = _("contact preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel"], name="uniq_consent_customer_channel"),
+        ]
+
+    def __str__(self) -> str:
+        state = "do not contact" if self.do_not_contact else "may contact"
+        return f"{self.customer_id} {self.channel}: {state} ({self.effective_on})"

@@ -10,7 +10,17 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from audit.services import AuditOrigin, audit_denied, audit_list_viewed
-from customers.models import ContactLog, Customer, CustomerStatus, Holding, Role, Survey, User
+from customers.models import (
+    ContactChannel,
+    ContactConsent,
+    ContactLog,
+    Customer,
+    CustomerStatus,
+    Holding,
+    Role,
+    Survey,
+    User,
+)
 
 # Largest primary key a database column holds; a larger id cannot exist (and would overflow
 # SQLite's integer conversion), so it is simply not found.
@@ -198,3 +208,11 @@ def customer_handover_recipients(*, customers: list[Customer]) -> dict[int, User
 def customer_handover_recipient(*, customer: Customer) -> User | None:
     """Whom the lobby hands one walk-in over to (see ``customer_handover_recipients``)."""
     return customer_handover_recipients(customers=[customer])[customer.pk]
+
+
+def customer_consents(*, customer: Customer) -> list[ContactConsent]:
+    """The customer's contact preferences, one per channel that has one, in the channels'
+    order (a cleared flag too: it says who cleared it and when). One query."""
+    order = {channel: i for i, channel in enumerate(ContactChannel.values)}
+    consents = list(ContactConsent.objects.filter(customer=customer).select_related("set_by"))
+    return sorted(consents, key=lambda consent: order.get(consent.channel, len(order)))

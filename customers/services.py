@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import tempfile
 import time
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import F
@@ -24,8 +25,9 @@ from customers.importing.schema import FILES, FileSpec
 from customers.importing.uploads import UploadProblem, upload_problems
 from customers.importing.validation import Problem, References, validate_file
 from customers.importing.writers import StageSink, Writer, writer_for
-from customers.models import Branch, Customer, Product, User
+from customers.models import Branch, ConsentSource, ContactChannel, ContactConsent, Customer, Product, User
 from customers.permissions import user_can_reveal_personal_data
+from customers.selectors import customer_scope
 
 # A file with more rows than this gets a progress bar (when asked for).
 PROGRESS_MIN_ROWS = 100_000
@@ -384,3 +386,44 @@ def customer_segment_override(*, customer: Customer, segment_override: str, reas
         "after": {"segment_override": customer.segment_override, "reason": customer.segment_override_reason},
     })
     return customer
+
+
+def _consent_state(consent: ContactConsent | None) -> dict | None:
+    if consent is None:
+        return None
+    return {"do_not_contact": consent.do_not_contact, "reason": consent.reason,
+            "effective_on": consent.effective_on.isoformat(), "source": consent.source}
+
+
+@transaction.atomic
+def contact_consent_set(*, customer: Customer, channel: str, do_not_contact: bool, reason: str,
+                        effective_on: dt.date, origin: AuditOrigin) -> ContactConsent:
+    """Record the customer's wish about one channel: do not contact (with the reason they
+    gave), or contact again (clearing the flag; the row stays and says who cleared it).
+
+    By staff who may see the customer (``customer_scope``: their RM, the branch's lobby
+    manager and head, an administrator); anyone else is refused (PermissionDenied) and
+    audited. Every change is audited with the values before and after."""
+    actor = origin.actor
+    if actor is None or not customer_scope(user=actor).filter(pk=customer.pk).exists():
+        audit_denied(origin=origin, object_type="customers.customer", object_id=customer.pk,
+                     reason="contact_consent")
+        raise PermissionDenied
+    if channel not in ContactChannel.values:
+        raise ValidationError(gettext("Unknown channel."))
+    reason = (reason or "").strip()
+    if do_not_contact and not reason:
+        raise ValidationError(gettext("Say why the customer does not want to be contacted."))
+    existing = ContactConsent.objects.select_for_update().filter(customer=customer, channel=channel).first()
+    before = _consent_state(existing)
+    consent = existing or ContactConsent(customer=customer, channel=channel)
+    consent.do_not_contact = do_not_contact
+    consent.reason = reason
+    consent.effective_on = effective_on
+    consent.source = ConsentSource.STAFF
+    consent.set_by = actor
+    consent.save()
+    audit_record(action=AuditAction.CHANGE, origin=origin, obj=customer, detail={
+        "field": "contact_consent", "channel": channel, "before": before, "after": _consent_state(consent),
+    })
+    return consent

@@ -29,6 +29,7 @@ from audit.services import AuditOrigin, audit_denied, audit_record
 from customers.models import ContactChannel, ContactLog, ContactResult, User
 from retention import conf
 from retention.branch_selectors import branch_task_doable_by
+from retention.contactability import channel_block_reason
 from retention.models import (
     OPEN_STATUSES,
     WORKABLE_STATUSES,
@@ -255,12 +256,23 @@ def task_done(
         return task
     if task.status != TaskStatus.OPEN:
         raise ValidationError(_("This task was cancelled; it cannot be done."))
+    _require_contactable(case, channel=task.channel)
     now = timezone.now()
     _complete(task, user=user, now=now, outcome=outcome, note=note, amount_kept=amount_kept)
     _case_worked(case, user=user, now=now, action=CaseEvent.Action.TASK_DONE, task=task, note=note,
                  data={"task": task.pk, "order": task.order, "outcome": outcome})
     _audit(origin, case, "task_done", task=task.pk, outcome=outcome)
     return task
+
+
+def _require_contactable(case: Case, *, channel: str) -> None:
+    """A contact with the customer on ``channel`` today must not break their wishes (a
+    do-not-contact flag on it, or the contact-frequency cap: ``retention.contactability``)."""
+    reason = channel_block_reason(customer_id=case.customer_id, channel=channel, today=timezone.localdate())
+    if reason:
+        raise ValidationError(
+            _("%(reason)s. A contact on this channel would break the customer's wishes: it is not possible now.")
+            % {"reason": reason})
 
 
 def _require_doable(task: Task, user: User) -> None:
@@ -322,13 +334,15 @@ def contact_log(
 ) -> ContactLog:
     """Log one contact with the case's customer: the contact log entry, the case in progress
     and worked, and the open task of the user's on that channel (if any) done by it (undo:
-    ``task_undo``)."""
+    ``task_undo``). Refused on a channel the customer asked not to be contacted on, or an
+    outbound channel once the contact-frequency cap is reached."""
     if channel not in ContactChannel.values:
         raise ValidationError(_("Unknown channel."))
     if result not in ContactResult.values:
         raise ValidationError(_("Unknown result."))
     case = _case_lock_for_user(case=case, user=user)
     _require_status(case, OPEN_STATUSES)
+    _require_contactable(case, channel=channel)
     now = timezone.now()
     contact = ContactLog.objects.create(
         customer_id=case.customer_id, staff=user, contacted_at=now, channel=channel, result=result, note=note,

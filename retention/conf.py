@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ImproperlyConfigured
+
 from churn import conf as churn_conf
 from core.conf import IN_SETTINGS, setting
 from customers import conf as customers_conf
@@ -68,6 +70,10 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     # ... and only if at least this much AUM (CNY) left: a customer hovering at a tier floor
     # with a few hundred CNY is not a win-back case.
     "RETENTION_WIN_BACK_MIN_AUM_LOST": (10_000.0, float),
+    # Contact-frequency cap: at most COUNT outbound contacts with a customer in DAYS days
+    # (today included), counted from the contact log (retention.contactability).
+    "RETENTION_CONTACT_CAP_COUNT": (IN_SETTINGS, int),
+    "RETENTION_CONTACT_CAP_DAYS": (IN_SETTINGS, int),
 }
 
 
@@ -188,7 +194,25 @@ def win_back_min_aum_lost() -> float:
     return _get("RETENTION_WIN_BACK_MIN_AUM_LOST")
 
 
+def contact_cap_count() -> int:
+    return _at_least_one("RETENTION_CONTACT_CAP_COUNT")
+
+
+def contact_cap_days() -> int:
+    return _at_least_one("RETENTION_CONTACT_CAP_DAYS")
+
+
+def _at_least_one(name: str) -> int:
+    # A cap of 0 contacts (or over 0 days) would block every call or none: a typing mistake.
+    value = _get(name)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, got {value!r}")
+    return value
+
+
 # Shared with the bank data and the churn engine, read by their readers.
+
+
 def core_tiers() -> tuple[str, ...]:
     return customers_conf.core_tiers()
 

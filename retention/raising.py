@@ -47,6 +47,7 @@ from core.months import add_months
 from customers.models import Role, User
 from customers.selectors import branch_staff
 from retention import conf
+from retention.contactability import case_blocked_sql
 from retention.control import control_draw, is_held_out, period_start
 from retention.models import (
     CLOSED_BY_STAFF,
@@ -633,9 +634,15 @@ def _rank(cursor, *, run_date: dt.date) -> int:
     whose date comes from a deadline, e.g. the call before a competitor's product matures, or a
     large withdrawal booked for today or tomorrow), then by expected value; the first
     RETENTION_DAILY_BUDGET are today's budget. Stored, so the list pages read the day's
-    order with a fixed number of queries."""
+    order with a fixed number of queries.
+
+    A case whose every open task would break the customer's wishes today (do not contact on
+    its channel, or the contact-frequency cap reached: ``retention.contactability``) is
+    skipped for today: not time-critical, ranked after the owner's other cases, and never in
+    the budget."""
     case, signal, task = _T["case"], _T["signal"], _T["task"]
     day, tomorrow, now = _date(run_date), _date(run_date + dt.timedelta(days=1)), _now()
+    blocked, blocked_params = case_blocked_sql(case_table=case, today=run_date)
     _run(cursor, f"UPDATE {case} SET rank = NULL, in_budget = {_false()}, urgent = {_false()} "
                  f"WHERE rank IS NOT NULL AND (status NOT IN {_WORKABLE} OR is_control = {_true()})")
     urgent = (
@@ -646,20 +653,23 @@ def _rank(cursor, *, run_date: dt.date) -> int:
         f"AND s.is_active = {_true()} AND s.kind = 'large_withdrawal' AND s.event_on <= %s) "
         f"THEN {_true()} ELSE {_false()} END"
     )
+    urgent = f"CASE WHEN {blocked} THEN {_false()} ELSE {urgent} END"
     # Only the cases whose flag changes are written: most keep theirs from one night to the
     # next, and each row written is a new row version with every index of the table updated.
     _run(
         cursor,
         f"UPDATE {case} SET urgent = {urgent} WHERE status IN {_WORKABLE} AND is_control = {_false()} "
         f"AND urgent <> {urgent}",
-        [tomorrow, tomorrow, tomorrow, tomorrow],
+        [*blocked_params, tomorrow, tomorrow] * 2,
     )
     return _run(
         cursor,
-        f"UPDATE {case} AS c SET rank = r.position, ranked_on = %s, in_budget = (r.position <= %s), updated_at = %s "
-        f"FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY owner_id ORDER BY urgent DESC, priority DESC, id) "
-        f"AS position FROM {case} WHERE status IN {_WORKABLE} AND is_control = {_false()}) r WHERE r.id = c.id",
-        [day, conf.daily_budget(), now],
+        f"UPDATE {case} AS c SET rank = r.position, ranked_on = %s, "
+        f"in_budget = (r.position <= %s AND NOT r.blocked), updated_at = %s "
+        f"FROM (SELECT id, blocked, ROW_NUMBER() OVER (PARTITION BY owner_id ORDER BY blocked, urgent DESC, "
+        f"priority DESC, id) AS position FROM (SELECT id, owner_id, urgent, priority, {blocked} AS blocked "
+        f"FROM {case} WHERE status IN {_WORKABLE} AND is_control = {_false()}) b) r WHERE r.id = c.id",
+        [day, conf.daily_budget(), now, *blocked_params],
     )
 
 

@@ -22,6 +22,7 @@ from core.months import month_start
 from customers.models import Customer, CustomerStatus, Product, ProductKind, ProductYield, Role, User
 from customers.selectors import MAX_ID, customer_scope, effective_segment_is
 from retention import conf
+from retention.contactability import case_blocked_expression
 from retention.models import (
     OPEN_STATUSES,
     WORKABLE_STATUSES,
@@ -158,7 +159,8 @@ def case_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[C
     ``list_rank``: its place among the owner's cases *of this list* (time-critical first,
     then expected value), so the ranks are contiguous over what the user is shown; the
     first ``RETENTION_DAILY_BUDGET`` of an owner's unfiltered list are today's budget
-    (``case_list_budget``).
+    (``case_list_budget``). A case blocked by the customer's wishes (``contact_blocked``)
+    comes after the owner's other cases.
 
     ``filters``: ``status`` (a status or list; default open and in progress), ``kind`` (the
     case's kind), ``signal`` (cases with an active signal of that kind), ``owner_id``,
@@ -181,11 +183,15 @@ def case_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[C
         cases = cases.filter(Exists(Signal.objects.filter(
             case_id=OuterRef("pk"), is_active=True, kind=SignalKind.MODEL_RISK,
             details__risk_band=filters["risk_band"])))
+    # A case the customer's wishes block today (retention.contactability) sinks to the end,
+    # as the night's ranking leaves it out of the budget.
+    cases = cases.annotate(contact_blocked=case_blocked_expression(today=timezone.localdate()))
+    order = (F("contact_blocked").asc(), *LIST_ORDER)
     return (
-        cases.annotate(list_rank=Window(RowNumber(), partition_by=[F("owner_id")], order_by=list(LIST_ORDER)))
+        cases.annotate(list_rank=Window(RowNumber(), partition_by=[F("owner_id")], order_by=list(order)))
         .select_related("customer", "playbook", "owner", "branch")
         .prefetch_related(_signals_prefetch(), _tasks_prefetch())
-        .order_by(*LIST_ORDER)
+        .order_by(*order)
     )
 
 

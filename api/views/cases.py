@@ -31,6 +31,7 @@ from customers.models import ContactChannel, ContactResult, Segment
 from customers.selectors import effective_segment_is
 from customers.services import customer_data_shown, customer_viewed
 from retention import branch_selectors, branch_services, case_services, selectors
+from retention.contactability import cases_with_contactability
 from retention.models import (
     OPEN_STATUSES,
     Case,
@@ -151,6 +152,13 @@ class CaseSerializer(serializers.Serializer):
                                         help_text="Win-back: the AUM that left.")
     signals = serializers.SerializerMethodField(help_text="The active signals, highest expected value first.")
     tasks = TaskSerializer(many=True)
+    contact_blocked_reason = serializers.SerializerMethodField(
+        help_text="Why working the case today would break the customer's wishes (every open task is on a channel "
+                  "they asked not to be contacted on, or the contact-frequency cap is reached), in the request's "
+                  "language; empty when it would not. Such a case is out of today's budget.")
+
+    def get_contact_blocked_reason(self, case) -> str:
+        return getattr(case, "contact_blocked_reason", "")
 
     @extend_schema_field(SignalSerializer(many=True))
     def get_signals(self, case):
@@ -229,6 +237,7 @@ def _case_detail(request, pk) -> dict:
     # Re-read after an action (no audit: the case was in scope a moment ago).
     case = _with_rows(selectors.case_scope_for_user(user=request.user).filter(pk=pk)).prefetch_related(
         Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("at", "pk"))).get()
+    cases_with_contactability(cases=[case] if case.is_open else [], today=timezone.localdate())
     return CaseDetailSerializer(case).data
 
 
@@ -303,6 +312,7 @@ class CaseListApi(ApiView):
         cases, pagination_class = _filtered_cases(request)
         paginator = pagination_class()
         page = paginator.paginate_queryset(_with_rows(cases), request, view=self)
+        page = cases_with_contactability(cases=page, today=timezone.localdate())
         customer_data_shown(origin=origin_from_request(request), what="cases", filters=request.query_params.dict(),
                             customer_ids=[c.customer.customer_id for c in page])
         return paginator.get_paginated_response(CaseSerializer(page, many=True).data)

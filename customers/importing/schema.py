@@ -18,6 +18,8 @@ from customers.models import (
     Appointment,
     AppointmentKind,
     Branch,
+    ContactChannel,
+    ContactConsent,
     Customer,
     CustomerStatus,
     Holding,
@@ -283,6 +285,23 @@ APPOINTMENTS = FileSpec(
     key=("customer_id", "kind", "scheduled_on"),
 )
 
+# The customers' wishes about channels, from the bank's consent records (optional). A row
+# replaces the stored preference of its customer and channel only if it is not older than it
+# (``effective_on``): a request told to staff after the export was made is kept.
+CONSENTS = FileSpec(
+    name="consents.csv",
+    kind="consents",
+    columns=(
+        code("customer_id", Ref.CUSTOMER),
+        choice("channel", ContactChannel),
+        Column("do_not_contact", Kind.BOOLEAN),
+        text("reason", ContactConsent, "reason", required=False),
+        date("effective_on"),
+    ),
+    key=("customer_id", "channel"),
+    multiline=True,
+)
+
 # Import order: every file comes after the files it refers to.
 FILES: tuple[FileSpec, ...] = (
     BRANCHES,
@@ -294,4 +313,5 @@ FILES: tuple[FileSpec, ...] = (
     HOLDINGS,
     SURVEYS,
     APPOINTMENTS,
+    CONSENTS,
 )

@@ -913,6 +913,10 @@ def clean_table(spec: FileSpec, parsed: dict[str, Parsed], *, bank_name: str, re
         # Bulk writes skip Customer.save(), which keeps these for the walk-in lookup.
         columns["phone_tail"] = pc.utf8_slice_codeunits(columns["phone"], -4)
         columns["id_tail"] = pc.utf8_slice_codeunits(columns["id_number"], -4)
+    if spec.kind == "consents":
+        # What the file says, from the import: no member of staff set it.
+        columns["source"] = pa.array(["import"] * rows, pa.string())
+        columns["set_by"] = pa.nulls(rows, pa.int64())
     if spec.kind == "products":
         # An explicit is_ours wins; where it is empty (or the column absent) the provider's name decides.
         columns["is_ours"] = pc.coalesce(columns["is_ours"], pc.equal(columns["provider"], bank_name))

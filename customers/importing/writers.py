@@ -60,6 +60,7 @@ from customers.importing.validation import lookup
 from customers.models import (
     Appointment,
     Branch,
+    ContactConsent,
     Customer,
     Holding,
     MonthlyBalance,
@@ -125,6 +126,9 @@ class Target:
     # Fields an empty (or absent) value does not erase: a file without the optional
     # aum_month_avg column, re-imported, keeps the daily averages already stored.
     kept_when_empty: tuple[str, ...] = ()
+    # A date field: a staged row replaces a stored one only if its date is not earlier
+    # (the latest statement wins: a customer's wish told to staff after the export was made).
+    newer_only: str | None = None
 
     def nullable(self, join: Join) -> bool:
         """Whether the code may be empty: the foreign key is then NULL (Customer.rm)."""
@@ -217,6 +221,16 @@ TARGETS: dict[str, Target] = {
         ("customer", "kind", "scheduled_on"),
         {"kind": "kind", "amount": "amount", "scheduled_on": "scheduled_on"},
         joins=(Join("customer", Customer, "customer_id", "customer_id"),),
+    ),
+    "consents": Target(
+        ContactConsent,
+        ("customer", "channel"),
+        # source and set_by are derived (validation.clean_table): an imported row says it
+        # came from the import, and no member of staff set it.
+        {"channel": "channel", "do_not_contact": "do_not_contact", "reason": "reason",
+         "effective_on": "effective_on", "source": "source", "set_by": "set_by"},
+        joins=(Join("customer", Customer, "customer_id", "customer_id"),),
+        newer_only="effective_on",
     ),
 }
 
@@ -355,6 +369,9 @@ class Writer:
             f"WHERE ({', '.join(f't.{quote(c)}' for c in updated)}) "
             f"IS DISTINCT FROM ({', '.join(new_value[c] for c in updated)})"
         )
+        if target.newer_only is not None:
+            newer = quote(_column(target.model, target.newer_only))
+            sql += f" AND EXCLUDED.{newer} >= t.{newer}"
         return sql, params
 
     # --- customers from their monthly rows ---

@@ -57,3 +57,22 @@ class HandoverForm(forms.Form):
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. asked about loan products; seated in the wealth area")}),
     )
+
+
+class ConsentForm(forms.Form):
+    """A do-not-contact request on one channel (``do_not_contact`` 1), or its clearing (0)."""
+
+    channel = forms.ChoiceField(label=_("Channel"), choices=ContactChannel.choices)
+    do_not_contact = forms.TypedChoiceField(choices=[("1", "1"), ("0", "0")], coerce=lambda value: value == "1",
+                                            initial="1", widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=300,
+        widget=forms.TextInput(attrs={"maxlength": 300, "placeholder": _("e.g. asked on the phone: no more calls")}),
+    )
+    effective_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("do_not_contact") and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", _("Say why the customer does not want to be contacted."))
+        return cleaned

@@ -34,7 +34,7 @@ from core.spreadsheet import spreadsheet_safe
 from customers.models import Customer, Segment
 from customers.selectors import contact_follow_ups_due
 from customers.services import customer_data_shown
-from retention import case_services, selectors
+from retention import case_services, contactability, selectors
 from retention.models import (
     OPEN_STATUSES,
     Case,
@@ -99,6 +99,15 @@ def decorate_cases(cases: Iterable[Case], *, budget: int | None) -> None:
         case.in_todays_budget = budget is not None and rank is not None and rank <= budget
 
 
+def attach_contactability(cases: Iterable[Case], *, today: dt.date) -> None:
+    """``contact_blocked_reason`` on each case: why working it today would break the
+    customer's wishes (empty when it would not; ``retention.contactability``). A blocked
+    case is out of today's budget and not time-critical. Three queries for any number."""
+    for case in contactability.cases_with_contactability(cases=cases, today=today):
+        if case.contact_blocked_reason:
+            case.in_todays_budget = False
+
+
 # --- the RM's list ---------------------------------------------------------------------------
 
 
@@ -120,9 +129,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
     budget = selectors.case_list_budget() if not filters else None
     page = paginate(request, cases)
     decorate_cases(page.object_list, budget=budget)
+    today = timezone.localdate()
+    attach_contactability(page.object_list, today=today)
     customer_data_shown(origin=origin_from_request(request), what="cases", filters=request.GET.dict(),
                         customer_ids=[case.customer.customer_id for case in page.object_list])
-    today = timezone.localdate()
     context = {
         "form": form,
         "page": page,
@@ -193,6 +203,7 @@ def case_export(request: HttpRequest, fmt: str) -> HttpResponse:
     budget = selectors.case_list_budget() if not filters else None
     rows_of_cases = list(cases[:EXPORT_MAX_ROWS])
     decorate_cases(rows_of_cases, budget=budget)
+    attach_contactability(rows_of_cases, today=timezone.localdate())
     rows = [[spreadsheet_safe(cell) for cell in row] for row in _export_rows(rows_of_cases)]
     stamp = timezone.localdate().isoformat()
     customer_data_shown(origin=origin_from_request(request), what="case_list", filters=request.GET.dict(),
@@ -307,6 +318,7 @@ def customer_cases_context(*, user, customer: Customer) -> dict:
     for case in cases:
         decorate_case_card(case)
     open_cases = [case for case in cases if case.status in OPEN_STATUSES]
+    attach_contactability(open_cases, today=timezone.localdate())
     win_back = next((case for case in cases if case.kind == CaseKind.WIN_BACK), None)
     return {
         "open_cases": open_cases,
@@ -322,6 +334,8 @@ def customer_cases_context(*, user, customer: Customer) -> dict:
 def _case_card(request: HttpRequest, case_id: int, *, error: str = "", flash: str = "", status: int = 200):
     case = selectors.case_get_for_user(user=request.user, case_id=case_id)
     decorate_case_card(case)
+    if case.is_open:
+        attach_contactability([case], today=timezone.localdate())
     context = {
         "case": case, "action_error": error, "flash": flash, "contact_form": ContactForm(auto_id=False),
         "today": timezone.localdate(), "snooze_horizon": case_services.snooze_horizon(today=timezone.localdate()),

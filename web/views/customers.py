@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
@@ -38,12 +40,14 @@ from customers.models import (
 from customers.permissions import user_can_override_segment, user_can_reveal_personal_data
 from customers.selectors import (
     customer_balance_history,
+    customer_consents,
     customer_get_for_user_or_404,
     customer_holdings_by_maturity,
     customer_recent_contacts,
     customer_recent_surveys,
 )
 from customers.services import (
+    contact_consent_set,
     customer_action_refused,
     customer_field_reveal,
     customer_segment_override,
@@ -51,7 +55,7 @@ from customers.services import (
 )
 from retention import selectors as retention_selectors
 from retention.case_services import snooze_horizon
-from web.forms.customers import ContactForm, SegmentOverrideForm
+from web.forms.customers import ConsentForm, ContactForm, SegmentOverrideForm
 from web.views.cases import customer_cases_context
 
 PAGE_SIZE = 25
@@ -171,6 +175,16 @@ def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
         "can_reveal": user_can_reveal_personal_data(request.user),
         "contact_form": ContactForm(auto_id=False),
         "today": today,
+        **_consents_context(customer=customer, today=today),
+    }
+
+
+def _consents_context(*, customer: Customer, today: dt.date, form: ConsentForm | None = None) -> dict:
+    consents = customer_consents(customer=customer)
+    return {
+        "consents": consents,
+        "consents_flagged": [consent for consent in consents if consent.do_not_contact],
+        "consent_form": form or ConsentForm(initial={"effective_on": today}, prefix="consent"),
     }
 
 
@@ -216,6 +230,43 @@ def customer_segment(request: HttpRequest, pk: int) -> HttpResponse:
         saved = True
     context = {"customer": customer, "segment_form": form, "can_override_segment": True, "saved": saved}
     return render(request, "customers/_segment.html", context, status=200 if saved or form.is_valid() else 422)
+
+
+@login_required
+@require_POST
+def customer_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record or clear a do-not-contact request on one channel (every member of staff who may
+    see the customer may); the service audits it. htmx gets the refreshed card and, out of
+    band, the customer's cases (whose contact form the flag may now hide)."""
+    customer = _scoped_customer(request, pk)
+    form = ConsentForm(request.POST, prefix="consent")
+    error = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            contact_consent_set(customer=customer, channel=data["channel"], do_not_contact=data["do_not_contact"],
+                                reason=data["reason"], effective_on=data["effective_on"],
+                                origin=origin_from_request(request))
+        except PermissionDenied as exc:  # audited by the service
+            raise Http404 from exc
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    else:
+        error = " ".join(str(message) for errors in form.errors.values() for message in errors)
+    if not request.headers.get("HX-Request"):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, _("Contact preference saved."))
+        return redirect(reverse("customers:detail", args=[customer.pk]) + "#consents")
+    today = timezone.localdate()
+    context = {
+        **_consents_context(customer=customer, today=today, form=form if error else None),
+        **customer_cases_context(user=request.user, customer=customer),
+        "customer": customer, "consent_error": error, "consent_saved": not error, "cases_out_of_band": not error,
+        "contact_form": ContactForm(auto_id=False), "today": today, "snooze_horizon": snooze_horizon(today=today),
+    }
+    return render(request, "customers/_consents.html", context, status=422 if error else 200)
 
 
 # --- competitor comparison ------------------------------------------------------------
