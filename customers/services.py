@@ -395,7 +395,6 @@ def _consent_state(consent: ContactConsent | None) -> dict | None:
             "effective_on": consent.effective_on.isoformat(), "source": consent.source}
 
 
-@transaction.atomic
 def contact_consent_set(*, customer: Customer, channel: str, do_not_contact: bool, reason: str,
                         effective_on: dt.date, origin: AuditOrigin) -> ContactConsent:
     """Record the customer's wish about one channel: do not contact (with the reason they
@@ -414,16 +413,18 @@ def contact_consent_set(*, customer: Customer, channel: str, do_not_contact: boo
     reason = (reason or "").strip()
     if do_not_contact and not reason:
         raise ValidationError(gettext("Say why the customer does not want to be contacted."))
-    existing = ContactConsent.objects.select_for_update().filter(customer=customer, channel=channel).first()
-    before = _consent_state(existing)
-    consent = existing or ContactConsent(customer=customer, channel=channel)
-    consent.do_not_contact = do_not_contact
-    consent.reason = reason
-    consent.effective_on = effective_on
-    consent.source = ConsentSource.STAFF
-    consent.set_by = actor
-    consent.save()
-    audit_record(action=AuditAction.CHANGE, origin=origin, obj=customer, detail={
-        "field": "contact_consent", "channel": channel, "before": before, "after": _consent_state(consent),
-    })
+    # The refusal above is audited outside the change's transaction, so it stays recorded.
+    with transaction.atomic():
+        existing = ContactConsent.objects.select_for_update().filter(customer=customer, channel=channel).first()
+        before = _consent_state(existing)
+        consent = existing or ContactConsent(customer=customer, channel=channel)
+        consent.do_not_contact = do_not_contact
+        consent.reason = reason
+        consent.effective_on = effective_on
+        consent.source = ConsentSource.STAFF
+        consent.set_by = actor
+        consent.save()
+        audit_record(action=AuditAction.CHANGE, origin=origin, obj=customer, detail={
+            "field": "contact_consent", "channel": channel, "before": before, "after": _consent_state(consent),
+        })
     return consent
