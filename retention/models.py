@@ -211,6 +211,9 @@ class Case(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # Not a column: set by ``retention.contactability.cases_with_contactability`` for the pages and the API.
+    contact_blocked_reason: str = ""
+
     class Meta:
         ordering = ["-priority"]
         verbose_name = _("retention case")

@@ -78,7 +78,7 @@ def test_the_answer_brings_the_case_with_its_reason_instead_of_the_contact_form(
 
     cases = html.split('<section id="cases" hx-swap-oob="true">', 1)[1]
     assert REASON_EN in cases and "Not to be contacted now" in cases
-    assert 'action="/cases/%d/contact/"' % calls_only.pk not in cases
+    assert reverse("retention:case_contact", args=[calls_only.pk]) not in cases
 
 
 def test_clearing_the_request_brings_the_contact_form_back(client, bank, calls_only):

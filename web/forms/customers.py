@@ -72,7 +72,8 @@ class ConsentForm(forms.Form):
     effective_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("do_not_contact") and not (cleaned.get("reason") or "").strip():
             self.add_error("reason", _("Say why the customer does not want to be contacted."))
         return cleaned
