@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -121,10 +122,14 @@ def _case_work(case: Case, *, stays: bool, day: dt.date) -> tuple[int, int]:
     first = next((t for t in tasks if t.owner_role == OwnerRole.RM), tasks[0] if tasks else None)
     done = contacts = 0
     if first is not None and first.owner is not None:
-        case_services.contact_log(case=case, user=first.owner, channel=first.channel,
-                                  result=ContactResult.AGREED if stays else ContactResult.REACHED)
-        contacts += 1
-        done += Task.objects.filter(pk=first.pk, status=TaskStatus.DONE).count()
+        try:
+            case_services.contact_log(case=case, user=first.owner, channel=first.channel,
+                                      result=ContactResult.AGREED if stays else ContactResult.REACHED)
+        except ValidationError:
+            pass  # the customer's wishes forbid it today (retention.contactability): staff leave it
+        else:
+            contacts += 1
+            done += Task.objects.filter(pk=first.pk, status=TaskStatus.DONE).count()
     for task in tasks:
         if task is first or task.owner is None or task.owner_role == OwnerRole.RM or task.due_on > day:
             continue
@@ -132,7 +137,10 @@ def _case_work(case: Case, *, stays: bool, day: dt.date) -> tuple[int, int]:
             outcome = TaskOutcome.FUNDS_KEPT if stays else TaskOutcome.FUNDS_MOVED
         else:
             outcome = TaskOutcome.REASON_LEARNT
-        case_services.task_done(task=task, user=task.owner, outcome=outcome)
+        try:
+            case_services.task_done(task=task, user=task.owner, outcome=outcome)
+        except ValidationError:
+            continue  # as above
         done += 1
     return done, contacts
 

@@ -175,3 +175,10 @@ def test_the_cap_is_shown_with_the_next_possible_day(client, bank, calls_only):
     html = page_of(client, bank.owner, reverse("customers:detail", args=[bank.customer.pk]))
 
     assert "2 contacts in the last 7 days: next possible on 05-19" in html
+
+
+def test_the_request_form_offers_today_in_the_date_inputs_format_in_both_languages(client, bank, calls_only):
+    for language in ("en", "zh-hans"):
+        html = page_of(client, bank.owner, reverse("customers:detail", args=[bank.customer.pk]), language)
+
+        assert 'name="consent-effective_on" value="2024-05-15"' in html

@@ -69,7 +69,8 @@ class ConsentForm(forms.Form):
         label=_("Reason"), required=False, max_length=300,
         widget=forms.TextInput(attrs={"maxlength": 300, "placeholder": _("e.g. asked on the phone: no more calls")}),
     )
-    effective_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    # ISO whatever the language: a date input only takes YYYY-MM-DD (zh-hans would print 2024/05/15).
+    effective_on = forms.DateField(label=_("From"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
         super().clean()
