@@ -119,9 +119,11 @@ def walkin_flags(*, user: User, customer_ids: list[int], today: dt.date | None =
         interceptions = [task for task in tasks if task.signal and task.signal.kind == INTERCEPTION_KIND]
         interceptions.sort(key=lambda task: task.status != TaskStatus.OPEN)  # an open one first
         steps = [task for task in tasks if task not in interceptions and task.status == TaskStatus.OPEN]
+        recorded = {task.signal_id for task in interceptions if task.status == TaskStatus.DONE}
+        # A booking whose visit is recorded is said by its record, not as something still to do.
         facts = [SignalFacts(kind=signal.kind, event_on=signal.event_on, details=signal.details or {},
                              probability=signal.probability, replacement=replacements.get(signal.pk))
-                 for signal in active]
+                 for signal in active if signal.pk not in recorded]
         points = talking_points(customer=customer_facts(case.customer), signals=facts,
                                 lobby_steps=[task.text for task in steps], today=today)
         flags[case.customer_id] = WalkinFlag(case=case, signals=active, lobby_tasks=steps, talking_points=points,

@@ -63,7 +63,6 @@ def test_a_walk_in_with_an_open_case_is_flagged_with_its_reasons_and_talking_poi
 
     assert "match flagged" in page and "At risk: keep this customer" in page
     assert "Large withdrawal or transfer booked" in page
-    assert "a large cash withdrawal of 1,160,000 CNY is booked for" in page
     # What to say starts from the booking itself, with its day and how far off it is.
     assert "Large cash withdrawal of 1,160,000 CNY booked for" in page
     assert "seat them in the wealth area and call the RM" in page

@@ -85,6 +85,8 @@ def test_the_lookup_says_each_signal_with_its_day_and_days_left(client, world, l
     points = _talking_points(_lookup(client, world.lobby, "王小", language))
 
     assert competitor in points and withdrawal in points
+    # The events' own reasons are not said twice beside them (the model's reasons would be listed).
+    assert '<ul class="reasons' not in _lookup(client, world.lobby, "王小", language)
     # The signals' lines first, the segment's after them.
     assert points.index('class="point-signal"') < points.index('class="point-segment"')
 
@@ -163,6 +165,8 @@ def test_the_branchs_lobby_or_head_records_the_visit_from_the_lookup(client, wor
     # Looked up again, the customer shows the recorded visit instead of the form.
     again = _lookup(client, user, "王小")
     assert "Came in: funds kept" in again and 'name="shown_in" value="walkin"' not in again
+    # ... and the booking is no longer a thing to say: its record says it.
+    assert "Large cash withdrawal of 500,000 CNY" not in _talking_points(again)
 
 
 @pytest.mark.parametrize("who", ["owner", "colleague", "outsider", "other_lobby", "other_head"])

@@ -32,7 +32,7 @@ from customers.selectors import (
 )
 from customers.services import customer_data_shown
 from retention import branch_selectors, branch_services
-from retention.models import Task
+from retention.models import SignalKind, Task
 from web.forms.branch import CallbackForm, InterceptionForm
 from web.forms.customers import HandoverForm, LookupForm
 
@@ -83,7 +83,9 @@ def _walkin_results_context(request: HttpRequest, query: str) -> dict:
         for customer in matches:
             customer.handover_to = recipients[customer.pk]
             customer.flag = flag = flags.get(customer.pk)
-            customer.reason_lines = _signal_reason_lines(flag.signals) if flag else []
+            # The model's reasons: the events' own are said, with their days, by the talking points.
+            customer.reason_lines = _signal_reason_lines(
+                [signal for signal in flag.signals if signal.kind == SignalKind.MODEL_RISK]) if flag else []
             # A customer not at risk gets the segment's lines only, marked as such on the page.
             customer.talking_points = (flag.talking_points if flag else
                                        branch_selectors.customer_talking_points(customer=customer, today=today))
