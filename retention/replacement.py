@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from customers.models import Holding, Product
-from retention.models import Signal, SignalKind
+from retention.models import Signal, SignalKind, Task
 
 # The signals whose holding matures: the RM prepares our replacement (or the rollover) for them.
 MATURITY_KINDS = (SignalKind.COMPETITOR_MATURITY, SignalKind.OWN_MATURITY)
@@ -137,7 +137,7 @@ def case_tasks_name_replacement(*, cases: Iterable) -> None:
     signals = [signal for case in cases for signal in case.signals.all() if signal.is_active]
     chosen = replacements_for_signals(signals=signals)
     for case in cases:
-        first_task: dict[int, object] = {}
+        first_task: dict[int, Task] = {}
         for task in sorted(case.tasks.all(), key=lambda task: (task.order, task.pk)):
             if task.signal_id in chosen:
                 first_task.setdefault(task.signal_id, task)

@@ -16,7 +16,7 @@ tier, nor to one far above their floor.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -210,7 +210,7 @@ def _model_risk(signal: SignalFacts, today: dt.date) -> str | None:
         "pct": int(round(signal.probability * 100))}
 
 
-_LINES = {
+_LINES: dict[str, Callable[[SignalFacts, dt.date], str | None]] = {
     SignalKind.COMPETITOR_MATURITY: _competitor_maturity,
     SignalKind.OWN_MATURITY: _own_maturity,
     SignalKind.LARGE_WITHDRAWAL: _large_withdrawal,
@@ -236,13 +236,14 @@ def signal_point(signal: SignalFacts, *, today: dt.date) -> str | None:
 def segment_points(customer: CustomerFacts) -> list[str]:
     """The segment's lines for the lobby (the product brief's playbooks, in the lobby's words),
     and the tier line only for a customer just above their tier's floor."""
-    lines = {
+    by_segment: dict[str, list[str]] = {
         Segment.PRODUCT: [_("Ask whether they are comparing yields with another bank; offer our side-by-side "
                             "table of products")],
         Segment.CONSUMPTION: [_("Ask about plans that will need money soon (home, car, education, business) and "
                                 "hand them to the RM to introduce our loans")],
         Segment.SERVICE: [_("Greet them by name, offer a seat and keep their wait short")],
-    }.get(customer.segment, [_("Greet them, offer a seat and ask what brings them in today")])
+    }
+    lines = by_segment.get(customer.segment, [_("Greet them, offer a seat and ask what brings them in today")])
     if customer.near_floor_tier in Tier.values:
         lines.append(_("Their AUM is just above the %(tier)s floor: mention that a downgrade would reduce their "
                        "service and privileges") % {"tier": Tier(customer.near_floor_tier).label})
