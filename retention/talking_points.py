@@ -57,6 +57,8 @@ class TalkingPoint:
     # "signal": from the customer's own signals; "step": an open lobby step of the case;
     # "segment": the segment's lines, the same for every customer of the segment.
     source: str
+    # The kind of the signal a "signal" line says.
+    signal_kind: str = ""
 
 
 # --- the pieces ---------------------------------------------------------------------------------
@@ -259,7 +261,8 @@ def talking_points(
     most ``TALKING_POINTS_MAX`` (every signal line kept first). With no signal (a customer
     not at risk) only the segment's lines. A tier-downgrade signal already says the tier, so
     the segment's tier line is not repeated."""
-    points = [TalkingPoint(line, "signal") for signal in signals if (line := signal_point(signal, today=today))]
+    points = [TalkingPoint(line, "signal", signal.kind) for signal in signals
+              if (line := signal_point(signal, today=today))]
     points += [TalkingPoint(step, "step") for step in lobby_steps if step]
     if any(signal.kind == SignalKind.TIER_DOWNGRADE for signal in signals):
         customer = CustomerFacts(segment=customer.segment)

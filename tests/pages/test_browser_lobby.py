@@ -29,10 +29,13 @@ SAVE = re.compile("^(保存|Save)$")
 
 
 def _look_up(page, query: str):
+    """The name as a Chinese input method commits it: one input event, one search (typed a
+    character at a time, a later answer could replace the results under the form being filled)."""
     goto(page, "/lookup/")
-    page.type("input[name=q]", query, delay=50)
+    page.fill("input[name=q]", query)
     match = page.locator("#lookup-results .match.flagged").first
     match.wait_for()
+    page.wait_for_function("document.querySelector('.htmx-request') === null")
     return match
 
 

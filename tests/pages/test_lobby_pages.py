@@ -128,13 +128,17 @@ def test_a_customer_not_at_risk_gets_only_the_segments_lines_marked_so(client, w
             '</ul>') in page
 
 
-def test_the_interception_list_carries_the_customers_talking_points(client, world):
+def test_the_interception_card_carries_the_customers_other_talking_points(client, world):
+    competitor_matures(world.customer, on=TODAY + dt.timedelta(days=4))
     book_withdrawal(world.customer)
     night()
 
     page = _as(client, world.lobby).get(reverse("customers:interceptions")).content.decode()
 
-    assert "Large cash withdrawal of 500,000 CNY booked for May 15 (today)" in page
+    points = _talking_points(page)
+    assert "Competitor wealth product matures on May 19 (in 4 days)" in points
+    # The booking is the card itself: not said again among the points.
+    assert "Large cash withdrawal of 500,000 CNY" not in points
 
 
 # --- recording an interception from the lookup -------------------------------------------------------

@@ -137,11 +137,18 @@ def interceptions(request: HttpRequest) -> HttpResponse:
         user=request.user, customer_ids=[task.case.customer_id for task in page.object_list], today=today)
     for task in page.object_list:
         task.can_record = branch_selectors.branch_task_doable_by(user=request.user, task=task)
-        flag = flags.get(task.case.customer_id)
-        task.talking_points = flag.talking_points if flag else []
+        task.talking_points = _besides_the_booking(flags.get(task.case.customer_id))
     context = {"page": page, "today": today, "tomorrow": today + dt.timedelta(days=1),
                "form": InterceptionForm(auto_id=False)}
     return render(request, "customers/interceptions.html", context)
+
+
+def _besides_the_booking(flag: branch_selectors.WalkinFlag | None) -> list:
+    """An interception card's talking points: the booking is the card itself, so its own line
+    is left out; the customer's other signals and the segment's lines stay."""
+    if flag is None:
+        return []
+    return [point for point in flag.talking_points if point.signal_kind != branch_selectors.INTERCEPTION_KIND]
 
 
 # Where the record form was posted from: the interception list's card, or the walk-in lookup's
@@ -154,7 +161,7 @@ def _interception_card(request: HttpRequest, task: Task, form: InterceptionForm,
     today = timezone.localdate()
     task.can_record = branch_selectors.branch_task_doable_by(user=request.user, task=task)
     flags = branch_selectors.walkin_flags(user=request.user, customer_ids=[task.case.customer_id], today=today)
-    task.talking_points = flags[task.case.customer_id].talking_points if task.case.customer_id in flags else []
+    task.talking_points = _besides_the_booking(flags.get(task.case.customer_id))
     template = _INTERCEPTION_TEMPLATES.get(request.POST.get("shown_in", ""), _INTERCEPTION_TEMPLATES["list"])
     context = {"task": task, "form": form, "today": today, "flash": flash}
     return render(request, template, context, status=status)
