@@ -43,6 +43,16 @@ def tier_for_aum(aum: float | Decimal, floors: Mapping[str, float]) -> str:
     return tier
 
 
+def tier_floor_near(aum: float | Decimal, floors: Mapping[str, float], margin: float) -> str | None:
+    """The tier whose floor ``aum`` is just above (at most ``margin``, e.g. 0.10 = 10%, above
+    it), so that a fall would downgrade the customer; None for a mass-tier customer (there
+    is no lower tier) and for anyone further above their tier's floor."""
+    tier = tier_for_aum(aum, floors)
+    if tier == MASS:
+        return None
+    return tier if float(aum) <= float(floors[tier]) * (1 + margin) else None
+
+
 def tiers_for_aum(aum: pd.Series, floors: Mapping[str, float]) -> pd.Series:
     """The tier of every AUM in a Series; a missing AUM gets a missing tier."""
     codes = tier_codes(pd.to_numeric(aum, errors="coerce").to_numpy(dtype=float, na_value=np.nan), floors)

@@ -15,9 +15,12 @@ from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
 from audit.services import AuditOrigin, audit_denied
-from customers.models import Role, User
+from customers import conf as customers_conf
+from customers import tiers
+from customers.models import Customer, Role, User
 from customers.selectors import MAX_ID
 from retention import conf
 from retention.models import (
@@ -32,12 +35,12 @@ from retention.models import (
     Task,
     TaskStatus,
 )
+from retention.replacement import replacements_for_signals
 from retention.selectors import case_scope_for_user, task_scope_for_user
+from retention.talking_points import CustomerFacts, SignalFacts, TalkingPoint, talking_points
 
 # The lobby's interception tasks are the lobby steps of the large-withdrawal playbook.
 INTERCEPTION_KIND = SignalKind.LARGE_WITHDRAWAL
-# At most this many talking points per walk-in: the lobby manager reads them at the desk.
-TALKING_POINTS_MAX = 5
 
 
 @dataclass
@@ -49,8 +52,9 @@ class WalkinFlag:
     case: Case
     signals: list[Signal]
     lobby_tasks: list[Task]
-    talking_points: list[str] = field(default_factory=list)
-    # The lobby's open interception of a booked withdrawal: recorded on the interception list.
+    talking_points: list[TalkingPoint] = field(default_factory=list)
+    # The lobby's interception of a booked withdrawal: open (to record, on the interception
+    # list or from the lookup), else the one recorded today.
     interception: Task | None = None
 
     @property
@@ -70,39 +74,59 @@ class WalkinFlag:
         return list(dict.fromkeys(signal.get_kind_display() for signal in self.signals))
 
 
-def _talking_points(case: Case, signals: list[Signal], lobby_tasks: list[Task]) -> list[str]:
-    """What the lobby manager says and does: the lobby's own open steps of the case first,
-    then what each playbook of the case is about (the leading one first)."""
-    lines = [task.text for task in lobby_tasks]
-    playbooks = [case.playbook, *(signal.playbook for signal in signals)]
-    lines += [playbook.description for playbook in playbooks if playbook.description]
-    return list(dict.fromkeys(line for line in lines if line))[:TALKING_POINTS_MAX]
+def customer_facts(customer: Customer) -> CustomerFacts:
+    """What the talking points read of a customer: the segment (the RM's override winning) and
+    the tier whose floor their AUM is just above (``RETENTION_TIER_MARGIN``), if any."""
+    near = tiers.tier_floor_near(customer.latest_aum or 0, customers_conf.tier_floors(), conf.tier_margin())
+    return CustomerFacts(segment=customer.effective_segment, near_floor_tier=near)
 
 
-def walkin_flags(*, user: User, customer_ids: list[int]) -> dict[int, WalkinFlag]:
+def customer_talking_points(*, customer: Customer, today: dt.date) -> list[TalkingPoint]:
+    """The talking points of a walk-in with no case shown: the segment's lines only."""
+    return talking_points(customer=customer_facts(customer), signals=[], today=today)
+
+
+def walkin_flags(*, user: User, customer_ids: list[int], today: dt.date | None = None) -> dict[int, WalkinFlag]:
     """customer pk -> the flag of their open case that ``user`` may see (none for a customer
-    without one, or whose case is held out). Three queries whatever the number of customers:
-    the cases, their active signals, their open lobby tasks."""
+    without one, or whose case is held out), with its talking points
+    (``retention.talking_points``: a line per active signal, the lobby's open steps, the
+    segment's lines). Three queries whatever the number of customers (the cases with their
+    customers, their active signals, their lobby tasks), two more when a signal is a maturing
+    holding (our catalogue and the holdings: the replacement product to name)."""
     if not customer_ids:
         return {}
+    today = today or timezone.localdate()
     signals = Signal.objects.filter(is_active=True).select_related("playbook").order_by("-priority", "pk")
-    lobby_tasks = Task.objects.filter(owner_role=OwnerRole.LOBBY, status=TaskStatus.OPEN).select_related(
-        "signal").order_by("due_on", "order", "pk")
-    cases = (
+    # Open lobby tasks, and the interceptions recorded today (the lookup shows what was recorded).
+    lobby_tasks = (
+        Task.objects.filter(owner_role=OwnerRole.LOBBY)
+        .filter(Q(status=TaskStatus.OPEN) | Q(status=TaskStatus.DONE, signal__kind=INTERCEPTION_KIND,
+                                               done_at__date=today))
+        .select_related("signal", "done_by").order_by("due_on", "order", "pk")
+    )
+    cases = list(
         case_scope_for_user(user=user)
         .filter(customer_id__in=customer_ids, status__in=OPEN_STATUSES)
-        .select_related("playbook")
+        .select_related("playbook", "customer")
         .prefetch_related(Prefetch("signals", queryset=signals, to_attr="active_signals"),
-                          Prefetch("tasks", queryset=lobby_tasks, to_attr="open_lobby_tasks"))
+                          Prefetch("tasks", queryset=lobby_tasks, to_attr="lobby_tasks_shown"))
     )
+    replacements = replacements_for_signals(signals=[signal for case in cases for signal in case.active_signals])
     flags: dict[int, WalkinFlag] = {}
     for case in cases:
         active: list[Signal] = case.active_signals
-        open_tasks: list[Task] = case.open_lobby_tasks
-        interceptions = [task for task in open_tasks if task.signal and task.signal.kind == INTERCEPTION_KIND]
-        steps = [task for task in open_tasks if task not in interceptions]
-        flags[case.customer_id] = WalkinFlag(case=case, signals=active, lobby_tasks=steps,
-                                             talking_points=_talking_points(case, active, steps),
+        tasks: list[Task] = case.lobby_tasks_shown
+        interceptions = [task for task in tasks if task.signal and task.signal.kind == INTERCEPTION_KIND]
+        interceptions.sort(key=lambda task: task.status != TaskStatus.OPEN)  # an open one first
+        steps = [task for task in tasks if task not in interceptions and task.status == TaskStatus.OPEN]
+        recorded = {task.signal_id for task in interceptions if task.status == TaskStatus.DONE}
+        # A booking whose visit is recorded is said by its record, not as something still to do.
+        facts = [SignalFacts(kind=signal.kind, event_on=signal.event_on, details=signal.details or {},
+                             probability=signal.probability, replacement=replacements.get(signal.pk))
+                 for signal in active if signal.pk not in recorded]
+        points = talking_points(customer=customer_facts(case.customer), signals=facts,
+                                lobby_steps=[task.text for task in steps], today=today)
+        flags[case.customer_id] = WalkinFlag(case=case, signals=active, lobby_tasks=steps, talking_points=points,
                                              interception=interceptions[0] if interceptions else None)
     return flags
 

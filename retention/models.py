@@ -337,6 +337,10 @@ class Task(models.Model):
     amount_kept = models.DecimalField(_("amount kept"), max_digits=18, decimal_places=2, null=True, blank=True)
     created_on = models.DateField(_("created on"))
 
+    # Not a column: our replacement product named beside the step that prepares it, set by
+    # ``retention.replacement.case_tasks_name_replacement`` for the page.
+    replacement_note: str = ""
+
     class Meta:
         ordering = ["case", "due_on", "order", "pk"]
         verbose_name = _("task")

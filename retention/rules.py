@@ -36,12 +36,12 @@ from customers.models import (
     CustomerStatus,
     Holding,
     MonthlyBalance,
-    Product,
     Survey,
 )
 from retention import conf
 from retention.models import OwnerRole, SignalKind
 from retention.outcomes import churn_labels
+from retention.replacement import CatalogueProduct, catalogue_load, replacement_choose
 
 # --- small tier helper ----------------------------------------------------------
 
@@ -250,14 +250,16 @@ class RuleContext:
         return reasons
 
     @cached_property
-    def best_own_products(self) -> dict[str, Product]:
-        """Our product of each kind with the best yield: the replacement to offer."""
-        best: dict[str, Product] = {}
-        for product in Product.objects.filter(is_ours=True, yield_pct__isnull=False).order_by(
-            "kind", "-yield_pct", "product_code"
-        ):
-            best.setdefault(product.kind, product)
-        return best
+    def own_catalogue(self) -> list[CatalogueProduct]:
+        """Our products, read once: the replacement to offer is chosen from them
+        (``retention.replacement.replacement_choose``, the same rule as the pages')."""
+        return catalogue_load()
+
+    def replacement_for(self, holding: Holding) -> CatalogueProduct | None:
+        term = ((holding.maturity_on - holding.start_on).days if holding.maturity_on and holding.start_on
+                else holding.product.term_days)
+        return replacement_choose(kind=holding.product.kind, amount=holding.amount, term_days=term,
+                                  catalogue=self.own_catalogue)
 
 
 def _reason(feature: str, value, **extra) -> dict:
@@ -322,7 +324,7 @@ def rule_competitor_maturity(ctx: RuleContext) -> list[Trigger]:
     for holding in _maturing_holdings(ctx, ours=False, days=conf.competitor_maturity_days()):
         if holding.customer_id in triggers:  # earliest maturity wins; one open alert per kind
             continue
-        replacement = ctx.best_own_products.get(holding.product.kind)
+        replacement = ctx.replacement_for(holding)
         details = {
             "holding_id": holding.pk,
             "competitor_product": holding.product.product_code,
@@ -331,7 +333,7 @@ def rule_competitor_maturity(ctx: RuleContext) -> list[Trigger]:
             "competitor_yield_pct": str(holding.product.yield_pct) if holding.product.yield_pct is not None else None,
             "amount": str(holding.amount),
             "maturity_on": holding.maturity_on.isoformat(),
-            "replacement_product": replacement.product_code if replacement else None,
+            "replacement_product": replacement.code if replacement else None,
             "replacement_product_name": replacement.name if replacement else None,
             "replacement_yield_pct": str(replacement.yield_pct) if replacement else None,
         }
@@ -373,7 +375,7 @@ def rule_own_maturity(ctx: RuleContext) -> list[Trigger]:
         score = scores.get(holding.customer_id)
         if score is None or score.risk_band not in at_risk or holding.customer_id in triggers:
             continue
-        rollover = ctx.best_own_products.get(holding.product.kind)
+        rollover = ctx.replacement_for(holding)
         triggers[holding.customer_id] = Trigger(
             customer_id=holding.customer_id,
             kind=SignalKind.OWN_MATURITY,
@@ -397,7 +399,7 @@ def rule_own_maturity(ctx: RuleContext) -> list[Trigger]:
                 "amount": str(holding.amount),
                 "maturity_on": holding.maturity_on.isoformat(),
                 "risk_band": score.risk_band,
-                "rollover_product": rollover.product_code if rollover else None,
+                "rollover_product": rollover.code if rollover else None,
                 "rollover_yield_pct": str(rollover.yield_pct) if rollover else None,
             },
         )

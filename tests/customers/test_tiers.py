@@ -53,3 +53,23 @@ def test_the_pure_modules_import_without_django(module):
 
 def test_the_tier_names_are_the_stored_tier_values_lowest_first():
     assert list(TIERS) == [Tier.MASS, Tier.GOLD, Tier.PLATINUM, Tier.PRIVATE] == list(Tier.values)
+
+
+FLOORS_FOR_NEAR = {"gold": 50_000, "platinum": 500_000, "private": 6_000_000}
+
+
+@pytest.mark.parametrize("aum,near", [
+    (205, None),  # mass: there is no lower tier to fall into
+    (49_999, None),
+    (50_000, "gold"),
+    (55_000, "gold"),  # exactly 10% above the floor
+    (55_001, None),
+    (300_000, None),
+    (520_000, "platinum"),
+    (6_100_000, "private"),
+    (7_000_000, None),
+])
+def test_near_a_floor_means_at_most_the_margin_above_the_floor_of_ones_own_tier(aum, near):
+    from customers.tiers import tier_floor_near
+
+    assert tier_floor_near(aum, FLOORS_FOR_NEAR, 0.10) == near

@@ -63,12 +63,13 @@ def test_a_walk_in_with_an_open_case_is_flagged_with_its_reasons_and_talking_poi
 
     assert "match flagged" in page and "At risk: keep this customer" in page
     assert "Large withdrawal or transfer booked" in page
-    assert "a large cash withdrawal of 1,160,000 CNY is booked for" in page
-    # The large-withdrawal playbook has no description and its lobby step is the interception list's:
-    # nothing the lobby must say, so the greeting stands in.
-    assert "Greet the customer" in page
+    # What to say starts from the booking itself, with its day and how far off it is.
+    assert "Large cash withdrawal of 1,160,000 CNY booked for" in page
+    assert "seat them in the wealth area and call the RM" in page
     task = interception_task(world.customer)
     assert f'href="/interceptions/#interception-{task.pk}"' in page
+    # ... and the visit is recorded right there.
+    assert f'id="walkin-interception-{task.pk}"' in page and 'name="shown_in" value="walkin"' in page
 
 
 def test_a_walk_in_whose_satisfaction_fell_gets_the_lobbys_step_as_a_talking_point(client, world):

@@ -38,14 +38,18 @@ def test_an_open_case_flags_the_walk_in_with_its_signals_leading_first(bank):
     assert flag.signal_labels == ["Churn risk (model)", "Sharp AUM drop"]
 
 
-def test_talking_points_are_the_lobbys_open_steps_then_the_playbooks(bank):
+def test_talking_points_are_the_signals_lines_then_the_lobbys_open_steps_then_the_segments(bank):
+    bank.customer.segment = "consumption"
+    bank.customer.save()
     case = _consumption_case(bank.customer, bank.lobby)
 
     points = walkin_flags(user=bank.lobby, customer_ids=[bank.customer.pk])[bank.customer.pk].talking_points
 
     step = case.playbook.steps.get(owner_role="lobby")
-    assert points[0] == step.text_en
-    assert case.playbook.description_en in points
+    assert [point.source for point in points] == ["signal", "step", "segment"]
+    assert points[0].text.startswith("Likely to leave us (churn risk ")
+    assert points[1].text == step.text_en
+    assert points[2].text.startswith("Ask about plans that will need money soon")
 
 
 def test_a_done_lobby_step_is_no_longer_a_talking_point(bank):
@@ -54,7 +58,7 @@ def test_a_done_lobby_step_is_no_longer_a_talking_point(bank):
 
     points = walkin_flags(user=bank.lobby, customer_ids=[bank.customer.pk])[bank.customer.pk].talking_points
 
-    assert points == [case.playbook.description_en]
+    assert "step" not in [point.source for point in points]
 
 
 def test_an_interception_is_not_a_talking_point_it_is_on_the_interception_list(bank):
@@ -62,7 +66,7 @@ def test_an_interception_is_not_a_talking_point_it_is_on_the_interception_list(b
 
     flag = walkin_flags(user=bank.lobby, customer_ids=[bank.customer.pk])[bank.customer.pk]
 
-    assert task.text_en not in flag.talking_points and flag.lobby_tasks == []
+    assert task.text_en not in [point.text for point in flag.talking_points] and flag.lobby_tasks == []
     assert flag.interception == task
     assert flag.signal_labels == ["Large withdrawal or transfer booked"]
 
@@ -108,7 +112,8 @@ def test_a_win_back_case_says_when_the_customer_left_and_how_much_aum(bank):
     assert flag.is_win_back
     assert flag.lost_month == dt.date(2024, 3, 1) and flag.aum_lost == Decimal("880000.00")
     assert flag.signal_labels == ["Already left (by the churn definition)"]
-    assert Playbook.objects.get(key="win_back").description_en in flag.talking_points
+    # The lookup says "already left" itself; the talking points are the segment's.
+    assert [point.source for point in flag.talking_points] == ["segment"]
 
 
 def test_three_queries_for_any_number_of_walk_ins(bank, django_assert_num_queries):

@@ -32,7 +32,7 @@ from customers.selectors import (
 )
 from customers.services import customer_data_shown
 from retention import branch_selectors, branch_services
-from retention.models import Task
+from retention.models import SignalKind, Task
 from web.forms.branch import CallbackForm, InterceptionForm
 from web.forms.customers import HandoverForm, LookupForm
 
@@ -76,13 +76,22 @@ def walkin_results(request: HttpRequest) -> HttpResponse:
 def _walkin_results_context(request: HttpRequest, query: str) -> dict:
     matches, more = walkin_lookup(user=request.user, query=query, limit=LOOKUP_LIMIT,
                                   origin=origin_from_request(request))
+    today = timezone.localdate()
     if matches:
-        flags = branch_selectors.walkin_flags(user=request.user, customer_ids=[c.pk for c in matches])
+        flags = branch_selectors.walkin_flags(user=request.user, customer_ids=[c.pk for c in matches], today=today)
         recipients = customer_handover_recipients(customers=matches)
         for customer in matches:
             customer.handover_to = recipients[customer.pk]
-            customer.flag = flags.get(customer.pk)
-            customer.reason_lines = _signal_reason_lines(customer.flag.signals) if customer.flag else []
+            customer.flag = flag = flags.get(customer.pk)
+            # The model's reasons: the events' own are said, with their days, by the talking points.
+            customer.reason_lines = _signal_reason_lines(
+                [signal for signal in flag.signals if signal.kind == SignalKind.MODEL_RISK]) if flag else []
+            # A customer not at risk gets the segment's lines only, marked as such on the page.
+            customer.talking_points = (flag.talking_points if flag else
+                                       branch_selectors.customer_talking_points(customer=customer, today=today))
+            if flag and flag.interception:
+                flag.interception.can_record = branch_selectors.branch_task_doable_by(
+                    user=request.user, task=flag.interception)
         # Flagged customers first: they are the reason for the lookup.
         matches.sort(key=lambda customer: customer.flag is None)
     return {
@@ -90,6 +99,8 @@ def _walkin_results_context(request: HttpRequest, query: str) -> dict:
         "more": more,
         "handover_form": HandoverForm(),
         "can_hand_over": user_can_hand_over(request.user),
+        "form": InterceptionForm(auto_id=False),
+        "today": today,
     }
 
 
@@ -122,19 +133,38 @@ def interceptions(request: HttpRequest) -> HttpResponse:
                      PAGE_SIZE)
     customer_data_shown(origin=origin_from_request(request), what="interceptions", filters=request.GET.dict(),
                         customer_ids=[task.case.customer.customer_id for task in page.object_list])
+    flags = branch_selectors.walkin_flags(
+        user=request.user, customer_ids=[task.case.customer_id for task in page.object_list], today=today)
     for task in page.object_list:
         task.can_record = branch_selectors.branch_task_doable_by(user=request.user, task=task)
+        task.talking_points = _besides_the_booking(flags.get(task.case.customer_id))
     context = {"page": page, "today": today, "tomorrow": today + dt.timedelta(days=1),
                "form": InterceptionForm(auto_id=False)}
     return render(request, "customers/interceptions.html", context)
+
+
+def _besides_the_booking(flag: branch_selectors.WalkinFlag | None) -> list:
+    """An interception card's talking points: the booking is the card itself, so its own line
+    is left out; the customer's other signals and the segment's lines stay."""
+    if flag is None:
+        return []
+    return [point for point in flag.talking_points if point.signal_kind != branch_selectors.INTERCEPTION_KIND]
+
+
+# Where the record form was posted from: the interception list's card, or the walk-in lookup's
+# result (which answers with its own, smaller block).
+_INTERCEPTION_TEMPLATES = {"list": "customers/_interception.html", "walkin": "customers/_walkin_interception.html"}
 
 
 def _interception_card(request: HttpRequest, task: Task, form: InterceptionForm, *, status: int = 200,
                        flash: bool = False) -> HttpResponse:
     today = timezone.localdate()
     task.can_record = branch_selectors.branch_task_doable_by(user=request.user, task=task)
+    flags = branch_selectors.walkin_flags(user=request.user, customer_ids=[task.case.customer_id], today=today)
+    task.talking_points = _besides_the_booking(flags.get(task.case.customer_id))
+    template = _INTERCEPTION_TEMPLATES.get(request.POST.get("shown_in", ""), _INTERCEPTION_TEMPLATES["list"])
     context = {"task": task, "form": form, "today": today, "flash": flash}
-    return render(request, "customers/_interception.html", context, status=status)
+    return render(request, template, context, status=status)
 
 
 @login_required

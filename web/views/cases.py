@@ -47,6 +47,7 @@ from retention.models import (
     TaskStatus,
     catalogue_text,
 )
+from retention.replacement import case_tasks_name_replacement
 from web.forms.cases import CaseFilterForm, CloseForm, DismissForm, SnoozeForm
 from web.forms.customers import ContactForm
 
@@ -306,6 +307,7 @@ def _event_label(event: CaseEvent) -> str:
 
 def decorate_case_card(case: Case) -> None:
     decorate_cases([case], budget=None)
+    case_tasks_name_replacement(cases=[case])
     case.timeline = case_timeline(case)
     case.in_todays_budget = case.in_budget and case.status in (CaseStatus.OPEN, CaseStatus.IN_PROGRESS)
 
