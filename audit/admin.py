@@ -6,10 +6,19 @@ from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
 
 
+class ObjectTypeFilter(admin.AllValuesFieldListFilter):
+    """The object types in the trail; events about no object (a login) have an empty one, listed
+    as the admin's empty value rather than as a link without text."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            yield {**choice, "display": choice["display"] or self.empty_value_display}
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["at", "actor_name", "action", "object_type", "object_id", "customer", "ip_address"]
-    list_filter = ["action", "object_type"]
+    list_filter = ["action", ("object_type", ObjectTypeFilter)]
     search_fields = ["actor_name", "object_id", "customer__customer_id", "path"]
     date_hierarchy = "at"
     raw_id_fields = ["actor", "customer"]
