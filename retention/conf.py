@@ -68,6 +68,14 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     # ... and only if at least this much AUM (CNY) left: a customer hovering at a tier floor
     # with a few hundred CNY is not a win-back case.
     "RETENTION_WIN_BACK_MIN_AUM_LOST": (10_000.0, float),
+    # The team's day (retention.escalation, retention.digest): a task overdue by this many days
+    # goes up to the branch head; the morning digest's hour; a new case from this expected
+    # value (CNY) is "high value"; at most this many rows per part of a digest; its links' site.
+    "RETENTION_ESCALATE_AFTER_DAYS": (IN_SETTINGS, int),
+    "RETENTION_DIGEST_HOUR": (IN_SETTINGS, int),
+    "RETENTION_DIGEST_HIGH_VALUE_CNY": (IN_SETTINGS, float),
+    "RETENTION_DIGEST_MAX_ROWS": (20, int),
+    "SITE_URL": (IN_SETTINGS, str),
 }
 
 
@@ -186,6 +194,26 @@ def win_back_lookback_months() -> int:
 
 def win_back_min_aum_lost() -> float:
     return _get("RETENTION_WIN_BACK_MIN_AUM_LOST")
+
+
+def escalate_after_days() -> int:
+    return _get("RETENTION_ESCALATE_AFTER_DAYS")
+
+
+def digest_hour() -> int:
+    return _get("RETENTION_DIGEST_HOUR")
+
+
+def digest_high_value() -> float:
+    return _get("RETENTION_DIGEST_HIGH_VALUE_CNY")
+
+
+def digest_max_rows() -> int:
+    return _get("RETENTION_DIGEST_MAX_ROWS")
+
+
+def site_url() -> str:
+    return _get("SITE_URL").rstrip("/")
 
 
 # Shared with the bank data and the churn engine, read by their readers.
