@@ -73,7 +73,7 @@ def digest_message(*, digest: Digest, language: str) -> EmailMultiAlternatives:
             "list_url": site + reverse("retention:case_list"),
             "bank_name": settings.BANK_NAME,
         }
-        subject = _("Your day, %(date)s: %(due)d tasks due, %(overdue)d overdue") % {
+        subject = _("Your day, %(date)s: %(due)d due today, %(overdue)d overdue") % {
             "date": digest.day.isoformat(), "due": digest.due_today.count, "overdue": digest.overdue.count}
         text = render_to_string("retention/email/digest.txt", context)
         html = render_to_string("retention/email/digest.html", context)
