@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from audit.models import AuditAction, AuditEvent
@@ -23,9 +25,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(settings):
     settings.RETENTION_CONTROL_SHARE = 0.0
-    import time_machine
-    from zoneinfo import ZoneInfo
-
     with time_machine.travel(dt.datetime.combine(TODAY, dt.time(9), tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
         yield branch_world()
 

@@ -114,7 +114,8 @@ def test_the_daily_job_escalates_before_it_builds_the_heads_digest(work):
 def test_the_beat_task_runs_the_daily_job_for_the_given_day(work):
     result = daily_digest_task.apply(kwargs={"day": RUN_DATE.isoformat()}).get()
 
-    assert result["sent"] == 2 and result["escalated"] == 1  # the owner, and the head (escalated) and result["day"] == "2024-05-15"
+    # The owner, and the head (escalated).
+    assert result["sent"] == 2 and result["escalated"] == 1 and result["day"] == "2024-05-15"
 
 
 def test_the_beat_schedule_runs_the_task_at_the_digest_hour(settings):

@@ -26,7 +26,11 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to"].queryset = reassign_targets_for_user(user=user)
+        to = self.fields["to"]
+        assert isinstance(to, forms.ModelChoiceField)
+        to.queryset = reassign_targets_for_user(user=user)
         # Any id parses; whether it is the user's to move is the service's question.
-        self.fields["case"].choices = [(value, value) for value in self.data.getlist("case")][:MAX_CASES + 1] \
-            if hasattr(self.data, "getlist") else []
+        cases = self.fields["case"]
+        assert isinstance(cases, forms.TypedMultipleChoiceField)
+        values = self.data.getlist("case") if hasattr(self.data, "getlist") else []
+        cases.choices = [(value, value) for value in values][: MAX_CASES + 1]
