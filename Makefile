@@ -47,6 +47,9 @@ demo: export LOG_LEVEL ?= WARNING
 demo: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 demo: export SECURE_SSL_REDIRECT ?= 0
 demo: export SECURE_COOKIES ?= 0
+# The daily digests are printed on the console instead of being mailed.
+demo: export EMAIL_BACKEND ?= django.core.mail.backends.console.EmailBackend
+demo: export SITE_URL ?= http://$(HOST):$(PORT)
 demo: setup var/secret_key
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py migrate --no-input
 	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python manage.py collectstatic --no-input --verbosity 0

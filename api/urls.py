@@ -25,6 +25,7 @@ urlpatterns = [
     # retention cases and their tasks
     path("cases/", cases.CaseListApi.as_view(), name="case_list"),
     path("cases/export/", cases.CaseExportApi.as_view(), name="case_export"),
+    path("cases/reassign/", cases.CaseReassignApi.as_view(), name="case_reassign"),
     path("cases/<int:pk>/", cases.CaseDetailApi.as_view(), name="case_detail"),
     path("cases/<int:pk>/start/", cases.CaseStartApi.as_view(), name="case_start"),
     path("cases/<int:pk>/snooze/", cases.CaseSnoozeApi.as_view(), name="case_snooze"),

@@ -244,3 +244,29 @@ LOGGING = {
 
 # Security and API settings (login lockout, cookies, HSTS, CSP, REST framework): config/security.py.
 from config.security import *  # noqa: E402,F403
+
+# --- The team's day: the daily digest, escalation of overdue work, outgoing mail ----------
+# Read by retention/conf.py. At RETENTION_DIGEST_HOUR (TIME_ZONE) the morning job escalates
+# tasks overdue by RETENTION_ESCALATE_AFTER_DAYS to the branch head, then mails each member
+# of staff their digest; a new case is "high value" from RETENTION_DIGEST_HIGH_VALUE_CNY of
+# expected value. SITE_URL is the address the digest's links point to.
+RETENTION_DIGEST_HOUR = env_int("RETENTION_DIGEST_HOUR", 8)
+RETENTION_ESCALATE_AFTER_DAYS = env_int("RETENTION_ESCALATE_AFTER_DAYS", 2)
+RETENTION_DIGEST_HIGH_VALUE_CNY = env_float("RETENTION_DIGEST_HIGH_VALUE_CNY", 5000)
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CELERY_BEAT_SCHEDULE["retention-daily-digest"] = {
+    "task": "retention.tasks.daily_digest_task",
+    "schedule": crontab(hour=RETENTION_DIGEST_HOUR, minute=0),
+}
+# Django's mail framework (SMTP by default; `make demo` prints mail on the console, tests keep it in memory).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "retention@localhost")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them")

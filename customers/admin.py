@@ -24,7 +24,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "display_name", "staff_code", "email"]
     fieldsets = (
         *(BaseUserAdmin.fieldsets or ()),
-        (_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role"]}),
+        (_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role", "language"]}),
     )
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
         (_("Bank"), {"fields": ["staff_code", "display_name", "branch", "role"]}),

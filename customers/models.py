@@ -43,6 +43,12 @@ class User(AbstractUser):
         Branch, verbose_name=_("branch"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.RM)
+    # The language of what the application sends them (the daily digest); blank: the bank's
+    # LANGUAGE_CODE. The pages follow the browser instead.
+    language = models.CharField(
+        _("language"), max_length=8, blank=True,
+        choices=[("zh-hans", _("Simplified Chinese")), ("en", _("English"))],
+    )
 
     class Meta:
         verbose_name = _("staff member")

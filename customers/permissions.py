@@ -52,3 +52,15 @@ def user_can_hand_over(user: User) -> bool:
     """The lobby manager (and the branch head, who covers the lobby) hands a walk-in to the
     RM; superusers may too. An RM has nobody to hand over to."""
     return _signed_in(user) and (user.is_superuser or user.role in (Role.LOBBY, Role.HEAD))
+
+
+def user_gets_digest(user: User) -> bool:
+    """The daily digest (their tasks, overdue work, new high-value cases): the branch roles,
+    relationship managers, lobby managers and branch heads; an analyst has no case work."""
+    return _signed_in(user) and user.role in (Role.RM, Role.LOBBY, Role.HEAD)
+
+
+def user_can_reassign_cases(user: User) -> bool:
+    """The branch head (within their branch) and administrators move open cases, with their
+    open RM tasks, from one RM to another of the same branch."""
+    return user_is_admin(user) or (_signed_in(user) and user.role == Role.HEAD)

@@ -74,6 +74,15 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     # (today included), counted from the contact log (retention.contactability).
     "RETENTION_CONTACT_CAP_COUNT": (IN_SETTINGS, int),
     "RETENTION_CONTACT_CAP_DAYS": (IN_SETTINGS, int),
+
+    # The team's day (retention.escalation, retention.digest): a task overdue by this many days
+    # goes up to the branch head; the morning digest's hour; a new case from this expected
+    # value (CNY) is "high value"; at most this many rows per part of a digest; its links' site.
+    "RETENTION_ESCALATE_AFTER_DAYS": (IN_SETTINGS, int),
+    "RETENTION_DIGEST_HOUR": (IN_SETTINGS, int),
+    "RETENTION_DIGEST_HIGH_VALUE_CNY": (IN_SETTINGS, float),
+    "RETENTION_DIGEST_MAX_ROWS": (20, int),
+    "SITE_URL": (IN_SETTINGS, str),
 }
 
 
@@ -208,6 +217,25 @@ def _at_least_one(name: str) -> int:
     if value < 1:
         raise ImproperlyConfigured(f"{name} must be at least 1, got {value!r}")
     return value
+
+def escalate_after_days() -> int:
+    return _get("RETENTION_ESCALATE_AFTER_DAYS")
+
+
+def digest_hour() -> int:
+    return _get("RETENTION_DIGEST_HOUR")
+
+
+def digest_high_value() -> float:
+    return _get("RETENTION_DIGEST_HIGH_VALUE_CNY")
+
+
+def digest_max_rows() -> int:
+    return _get("RETENTION_DIGEST_MAX_ROWS")
+
+
+def site_url() -> str:
+    return _get("SITE_URL").rstrip("/")
 
 
 # Shared with the bank data and the churn engine, read by their readers.

@@ -336,6 +336,9 @@ class Task(models.Model):
     outcome_note = models.TextField(_("what was learnt"), blank=True)
     amount_kept = models.DecimalField(_("amount kept"), max_digits=18, decimal_places=2, null=True, blank=True)
     created_on = models.DateField(_("created on"))
+    # Overdue by RETENTION_ESCALATE_AFTER_DAYS: handed up to the branch head on this day
+    # (retention.escalation). Kept once done: the history says it was escalated.
+    escalated_on = models.DateField(_("escalated on"), null=True, blank=True)
 
     # Not a column: our replacement product named beside the step that prepares it, set by
     # ``retention.replacement.case_tasks_name_replacement`` for the page.
@@ -380,6 +383,7 @@ class CaseEvent(models.Model):
         TASK_OUTCOME = "task_outcome", _("Task outcome recorded")
         CONTACT_LOGGED = "contact_logged", _("Contact logged")
         REASSIGNED = "reassigned", _("Reassigned")
+        ESCALATED = "escalated", _("Escalated to the branch head")
         CLOSED = "closed", _("Closed")
         CLEARED = "cleared", _("Signals cleared")
         OUTCOME_MEASURED = "outcome_measured", _("Outcome measured")
@@ -429,3 +433,28 @@ class PrizeDraw(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}"
+
+
+class DigestSent(models.Model):
+    """One daily digest sent to one member of staff: at most one a day
+    (``retention.digest_sending``), so a rerun of the morning job sends nothing twice. Its
+    day also bounds "new since the last digest" of the next one."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests_sent", verbose_name=_("staff member")
+    )
+    day = models.DateField(_("day"))
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    email = models.EmailField(_("email"))
+    language = models.CharField(_("language"), max_length=8)
+    # What it said, in numbers: tasks due, overdue, new high-value cases, escalated tasks.
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-day", "staff"]
+        verbose_name = _("digest sent")
+        verbose_name_plural = _("digests sent")
+        constraints = [models.UniqueConstraint(fields=["staff", "day"], name="one_digest_per_staff_and_day")]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.day:%Y-%m-%d}"

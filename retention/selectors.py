@@ -55,6 +55,27 @@ def task_scope_for_user(*, user: User) -> QuerySet[Task]:
     return tasks
 
 
+# The task filters of the list and the daily digest (retention.digest): one definition for both,
+# so the digest's count is the list's by construction.
+DUE_TODAY, OVERDUE, ESCALATED = "today", "overdue", "escalated"
+DUE_FILTERS = (DUE_TODAY, OVERDUE, ESCALATED)
+
+
+def tasks_due_for_user(*, user: User, today: dt.date, due: str) -> QuerySet[Task]:
+    """Open tasks on the cases of the user's list (open or in progress; a snoozed case is put
+    off, so its tasks are not due): ``today`` and ``overdue`` are the user's own tasks due
+    today / before today; ``escalated`` the tasks of the user's scope handed up to the branch
+    head (``retention.escalation``), whoever owns them: the head's (an administrator's: every
+    branch's) watch list."""
+    if due not in DUE_FILTERS:
+        raise ValueError(f"unknown due filter {due!r}")
+    tasks = task_scope_for_user(user=user).filter(status=TaskStatus.OPEN, case__status__in=WORKABLE_STATUSES)
+    if due == ESCALATED:
+        return tasks.filter(escalated_on__isnull=False)
+    tasks = tasks.filter(owner_id=user.pk)
+    return tasks.filter(due_on=today) if due == DUE_TODAY else tasks.filter(due_on__lt=today)
+
+
 def measured_cases_for_user(*, user: User) -> QuerySet[Case]:
     """Cases with a measured outcome on the user's customers, *held-out ones included*:
     they are the comparison of the retention report, counted but never listed. So the
@@ -166,7 +187,8 @@ def case_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[C
     case's kind), ``signal`` (cases with an active signal of that kind), ``owner_id``,
     ``branch_id``, ``customer_id``, ``urgent`` (bool), ``segment`` (the customer's effective
     segment, the RM's override winning), ``risk_band`` (the band of the case's active model
-    risk signal).
+    risk signal), ``due`` (cases with a task of ``tasks_due_for_user``: ``today``, ``overdue``,
+    ``escalated``; with ``today``, the day it is due on).
     """
     filters = dict(filters or {})
     status = filters.pop("status", None) or list(WORKABLE_STATUSES)
@@ -179,6 +201,9 @@ def case_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[C
                                                           kind=filters["signal"])))
     if filters.get("segment"):
         cases = cases.filter(effective_segment_is(filters["segment"], through="customer__"))
+    if filters.get("due"):
+        today = filters.get("today") or timezone.localdate()
+        cases = cases.filter(pk__in=tasks_due_for_user(user=user, today=today, due=filters["due"]).values("case_id"))
     if filters.get("risk_band"):
         cases = cases.filter(Exists(Signal.objects.filter(
             case_id=OuterRef("pk"), is_active=True, kind=SignalKind.MODEL_RISK,

@@ -19,6 +19,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.response import Response
 
 from api.base import ApiView, IdFilter, audit_denied, scoped_get
@@ -27,10 +28,11 @@ from api.serializers import CustomerSummarySerializer, MaskedField, StaffSeriali
 from audit.services import origin_from_request
 from churn.reasons import render_reasons
 from core.spreadsheet import csv_response
-from customers.models import ContactChannel, ContactResult, Segment
+from customers.models import ContactChannel, ContactResult, Segment, User
+from customers.permissions import user_can_reassign_cases
 from customers.selectors import effective_segment_is
 from customers.services import customer_data_shown, customer_viewed
-from retention import branch_selectors, branch_services, case_services, selectors
+from retention import branch_selectors, branch_services, case_services, reassigning, selectors
 from retention.contactability import cases_with_contactability
 from retention.models import (
     OPEN_STATUSES,
@@ -723,3 +725,45 @@ class CallbackListApi(_BranchTaskListApi):
     @extend_schema(tags=TASK_TAGS, responses=TaskRowSerializer(many=True), operation_id="callbacks_list")
     def get(self, request):
         return self.list(request)
+
+
+# --- the head's bulk reassign (retention.reassigning) ---------------------------------------------
+
+
+class CaseReassignInputSerializer(serializers.Serializer):
+    cases = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1,
+                                  max_length=reassigning.MAX_CASES, help_text="Ids of open cases of one branch.")
+    to = serializers.IntegerField(min_value=1, help_text="Id of an active relationship manager of that branch.")
+
+
+class CaseReassignOutputSerializer(serializers.Serializer):
+    to = StaffSerializer()
+    moved = serializers.ListField(child=serializers.IntegerField(), help_text="Cases now the RM's.")
+    unchanged = serializers.ListField(child=serializers.IntegerField(), help_text="Cases that were already theirs.")
+    tasks_moved = serializers.IntegerField(help_text="Open RM tasks moved with the cases.")
+
+
+class CaseReassignApi(ApiView):
+    """The branch head (or an administrator) moves one or many open cases, with their open RM
+    tasks and the customers, to another RM of the same branch, in one action: all or nothing.
+    403 for anyone else; 404 when a case is out of the caller's scope (another branch's);
+    400 when the RM is not an active RM of the cases' branch, or a case is closed."""
+
+    @extend_schema(tags=TAGS, request=CaseReassignInputSerializer, responses=CaseReassignOutputSerializer,
+                   operation_id="cases_reassign")
+    def post(self, request):
+        origin = origin_from_request(request)
+        if not user_can_reassign_cases(request.user):
+            reassigning.reassign_refused(origin=origin)
+            raise ApiPermissionDenied()
+        serializer = CaseReassignInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        to = User.objects.filter(pk=data["to"]).first()
+        if to is None:
+            raise serializers.ValidationError({"to": ["No such member of staff."]})
+        try:
+            result = reassigning.cases_reassign(user=request.user, case_ids=data["cases"], to=to, origin=origin)
+        except DjangoPermissionDenied:
+            raise NotFound() from None
+        return Response(CaseReassignOutputSerializer(result).data)

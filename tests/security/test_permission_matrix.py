@@ -230,6 +230,13 @@ RULES: dict[str, Rule] = {
                                       per_object=True, json=False, headers=HTMX,
                                       data={"outcome": "reason_learnt", "note": "waited an hour at the counter"}),
     "retention:dashboard": Rule(page_roles(AGGREGATE_READERS, denied=404)),
+    # The team's day: every branch role's digest (and an administrator's), never an analyst's; the
+    # head's bulk reassign (nothing chosen: sent back to the list with the message; cases of
+    # another branch are refused in tests/pages/test_team_pages.py).
+    "retention:digest": Rule(page_roles({"rm_owner", "rm_colleague", "rm_outsider", "lobby", "head", "admin"},
+                                        denied=404)),
+    "retention:case_reassign": Rule(page_roles({"head", "admin"}, ok=302, denied=404), method="post", json=False,
+                                    data={"to": ""}),
     "churn:model_list": Rule(page_roles(ANALYSTS, denied=404)),
     "churn:model_detail": Rule(page_roles(ANALYSTS, denied=404), kwargs=lambda w, o: {"pk": w.model_version.pk}),
     "churn:model_card": Rule(page_roles(ANALYSTS, denied=404), kwargs=lambda w, o: {"pk": w.model_version.pk}),
@@ -257,6 +264,8 @@ RULES: dict[str, Rule] = {
     "api:case_list": Rule(api_everyone(200)),
     "api:case_export": Rule(api_everyone(200)),
     "api:case_detail": Rule(api_scoped(200), kwargs=case_pk, per_object=True),
+    # Nothing chosen: 400 for those who may reassign (the cases' rules: tests/api/test_case_reassign.py).
+    "api:case_reassign": Rule(api_roles({"head", "admin"}, ok=400), method="post", data={"cases": []}),
     "api:case_start": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True),
     "api:case_snooze": Rule(api_scoped(200), method="post", kwargs=case_pk, per_object=True,
                             data={"until": TOMORROW}),

@@ -22,18 +22,28 @@ STATUS_FILTERS = [
 ]
 
 
+# The digest's task filters (retention.selectors.tasks_due_for_user): the digest links here.
+DUE_FILTERS = [
+    ("", _("All")),
+    ("today", _("My tasks due today")),
+    ("overdue", _("My overdue tasks")),
+    ("escalated", _("Escalated to the head")),
+]
+
+
 class CaseFilterForm(forms.Form):
     signal = forms.ChoiceField(label=_("Signal"), choices=ANY + list(SignalKind.choices), required=False)
     kind = forms.ChoiceField(label=_("Case"), choices=ANY + list(CaseKind.choices), required=False)
     segment = forms.ChoiceField(label=_("Segment"), choices=ANY + list(Segment.choices), required=False)
     band = forms.ChoiceField(label=_("Risk band"), choices=ANY + list(RiskBand.choices), required=False)
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTERS, required=False)
+    due = forms.ChoiceField(label=_("Tasks"), choices=DUE_FILTERS, required=False)
 
     def selector_filters(self) -> dict:
         """The filters as ``case_list_for_user`` takes them; an invalid form filters nothing."""
         data = self.cleaned_data if self.is_valid() else {}
         pairs = (("signal", "signal"), ("kind", "kind"), ("status", "status"), ("segment", "segment"),
-                 ("band", "risk_band"))
+                 ("band", "risk_band"), ("due", "due"))
         return {key: data[field] for field, key in pairs if data.get(field)}
 
 

@@ -9,8 +9,10 @@ from customers.permissions import (
     user_can_hand_over,
     user_can_override_segment,
     user_can_read_branch_figures,
+    user_can_reassign_cases,
     user_can_reveal_personal_data,
     user_can_use_model_pages,
+    user_gets_digest,
     user_is_admin,
 )
 
@@ -23,6 +25,8 @@ RULES = {
     "override_segment": user_can_override_segment,
     "hand_over": user_can_hand_over,
     "reveal_personal_data": user_can_reveal_personal_data,
+    "read_digest": user_gets_digest,
+    "reassign_cases": user_can_reassign_cases,
 }
 
 

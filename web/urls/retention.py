@@ -1,12 +1,14 @@
 from django.urls import path
 
-from web.views import branch, cases
+from web.views import branch, cases, team
 from web.views import dashboard as dashboard_views
 
 app_name = "retention"
 
 urlpatterns = [
     path("cases/", cases.case_list, name="case_list"),
+    path("cases/reassign/", team.case_reassign, name="case_reassign"),
+    path("digest/", team.digest, name="digest"),
     path("cases/export.<str:fmt>", cases.case_export, name="case_export"),
     path("cases/<int:pk>/start/", cases.case_start, name="case_start"),
     path("cases/<int:pk>/snooze/", cases.case_snooze, name="case_snooze"),

@@ -34,7 +34,7 @@ from core.spreadsheet import spreadsheet_safe
 from customers.models import Customer, Segment
 from customers.selectors import contact_follow_ups_due
 from customers.services import customer_data_shown
-from retention import case_services, contactability, selectors
+from retention import case_services, contactability, reassigning, selectors
 from retention.models import (
     OPEN_STATUSES,
     Case,
@@ -134,9 +134,15 @@ def case_list(request: HttpRequest) -> HttpResponse:
     attach_contactability(page.object_list, today=today)
     customer_data_shown(origin=origin_from_request(request), what="cases", filters=request.GET.dict(),
                         customer_ids=[case.customer.customer_id for case in page.object_list])
+    today = timezone.localdate()
+    due = filters.get("due")
     context = {
         "form": form,
         "page": page,
+        # The head's bulk reassign (web.views.team); the digest's task filters.
+        "reassign_targets": list(reassigning.reassign_targets_for_user(user=request.user)),
+        "due": due,
+        "due_count": show_due_tasks(page.object_list, user=request.user, today=today, due=due) if due else None,
         "budget": budget,
         "progress": selectors.progress_for_user(user=request.user, today=today),
         "follow_ups": contact_follow_ups_due(user=request.user, today=today),
@@ -145,6 +151,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "query": request.GET.urlencode(),
     }
     return render(request, "retention/case_list.html", context)
+
+
+def show_due_tasks(cases, *, user, today: dt.date, due: str) -> int:
+    """On the list filtered by a digest filter (due today, overdue, escalated), each row's task
+    is the one that matched (``more_due``: how many more of the case did), and the answer is
+    how many tasks matched over the whole list: the digest's count, by the same selector."""
+    matching = selectors.tasks_due_for_user(user=user, today=today, due=due)
+    by_case: dict[int, list[Task]] = {}
+    for task in matching.filter(case_id__in=[case.pk for case in cases]).order_by("due_on", "order", "pk"):
+        by_case.setdefault(task.case_id, []).append(task)
+    for case in cases:
+        tasks = by_case.get(case.pk, [])
+        if tasks:
+            case.next_task, case.more_due = tasks[0], len(tasks) - 1
+    return matching.count()
 
 
 @login_required
