@@ -345,7 +345,10 @@ def customer_viewed(*, customer: Customer, origin: AuditOrigin, part: str = "") 
 # Field -> who may see it in full. The phone number is for calling the customer: whoever's
 # work that is (``user_can_reach_customer``). The ID number is needed by few, so it stays
 # with the staff granted the reveal permission.
-REVEAL_RULES = {"phone": user_can_reach_customer, "id_number": lambda user, customer: user_can_reveal_personal_data(user)}
+REVEAL_RULES = {
+    "phone": user_can_reach_customer,
+    "id_number": lambda user, customer: user_can_reveal_personal_data(user),
+}
 
 
 def customer_field_reveal(*, customer: Customer, field: str, origin: AuditOrigin) -> str:

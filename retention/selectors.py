@@ -344,7 +344,8 @@ def customer_timeline(*, user: User, customer: Customer, limit: int = TIMELINE_P
     tasks = Task.objects.filter(case__in=case_scope_for_user(user=user).filter(customer_id=customer.pk))
     for task in tasks.order_by("-created_on", "-pk")[:fetch]:
         items.append(TimelineItem(_start_of(task.created_on), True, "task_created", task, 1))
-    for task in tasks.filter(status=TaskStatus.DONE, done_at__isnull=False).select_related("done_by").order_by("-done_at", "-pk")[:fetch]:
+    done = tasks.filter(status=TaskStatus.DONE, done_at__isnull=False).select_related("done_by")
+    for task in done.order_by("-done_at", "-pk")[:fetch]:
         assert task.done_at is not None  # by the filter
         items.append(TimelineItem(task.done_at, False, "task_done", task))
     for contact in ContactLog.objects.filter(customer=customer).select_related("staff").order_by(

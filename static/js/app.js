@@ -66,8 +66,11 @@
       });
       var scales = { x: { stacked: true }, y: Object.assign(moneyAxis(data.labels_text.axis), { stacked: true }) };
       if (hasLoan) {
+        // Headroom above the loan, so its line runs below the top of the chart, where the
+        // highest tier floor often is.
+        var maxLoan = Math.max.apply(null, data.loans);
         scales.loans = Object.assign(moneyAxis(data.labels_text.loans_axis || data.labels_text.loans), {
-          position: "right", grid: { drawOnChartArea: false }
+          position: "right", grid: { drawOnChartArea: false }, suggestedMax: maxLoan * 1.5
         });
       }
       return {

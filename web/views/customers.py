@@ -57,8 +57,8 @@ from retention import selectors as retention_selectors
 from retention.case_services import snooze_horizon
 from retention.models import OPEN_STATUSES, CaseKind, CaseStatus, Outcome, SignalKind
 from retention.selectors import TIMELINE_MAX, TIMELINE_PAGE, TimelineItem, customer_timeline
-from web.templatetags.money import cny
 from web.forms.customers import ContactForm, SegmentOverrideForm
+from web.templatetags.money import cny
 from web.views.cases import customer_cases_context
 
 PAGE_SIZE = 25
