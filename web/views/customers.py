@@ -253,8 +253,9 @@ REVEALABLE = {"id_number": "id_number", "phone": "phone"}
 @login_required
 @require_POST
 def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    """Show one masked field in full, to staff granted ``customers.reveal_personal_data``;
-    every reveal, and every refused one, is in the audit trail."""
+    """Show one masked field in full (who may: ``customers.services.REVEAL_RULES``); every
+    reveal, and every refused one, is in the audit trail. The phone comes as a tel: link with
+    the call logged right there, on the open case the reveal was asked from."""
     if field not in REVEALABLE:
         raise Http404
     customer = _scoped_customer(request, pk)
