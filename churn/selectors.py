@@ -15,6 +15,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Max
 
+from churn import conf
 from churn.features import BOOKING_HORIZON_DAYS, HISTORY_MONTHS, BankFrames
 from churn.models import ChurnScore, ModelVersion, NightlyRun
 from core.months import last_complete_month
@@ -184,17 +185,23 @@ def nightly_run_get(*, run_date: date) -> NightlyRun | None:
 def customer_score_history(
     *, customer: Customer, month_ends: int = 24
 ) -> tuple[ChurnScore | None, list[ChurnScore]]:
-    """The customer's latest score and their score history, newest first: the last
-    ``month_ends`` month-end scores, with the latest daily score in front when it is not
-    one of them. One query."""
-    scores = list(customer.churn_scores.order_by("-scored_on").only(
-        "scored_on", "probability", "risk_band", "expected_aum_at_risk", "reasons", "is_month_end", "customer_id"
-    )[:36])
+    """The customer's latest score and their score history, newest first: one score per
+    night for as long as daily scores are kept (``CHURN_DAILY_SCORE_RETENTION_DAYS``), then
+    the last ``month_ends`` month-end scores before that (older daily scores are pruned).
+    One query."""
+    nights = conf.daily_score_retention_days()
+    scores = list(
+        customer.churn_scores.order_by("-scored_on")
+        .only("scored_on", "probability", "risk_band", "expected_aum_at_risk", "reasons", "is_month_end",
+              "customer_id")[: nights + month_ends + 1]
+    )
     latest = scores[0] if scores else None
-    history = [s for s in scores if s.is_month_end][:month_ends]
-    if latest is not None and (not history or history[0].pk != latest.pk):
-        history.insert(0, latest)
-    return latest, history
+    if latest is None:
+        return None, []
+    since = latest.scored_on - timedelta(days=nights)
+    nightly = [s for s in scores if s.scored_on > since]
+    older_month_ends = [s for s in scores if s.scored_on <= since and s.is_month_end][:month_ends]
+    return latest, nightly + older_month_ends
 
 
 def model_version_report(*, version: ModelVersion) -> dict:

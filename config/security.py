@@ -131,8 +131,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Branch retention API",
     "DESCRIPTION": (
         "Churn early warning and retention for bank branches. Every object outside the caller's "
-        "scope answers 404. Personal data (ID number, phone) is masked; the reveal endpoint needs "
-        "the `customers.reveal_personal_data` permission and is audited."
+        "scope answers 404. Personal data (ID number, phone) is masked; the reveal endpoint is "
+        "audited and shows the phone to the staff who call the customer (their RM, the branch's "
+        "head and lobby manager, administrators), the ID number only with the "
+        "`customers.reveal_personal_data` permission."
     ),
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",

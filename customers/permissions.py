@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 
-from customers.models import Role, User
+from customers.models import Customer, Role, User
 
 
 def _signed_in(user: User | AnonymousUser) -> bool:
@@ -41,6 +41,25 @@ def user_can_reveal_personal_data(user: User | AnonymousUser) -> bool:
     already in their scope. Granted per user or group in the admin (permission
     ``customers.reveal_personal_data``), not by role; superusers have it."""
     return _signed_in(user) and user.has_perm(REVEAL_PERMISSION)
+
+
+def user_can_reach_customer(user: User | AnonymousUser, customer: Customer) -> bool:
+    """Whether ``user`` may see the customer's phone number in full, to call them: the RM who
+    owns the customer, the branch head and the lobby manager of the customer's branch, and
+    administrators (superusers too). Staff granted ``customers.reveal_personal_data`` may as
+    well, on a customer in their scope. A colleague RM of the branch may not: the customer
+    is not theirs to call."""
+    if not _signed_in(user):
+        return False
+    assert isinstance(user, User), "a signed-in user is a staff user"
+    if user_is_admin(user):
+        return True
+    if user.role == Role.RM and customer.rm_id is not None and customer.rm_id == user.pk:
+        return True
+    if user.role in (Role.HEAD, Role.LOBBY) and user.branch_id is not None and customer.branch_id == user.branch_id:
+        return True
+    # Last, as it reads the user's permissions from the database (once per request).
+    return user_can_reveal_personal_data(user)
 
 
 def user_can_override_segment(user: User) -> bool:

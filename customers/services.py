@@ -26,7 +26,7 @@ from customers.importing.uploads import UploadProblem, upload_problems
 from customers.importing.validation import Problem, References, validate_file
 from customers.importing.writers import StageSink, Writer, writer_for
 from customers.models import Branch, ConsentSource, ContactChannel, ContactConsent, Customer, Product, User
-from customers.permissions import user_can_reveal_personal_data
+from customers.permissions import user_can_reach_customer, user_can_reveal_personal_data
 from customers.selectors import customer_scope
 
 # A file with more rows than this gets a progress bar (when asked for).
@@ -344,10 +344,21 @@ def customer_viewed(*, customer: Customer, origin: AuditOrigin, part: str = "") 
     audit_record(action=AuditAction.VIEW, origin=origin, obj=customer, detail={"part": part} if part else {})
 
 
+# Field -> who may see it in full. The phone number is for calling the customer: whoever's
+# work that is (``user_can_reach_customer``). The ID number is needed by few, so it stays
+# with the staff granted the reveal permission.
+REVEAL_RULES = {
+    "phone": user_can_reach_customer,
+    "id_number": lambda user, customer: user_can_reveal_personal_data(user),
+}
+
+
 def customer_field_reveal(*, customer: Customer, field: str, origin: AuditOrigin) -> str:
-    """The full value of a masked field, for staff with the reveal permission; every reveal
-    and every refused one is audited. PermissionDenied without the permission."""
-    if origin.actor is None or not user_can_reveal_personal_data(origin.actor):
+    """The full value of a masked field (``REVEAL_RULES``): the phone number for the staff
+    who call the customer, the ID number for staff with the reveal permission. Every reveal
+    and every refused one is audited; PermissionDenied when refused."""
+    allowed = REVEAL_RULES.get(field)
+    if origin.actor is None or allowed is None or not allowed(origin.actor, customer):
         audit_record(action=AuditAction.DENIED, origin=origin, obj=customer, detail={"reveal": field})
         raise PermissionDenied
     audit_record(action=AuditAction.REVEAL, origin=origin, obj=customer, detail={"field": field})

@@ -17,9 +17,20 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
+from audit.models import AuditAction, AuditEvent
 from audit.services import AuditOrigin, audit_denied
 from core.months import month_start
-from customers.models import Customer, CustomerStatus, Product, ProductKind, ProductYield, Role, User
+from customers.models import (
+    ContactLog,
+    Customer,
+    CustomerStatus,
+    Product,
+    ProductKind,
+    ProductYield,
+    Role,
+    Survey,
+    User,
+)
 from customers.selectors import MAX_ID, customer_scope, effective_segment_is
 from retention import conf
 from retention.contactability import case_blocked_expression
@@ -308,3 +319,73 @@ def progress_for_user(*, user: User, today: dt.date) -> Progress:
     # and what the user closed today), so "all done" reads as such.
     budget = min(case_list_budget(), open_cases + counts["closed_today"])
     return Progress(cases_worked=worked, tasks_done=tasks, budget=budget, open_cases=open_cases)
+
+
+def tasks_completed_by_contact(*, contact_id: int) -> list[Task]:
+    """The tasks a logged contact completed (``case_services.contact_log``): what a call
+    logged from a list row answers with. One query."""
+    return list(Task.objects.filter(contact_id=contact_id).order_by("due_on", "order", "pk"))
+
+
+# --- the customer 360's timeline --------------------------------------------------------------
+
+TIMELINE_PAGE = 50
+TIMELINE_MAX = 500
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One thing that happened with a customer. ``at`` orders the timeline; ``date_only``
+    says the source knows only the day (a case opened, a task created, a survey), which is
+    then placed at the start of that day. ``kind``: case_opened, case_closed, case_outcome,
+    task_created, task_done, contact, survey, reveal; ``obj`` the row it comes from."""
+
+    at: dt.datetime
+    date_only: bool
+    kind: str
+    obj: object
+    # Orders entries of the same moment, newest first: a case's tasks above its opening.
+    sequence: int = 0
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def customer_timeline(*, user: User, customer: Customer, limit: int = TIMELINE_PAGE) -> tuple[list[TimelineItem], bool]:
+    """Everything that happened with ``customer`` that ``user`` may see, newest first: cases
+    opened, closed and measured, tasks created and done, contacts, surveys, and reveals of
+    the customer's masked data (from the audit trail). The newest ``limit`` (at most
+    ``TIMELINE_MAX``) and whether there is more. Five queries whatever the history: each
+    source gives at most its newest ``limit`` + 1 rows, which is all the merged top can hold."""
+    limit = max(1, min(limit, TIMELINE_MAX))
+    fetch = limit + 1  # one more than shown: whether there is more
+    items: list[TimelineItem] = []
+    cases = list(
+        case_scope_for_user(user=user).filter(customer_id=customer.pk).select_related("closed_by")
+        .order_by("-opened_on", "-pk")[:fetch]
+    )
+    for case in cases:
+        items.append(TimelineItem(_start_of(case.opened_on), True, "case_opened", case))
+        if case.closed_at is not None:
+            items.append(TimelineItem(case.closed_at, False, "case_closed", case))
+        if case.outcome and case.outcome_measured_on is not None:
+            items.append(TimelineItem(_start_of(case.outcome_measured_on), True, "case_outcome", case, 2))
+    # The tasks of the cases the user may see (held-out cases have none), created and done.
+    tasks = Task.objects.filter(case__in=case_scope_for_user(user=user).filter(customer_id=customer.pk))
+    for task in tasks.order_by("-created_on", "-pk")[:fetch]:
+        items.append(TimelineItem(_start_of(task.created_on), True, "task_created", task, 1))
+    done = tasks.filter(status=TaskStatus.DONE, done_at__isnull=False).select_related("done_by")
+    for task in done.order_by("-done_at", "-pk")[:fetch]:
+        assert task.done_at is not None  # by the filter
+        items.append(TimelineItem(task.done_at, False, "task_done", task))
+    for contact in ContactLog.objects.filter(customer=customer).select_related("staff").order_by(
+            "-contacted_at", "-pk")[:fetch]:
+        items.append(TimelineItem(contact.contacted_at, False, "contact", contact))
+    for survey in Survey.objects.filter(customer=customer).order_by("-surveyed_on", "-pk")[:fetch]:
+        items.append(TimelineItem(_start_of(survey.surveyed_on), True, "survey", survey))
+    for event in AuditEvent.objects.filter(customer=customer, action=AuditAction.REVEAL).select_related(
+            "actor").order_by("-at", "-pk")[:fetch]:
+        items.append(TimelineItem(event.at, False, "reveal", event))
+    items.sort(key=lambda item: (item.at, item.sequence), reverse=True)
+    return items[:limit], len(items) > limit

@@ -154,7 +154,8 @@ class CustomerDetailApi(ApiView):
 
 
 class CustomerRevealApi(ApiView):
-    """One masked field in full. Needs the ``customers.reveal_personal_data`` permission;
+    """One masked field in full: the phone for the staff who call the customer, the ID number
+    with the ``customers.reveal_personal_data`` permission (``customers.services.REVEAL_RULES``);
     every reveal (and every refused one) is in the audit trail."""
 
     class CustomerRevealInputSerializer(serializers.Serializer):

@@ -14,6 +14,8 @@
     high: "#b3122e", medium: "#d48a00", low: "#1d7a46", model: "#b3122e", ideal: "#8896a5",
     floor: "#8e0e24", kept: "#1d7a46", control: "#8896a5"
   };
+  // One colour per tier floor shown on the AUM chart, so that their legend swatches differ.
+  var FLOOR_COLOURS = ["#8e0e24", "#6b3fa0", "#0f7c8c", "#5c5c5c"];
 
   function locale() {
     return document.documentElement.lang || "zh-hans";
@@ -48,18 +50,33 @@
         { type: "bar", label: data.labels_text.wealth, data: data.wealth, backgroundColor: PALETTE.wealth, stack: "aum", order: 3 },
         // Lines get stacks of their own, so the stacked y axis sums only the bars.
         { type: "line", label: data.labels_text.aum, data: data.aum, borderColor: PALETTE.aum, backgroundColor: PALETTE.aum, tension: 0.2, pointRadius: 2, order: 1, stack: "line-aum" },
-        { type: "line", label: data.labels_text.loans, data: data.loans, borderColor: PALETTE.loans, borderDash: [6, 4], pointRadius: 0, order: 2, stack: "line-loans" }
       ];
+      // A borrower's loan is on an axis of its own (right), so a large mortgage does not
+      // flatten the AUM bars; without a loan there is neither line nor axis.
+      var hasLoan = (data.loans || []).some(function (v) { return v > 0; });
+      if (hasLoan) {
+        datasets.push({ type: "line", label: data.labels_text.loans, data: data.loans, borderColor: PALETTE.loans, backgroundColor: PALETTE.loans, borderDash: [6, 4], pointRadius: 0, order: 2, stack: "line-loans", yAxisID: "loans" });
+      }
       (data.floors || []).forEach(function (floor, i) {
+        var colour = FLOOR_COLOURS[i % FLOOR_COLOURS.length];
         datasets.push({
           type: "line", label: floor.label, data: data.months.map(function () { return floor.value; }), stack: "floor-" + i,
-          borderColor: PALETTE.floor, borderWidth: 1, borderDash: [2, 3], pointRadius: 0, order: 0
+          borderColor: colour, backgroundColor: colour, borderWidth: 1.5, borderDash: [2, 3], pointRadius: 0, order: 0
         });
       });
+      var scales = { x: { stacked: true }, y: Object.assign(moneyAxis(data.labels_text.axis), { stacked: true }) };
+      if (hasLoan) {
+        // Headroom above the loan, so its line runs below the top of the chart, where the
+        // highest tier floor often is.
+        var maxLoan = Math.max.apply(null, data.loans);
+        scales.loans = Object.assign(moneyAxis(data.labels_text.loans_axis || data.labels_text.loans), {
+          position: "right", grid: { drawOnChartArea: false }, suggestedMax: maxLoan * 1.5
+        });
+      }
       return {
         data: { labels: data.months, datasets: datasets },
         options: {
-          scales: { x: { stacked: true }, y: Object.assign(moneyAxis(data.labels_text.axis), { stacked: true }) },
+          scales: scales,
           plugins: { tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + cny(ctx.parsed.y); } } } }
         }
       };

@@ -56,10 +56,10 @@ def test_rm_cannot_see_another_rms_customer_and_the_attempt_is_audited(world):
     assert event.actor == world.users["rm_owner"] and event.detail["object_id"] == str(other.pk)
 
 
-def test_reveal_needs_the_permission_and_is_audited(world):
+def test_the_id_number_reveal_needs_the_permission_and_is_audited(world):
     customer = world.customers["own"]
     url = f"/api/v1/customers/{customer.pk}/reveal/"
-    refused = world.client("rm_owner").post(url, {"field": "phone"}, content_type="application/json")
+    refused = world.client("rm_owner").post(url, {"field": "id_number"}, content_type="application/json")
     assert refused.status_code == 403
     assert AuditEvent.objects.filter(action=AuditAction.DENIED, actor=world.users["rm_owner"]).exists()
     revealed = world.client("head").post(url, {"field": "id_number"}, content_type="application/json")
@@ -67,6 +67,14 @@ def test_reveal_needs_the_permission_and_is_audited(world):
     assert revealed.json() == {"field": "id_number", "value": ID_OWN}
     event = AuditEvent.objects.get(action=AuditAction.REVEAL)
     assert event.customer == customer and event.detail["field"] == "id_number"
+
+
+def test_the_owner_rm_reveals_the_phone_number_through_the_api_too(world):
+    customer = world.customers["own"]
+    url = f"/api/v1/customers/{customer.pk}/reveal/"
+    revealed = world.client("rm_owner").post(url, {"field": "phone"}, content_type="application/json")
+    assert revealed.status_code == 200 and revealed.json() == {"field": "phone", "value": customer.phone}
+    assert AuditEvent.objects.filter(action=AuditAction.REVEAL, actor=world.users["rm_owner"]).exists()
 
 
 def test_reveal_of_a_customer_outside_scope_is_404_even_with_the_permission(world):

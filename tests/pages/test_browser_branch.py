@@ -173,6 +173,6 @@ def test_branch_head_completes_a_callback_task(page, world):
     card = page.locator(f"article[data-case='{task.case_id}']")
     assert card.count() == 1
     assert ("已完成" if zh else "Done") in card.inner_text() and "周末排队太久" in card.inner_text()
-    assert card.locator("form").count() == 1 and f"callback-{task.pk}" != card.get_attribute("id")
+    assert card.locator("form.callback-form").count() == 1 and f"callback-{task.pk}" != card.get_attribute("id")
     shot(page, "head-callbacks-after")
     on_a_tablet(page, "head-callbacks", ["/callbacks/"])

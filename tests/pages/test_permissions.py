@@ -66,11 +66,11 @@ def test_id_number_and_phone_are_masked_and_the_reveal_is_audited(client, bank, 
     assert event.detail == {"field": "phone", "via": "page"} and event.customer_id == bank.customer.pk
 
 
-def test_reveal_needs_the_permission_and_a_refusal_is_audited(client, bank, case):
+def test_the_id_number_reveal_needs_the_permission_and_a_refusal_is_audited(client, bank, case):
     page = get(client, bank.owner, reverse("customers:detail", args=[bank.customer.pk])).content.decode()
-    assert "/reveal/" not in page  # no button without the permission
-    response = post(client, bank.owner, reverse("customers:reveal", args=[bank.customer.pk, "phone"]))
-    assert response.status_code == 403 and bank.customer.phone not in response.content.decode()
+    assert "/reveal/id_number/" not in page  # no button without the permission
+    response = post(client, bank.owner, reverse("customers:reveal", args=[bank.customer.pk, "id_number"]))
+    assert response.status_code == 403 and bank.customer.id_number not in response.content.decode()
     assert AuditEvent.objects.filter(action=AuditAction.DENIED, customer=bank.customer).exists()
 
 

@@ -379,16 +379,31 @@ def _after_action(request: HttpRequest, case: Case, *, error: str = "", flash: s
     return redirect(reverse("customers:detail", args=[case.customer_id]) + f"#case-{case.pk}")
 
 
-def _run_action(request: HttpRequest, case: Case, action, *, flash: str, name: str):
-    """Run one service on the case; the service audits the change (given the origin)."""
+def _run_action(request: HttpRequest, case: Case, action, *, flash: str, name: str, reply=None):
+    """Run one service on the case; the service audits the change (given the origin).
+    ``reply(result=, error=)``, when given, answers instead of the refreshed card."""
     try:
-        action()
+        result = action()
     except ValidationError as exc:
+        if reply is not None:
+            return reply(result=None, error=" ".join(exc.messages))
         return _after_action(request, case, error=" ".join(exc.messages))
     except PermissionDenied as exc:  # in view but not the user's to act on
         case_services.case_action_refused(case=case, action=name, origin=origin_from_request(request))
         raise Http404 from exc
+    if reply is not None:
+        return reply(result=result, error="")
     return _after_action(request, case, flash=flash)
+
+
+def _call_logged_reply(request: HttpRequest, case: Case):
+    """The answer to a call logged from a list row (after revealing the number there): what
+    was logged and the task it completed, in place of the row's log form."""
+    def reply(*, result, error: str) -> HttpResponse:
+        completed = selectors.tasks_completed_by_contact(contact_id=result.pk) if result is not None else []
+        return render(request, "retention/_call_logged.html",
+                      {"case": case, "completed": completed, "action_error": error}, status=422 if error else 200)
+    return reply
 
 
 def _form_error(form) -> str:
@@ -460,7 +475,11 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
 def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case_for_action(request, pk)
     form = ContactForm(request.POST)
+    # A call logged from a list row answers in the row (see customers/_revealed_phone.html).
+    reply = _call_logged_reply(request, case) if request.POST.get("reply") == "row" else None
     if not form.is_valid():
+        if reply is not None:
+            return reply(result=None, error=_form_error(form))
         return _after_action(request, case, error=_form_error(form))
     data = form.cleaned_data
     return _run_action(
@@ -468,7 +487,7 @@ def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
         lambda: case_services.contact_log(case=case, user=request.user, channel=data["channel"],
                                           result=data["result"], note=data["note"],
                                           next_step_on=data["next_step_on"], origin=origin_from_request(request)),
-        flash=_("Contact logged."), name="contact",
+        flash=_("Contact logged."), name="contact", reply=reply,
     )
 
 

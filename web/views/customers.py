@@ -8,6 +8,7 @@ may not see is a 404, never a 403, so an RM cannot even learn that the id exists
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,6 +34,7 @@ from core.months import month_start
 from customers import conf as customers_conf
 from customers.masking import mask
 from customers.models import (
+    ContactResult,
     Customer,
     ProductKind,
     Role,
@@ -39,6 +42,7 @@ from customers.models import (
 )
 from customers.permissions import user_can_override_segment, user_can_reveal_personal_data
 from customers.selectors import (
+    MAX_ID,
     customer_balance_history,
     customer_consents,
     customer_get_for_user_or_404,
@@ -55,7 +59,10 @@ from customers.services import (
 )
 from retention import selectors as retention_selectors
 from retention.case_services import snooze_horizon
+from retention.models import OPEN_STATUSES, CaseKind, CaseStatus, Outcome, SignalKind
+from retention.selectors import TIMELINE_MAX, TIMELINE_PAGE, TimelineItem, customer_timeline
 from web.forms.customers import ConsentForm, ContactForm, SegmentOverrideForm
+from web.templatetags.money import cny
 from web.views.cases import customer_cases_context
 
 PAGE_SIZE = 25
@@ -137,6 +144,7 @@ def aum_chart_data(customer: Customer) -> dict:
             "wealth": _("Wealth products"),
             "loans": _("Loans"),
             "axis": _("CNY"),
+            "loans_axis": _("Loans (CNY)"),
         },
     }
 
@@ -154,17 +162,71 @@ def _score_history(customer: Customer) -> tuple[ChurnScore | None, list[ChurnSco
     return latest, history, chart
 
 
+_TIMELINE_TONES = {CaseStatus.CLOSED_RETAINED: "ok", CaseStatus.CLOSED_LOST: "bad"}
+REVEALED_FIELDS = {"phone": _lazy("phone number"), "id_number": _lazy("ID number")}
+
+
+def _timeline_row(item: TimelineItem) -> dict:
+    """One line of the 360's timeline: what happened (a label, a detail), who, its tone."""
+    obj: Any = item.obj
+    label, detail, actor, tone = "", "", "", ""
+    if item.kind == "case_opened":
+        label = _("Case opened")
+        detail = f"{CaseKind(obj.kind).label} · {SignalKind(obj.leading_kind).label}" \
+            if obj.leading_kind in SignalKind.values else CaseKind(obj.kind).label
+    elif item.kind == "case_closed":
+        label, detail = CaseStatus(obj.status).label, obj.close_reason
+        actor, tone = str(obj.closed_by or ""), _TIMELINE_TONES.get(obj.status, "")
+    elif item.kind == "case_outcome":
+        label = _("Outcome measured")
+        detail = Outcome(obj.outcome).label
+        if obj.aum_kept is not None:
+            detail += " · " + _("AUM kept") + " " + cny(obj.aum_kept)
+        tone = "ok" if obj.outcome == Outcome.RETAINED else "bad"
+    elif item.kind == "task_created":
+        label, detail = _("Task created"), obj.text
+    elif item.kind == "task_done":
+        label, detail, actor, tone = _("Task done"), obj.text, str(obj.done_by or ""), "ok"
+    elif item.kind == "contact":
+        label = _("Contact") + " · " + obj.get_channel_display()
+        detail = " · ".join(part for part in (str(obj.get_result_display()), obj.note) if part)
+        actor = str(obj.staff)
+    elif item.kind == "survey":
+        label = _("Survey")
+        detail = _("score %(score)s of 10") % {"score": obj.score} + (f" · {obj.comment}" if obj.comment else "")
+        tone = "bad" if obj.score <= 6 else ""
+    elif item.kind == "reveal":
+        field = (obj.detail or {}).get("field", "")
+        label = _("Revealed")
+        detail = str(REVEALED_FIELDS.get(field, field))
+        actor = obj.actor_name or str(obj.actor or "")
+    return {"at": item.at, "date_only": item.date_only, "kind": item.kind, "label": label, "detail": detail,
+            "actor": actor, "tone": tone}
+
+
+def _timeline_limit(request: HttpRequest) -> int:
+    raw = request.GET.get("timeline", "")
+    return min(int(raw), TIMELINE_MAX) if raw.isdigit() and int(raw) > 0 else TIMELINE_PAGE
+
+
 def customer_360_context(request: HttpRequest, customer: Customer) -> dict:
     today = timezone.localdate()
     latest_score, score_history, score_chart = _score_history(customer)
+    holdings = customer_holdings_by_maturity(customer=customer, today=today)
+    limit = _timeline_limit(request)
+    timeline, timeline_more = customer_timeline(user=request.user, customer=customer, limit=limit)
     return {
+        "holdings_matured": [h for h in holdings if h.days_to_maturity is not None and h.days_to_maturity < 0],
+        "timeline": [_timeline_row(item) for item in timeline],
+        "timeline_more": limit + TIMELINE_PAGE if timeline_more and limit < TIMELINE_MAX else None,
         **customer_cases_context(user=request.user, customer=customer),
         "snooze_horizon": snooze_horizon(today=today),
         "customer": customer,
         "masked_id_number": mask(customer.id_number),
         "masked_phone": mask(customer.phone),
         "aum_chart": aum_chart_data(customer),
-        "holdings": customer_holdings_by_maturity(customer=customer, today=today),
+        # What is still held (or open-ended) first; what has matured is folded away below it.
+        "holdings": [h for h in holdings if h.days_to_maturity is None or h.days_to_maturity >= 0],
         "latest_score": latest_score,
         "score_history": score_history,
         "score_chart": score_chart,
@@ -205,13 +267,30 @@ REVEALABLE = {"id_number": "id_number", "phone": "phone"}
 @login_required
 @require_POST
 def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    """Show one masked field in full, to staff granted ``customers.reveal_personal_data``;
-    every reveal, and every refused one, is in the audit trail."""
+    """Show one masked field in full (who may: ``customers.services.REVEAL_RULES``); every
+    reveal, and every refused one, is in the audit trail. The phone comes as a tel: link with
+    the call logged right there, on the open case the reveal was asked from."""
     if field not in REVEALABLE:
         raise Http404
     customer = _scoped_customer(request, pk)
     value = customer_field_reveal(customer=customer, field=REVEALABLE[field], origin=origin_from_request(request))
-    return render(request, "customers/_revealed.html", {"value": value})
+    if field != "phone":
+        return render(request, "customers/_revealed.html", {"value": value})
+    # The number as a tel: link, and the call logged right there on the customer's open case
+    # (the one the reveal was asked from), if it is one the user may act on.
+    where = request.POST.get("where", "card")
+    case = _reachable_case(request, customer=customer, case_id=request.POST.get("case", ""))
+    return render(request, "customers/_revealed_phone.html", {
+        "value": value, "customer": customer, "case": case if where in ("card", "row") else None, "where": where,
+        "results": ContactResult.choices,
+    })
+
+
+def _reachable_case(request: HttpRequest, *, customer: Customer, case_id: str):
+    if not case_id.isdigit() or int(case_id) > MAX_ID:
+        return None
+    return retention_selectors.case_scope_for_user(user=request.user).filter(
+        pk=int(case_id), customer_id=customer.pk, status__in=OPEN_STATUSES).first()
 
 
 @login_required
