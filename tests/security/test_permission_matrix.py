@@ -199,6 +199,12 @@ RULES: dict[str, Rule] = {
             else 404),
         method="post", kwargs=customer_pk, per_object=True, json=False, data={"segment_override": ""},
     ),
+    "customers:consent": Rule(
+        # A do-not-contact request: everyone who may see the customer records it; the rest 404.
+        page_scoped(200), method="post", kwargs=customer_pk, per_object=True, json=False, headers=HTMX,
+        data={"consent-channel": "call", "consent-do_not_contact": "1", "consent-reason": "本人致电",
+              "consent-effective_on": TODAY.isoformat()},
+    ),
     "customers:handover": Rule(
         # The lobby (and head) hand a walk-in to the RM; an RM has nobody to hand over to.
         lambda role, obj: LOGIN if role == "anonymous" else (
