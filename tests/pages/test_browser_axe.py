@@ -65,7 +65,8 @@ def page(browser, live_server, lang):
     also lets through the browser's console line for the error page a visit expects (``status``)."""
     context = browser.new_context(viewport=VIEWPORTS["desktop"], locale=BROWSER_LOCALES[lang])
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    # axe over a long page takes seconds on a busy machine: more time than the staff tests give a step.
+    page.set_default_timeout(30_000)
     page.expected_status = 200
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
