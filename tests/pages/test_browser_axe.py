@@ -232,9 +232,12 @@ PAGES: list[Visit] = [
     Visit("rm-customer-360", "owner", customer_360, then=reveal_phone),
     Visit("rm-customer-360-contact", "owner", customer_360, then=open_contact_form),
     Visit("rm-customer-360-snooze-refused", "owner", customer_360, then=refused_snooze),
+    Visit("rm-digest", "owner", "/digest/"),
+    Visit("rm-cases-due-today", "owner", "/cases/?due=today"),
     Visit("rm-not-found", "owner", lambda w: f"/customers/{w.bank.outsider_customer.pk}/", status=404),
     # The lobby manager.
     Visit("lobby-lookup", "lobby", "/lookup/", then=look_up_walk_in),
+    Visit("lobby-digest", "lobby", "/digest/"),
     Visit("lobby-interceptions", "lobby", "/interceptions/", then=refused_interception),
     Visit("lobby-interception-recorded", "lobby", "/interceptions/", then=recorded_interception),
     # The branch head.
@@ -242,6 +245,8 @@ PAGES: list[Visit] = [
     Visit("head-cases", "head", "/cases/", then=expand_first_reasons),
     Visit("head-customer-360", "head", customer_360),
     Visit("head-dashboard", "head", "/dashboard/"),
+    Visit("head-digest", "head", "/digest/"),
+    Visit("head-cases-escalated", "head", "/cases/?due=escalated"),
     Visit("head-competitors", "head", "/competitors/"),
     # The analyst.
     Visit("analyst-models", "analyst", "/analyst/models/"),
