@@ -721,10 +721,13 @@ def cases_rank(*, run_date: dt.date) -> int:
 
 
 
-def _win_back_figures(cursor) -> int:
+def _win_back_figures(cursor=None) -> int:
     """A win-back case shows when the customer left and the AUM that left: from its
     "already left" signal. One statement: a win-back case per customer who left is tens of
     thousands a night at a million customers, not a few."""
+    if cursor is None:
+        with connection.cursor() as own:
+            return _win_back_figures(own)
     case, signal = _T["case"], _T["signal"]
     lost_month = f"NULLIF({_json_text('s.details', 'lost_month')}, '')"
     aum_lost = f"COALESCE(NULLIF({_json_text('s.details', 'aum_lost')}, ''), '0')"

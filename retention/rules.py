@@ -13,7 +13,6 @@ month's row in a replay over past dates would be looking ahead.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -607,28 +606,33 @@ def rule_satisfaction_drop(ctx: RuleContext) -> list[Trigger]:
     low = conf.satisfaction_low_score()
     drop = conf.satisfaction_drop_points()
     since = ctx.run_date - dt.timedelta(days=conf.satisfaction_lookback_days())
-    # The two latest surveys per customer who was surveyed within the lookback.
-    recent_ids = Survey.objects.filter(surveyed_on__gte=since, surveyed_on__lte=ctx.run_date).values("customer_id")
-    surveys = (
-        Survey.objects.filter(customer_id__in=recent_ids, surveyed_on__lte=ctx.run_date)
-        .order_by("customer_id", "-surveyed_on", "-pk")
-        .values_list("customer_id", "surveyed_on", "score")
-    )
-    latest: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
-    for customer_id, surveyed_on, score in surveys:
-        if len(latest[customer_id]) < 2:
-            latest[customer_id].append((surveyed_on, score))
+    # The latest survey and the one before, of each customer surveyed within the lookback,
+    # where the latest is low or fell: in SQL, so only the customers who trigger are read.
+    survey = Survey._meta.db_table
+    order = "ORDER BY s.surveyed_on DESC, s.id DESC"
+    sql = f"""
+        SELECT x.customer_id, x.surveyed_on, x.score, x.previous FROM (
+            SELECT s.customer_id, s.surveyed_on, s.score,
+                   LEAD(s.score) OVER (PARTITION BY s.customer_id {order}) AS previous,
+                   ROW_NUMBER() OVER (PARTITION BY s.customer_id {order}) AS position
+            FROM {survey} s
+            WHERE s.surveyed_on <= %s AND s.customer_id IN (
+                SELECT r.customer_id FROM {survey} r WHERE r.surveyed_on >= %s AND r.surveyed_on <= %s)
+        ) x
+        WHERE x.position = 1 AND (x.score <= %s OR (x.previous IS NOT NULL AND x.previous - x.score >= %s))
+        ORDER BY x.customer_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ctx.run_date, since, ctx.run_date, low, drop])
+        latest = cursor.fetchall()
     triggers = []
-    known = ctx.customers_for(latest)
-    for customer_id, pair in latest.items():
+    known = ctx.customers_for(customer_id for customer_id, *_ in latest)
+    for customer_id, surveyed_on, score, previous in latest:
         facts = known.get(customer_id)
         if facts is None:
             continue
-        surveyed_on, score = pair[0]
-        previous = pair[1][1] if len(pair) > 1 else None
-        fell = previous is not None and previous - score >= drop
-        if not (score <= low or fell):
-            continue
+        if isinstance(surveyed_on, str):  # SQLite: a raw query's date is its text
+            surveyed_on = dt.date.fromisoformat(surveyed_on)
         core = facts.is_core
         triggers.append(
             Trigger(
