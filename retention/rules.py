@@ -654,7 +654,7 @@ def rule_service_failure(ctx: RuleContext) -> list[Trigger]:
     """A complaint in the contact log within the lookback. Core customer -> branch head apology;
     others -> the lobby manager's attention (the brief's "after" step for ordinary customers)."""
     since = ctx.run_date - dt.timedelta(days=conf.complaint_lookback_days())
-    complaints = (
+    complaints = list(
         ContactLog.objects.filter(
             result=ContactResult.COMPLAINT,
             contacted_at__date__gte=since,
@@ -665,7 +665,6 @@ def rule_service_failure(ctx: RuleContext) -> list[Trigger]:
         .values_list("pk", "customer_id", "contacted_at", "note")
     )
     triggers: dict[int, Trigger] = {}
-    complaints = list(complaints)
     known = ctx.customers_for(customer_id for _, customer_id, _, _ in complaints)
     for pk, customer_id, contacted_at, note in complaints:
         facts = known.get(customer_id)
