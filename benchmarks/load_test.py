@@ -83,6 +83,22 @@ def staff_file(*, max_rms: int) -> tuple[Path, str, int]:
     return path, str(branch_id), Customer.objects.filter(branch_id=branch_id).count()
 
 
+def static_ready() -> None:
+    """The collected static files with their manifest, as the image builds them (Dockerfile):
+    without DEBUG every page's ``{% static %}`` reads the manifest, and a missing one is a
+    500 on every page."""
+    manifest = ROOT / "staticfiles" / "staticfiles.json"
+    if manifest.exists() and manifest.stat().st_mtime >= max(
+            path.stat().st_mtime for path in (ROOT / "static").rglob("*") if path.is_file()):
+        return
+    if not (ROOT / "node_modules" / "htmx.org").exists():
+        raise SystemExit("front-end libraries missing: run `npm ci` (or `make assets`) first")
+    env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(40)}
+    env.pop("DEBUG", None)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
+                   cwd=ROOT, env=env, check=True)
+
+
 def wait_up(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -114,7 +130,12 @@ def run(*, workers: int, args, staff: Path) -> list[dict]:
             return list(csv.DictReader(handle))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            # Requests still in flight when locust stops get gunicorn's graceful_timeout (30 s).
+            server.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 def main() -> None:
@@ -134,6 +155,7 @@ def main() -> None:
     import django
 
     django.setup()
+    static_ready()
     staff, branch, customers = staff_file(max_rms=args.rms)
     print(f"branch {branch}: {customers:,} customers; {args.users} simulated staff for {args.duration}s")
     for workers in [int(value) for value in args.workers.split(",")]:

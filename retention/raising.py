@@ -43,6 +43,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from churn.models import ChurnScore
 from core.months import add_months
 from customers.models import Role, User
 from customers.selectors import branch_staff
@@ -55,7 +56,6 @@ from retention.models import (
     WORKABLE_STATUSES,
     Case,
     CaseEvent,
-    CaseKind,
     OwnerRole,
     Playbook,
     PlaybookStep,
@@ -144,6 +144,20 @@ def _json_object(*pairs: str) -> str:
     """A JSON object built in SQL from alternating literal keys and SQL expressions."""
     items = ", ".join(f"'{pairs[i]}', {pairs[i + 1]}" for i in range(0, len(pairs), 2))
     return f"json_build_object({items})" if _pg() else f"json_object({items})"
+
+
+def _json_text(expr: str, key: str) -> str:
+    """The text of ``key`` in the JSON object ``expr``."""
+    return f"({expr} ->> '{key}')" if _pg() else f"json_extract({expr}, '$.{key}')"
+
+
+def _as_date(expr: str) -> str:
+    """An ISO date text as a date (SQLite keeps dates as that text)."""
+    return f"CAST({expr} AS date)" if _pg() else expr
+
+
+def _money_type() -> str:
+    return "numeric(18, 2)" if _pg() else "NUMERIC"
 
 
 def _true() -> str:
@@ -240,7 +254,7 @@ def cases_raise_for_date(*, run_date: dt.date, data_month: dt.date | None = None
             clock.lap("staging")
             counts.update(_merge(cursor, run_date=run_date, period=tonight.period, anchor_month=tonight.anchor_month,
                                  evaluated=evaluated, clock=clock))
-            _win_back_figures()
+            _win_back_figures(cursor)
             counts["ranked"] = _rank(cursor, run_date=run_date)
             clock.lap("ranking")
             cursor.execute("DROP TABLE IF EXISTS retention_tonight")
@@ -261,6 +275,8 @@ class _Tonight:
     rates: list[tuple[int, float]]
     staff: list[tuple[int, str, int]]
     period: dt.date
+    # The day of tonight's scores (the reasons of the model-risk signals are theirs).
+    scored_on: dt.date
     # The last month of balances the night knows: the churn window of tonight's new cases
     # starts after it.
     anchor_month: dt.date
@@ -285,9 +301,10 @@ def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonigh
     draws: dict[int, float] = {}
     rows = []
     scores = ctx.latest_scores_for(trigger.customer_id for found in triggers.values() for trigger in found)
+    customers = ctx.customers_for(trigger.customer_id for found in triggers.values() for trigger in found)
     for kind in list(triggers):
         for trigger in triggers.pop(kind):
-            facts = ctx.customers.get(trigger.customer_id)
+            facts = customers.get(trigger.customer_id)
             if facts is None:
                 continue
             playbook = playbooks.get(trigger.playbook_key)
@@ -320,7 +337,10 @@ def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonigh
                 trigger.aum_at_risk, (Decimal(str(probability)) * trigger.aum_at_risk).quantize(Decimal("0.01")),
                 expected_value(probability=probability, aum_at_risk=float(trigger.aum_at_risk),
                                save_rate=save_rates.get(playbook.pk, conf.save_rate_prior()), contact_cost=cost),
-                trigger.event_on, json.dumps(trigger.reasons, default=str), json.dumps(trigger.details, default=str),
+                trigger.event_on,
+                # None: the score's reasons, joined in SQL (``_stage``).
+                None if trigger.reasons_from_score else json.dumps(trigger.reasons, default=str),
+                json.dumps(trigger.details, default=str),
                 is_held_out(draw=draw, share=share), draw,
             ))
     for key, count in missing.items():
@@ -333,6 +353,7 @@ def _tonight(*, ctx: RuleContext, triggers: dict[str, list[Trigger]]) -> _Tonigh
         rates=[(playbook.pk, save_rates.get(playbook.pk, conf.save_rate_prior())) for playbook in playbooks.values()],
         staff=[(branch, role, user) for branch, by_role in staff.items() for role, user in by_role.items()],
         period=period,
+        scored_on=ctx.run_date,
         anchor_month=add_months(ctx.balance_cutoff, -1),
     )
 
@@ -373,6 +394,17 @@ def _stage(cursor, tonight: _Tonight) -> None:
             [(*row[:6], str(row[6]), str(row[7]), str(row[8]), row[9], _date(row[10]) if row[10] else None,
               *row[11:]) for row in tonight.rows],
         )
+    # The model-risk signals' reasons are tonight's scores': copied inside the database.
+    score = ChurnScore._meta.db_table
+    if _pg():
+        cursor.execute(f"UPDATE retention_tonight t SET reasons = CAST(s.reasons AS text) FROM {score} s "
+                       f"WHERE t.reasons IS NULL AND s.customer_id = t.customer_id AND s.scored_on = %s",
+                       [_date(tonight.scored_on)])
+    else:
+        cursor.execute(f"UPDATE retention_tonight SET reasons = (SELECT s.reasons FROM {score} s "
+                       f"WHERE s.customer_id = retention_tonight.customer_id AND s.scored_on = %s) "
+                       f"WHERE reasons IS NULL", [_date(tonight.scored_on)])
+    cursor.execute("UPDATE retention_tonight SET reasons = '[]' WHERE reasons IS NULL")
     cursor.execute("CREATE INDEX retention_tonight_customer ON retention_tonight (customer_id, kind)")
     cursor.execute("DROP TABLE IF EXISTS retention_tonight_rates")
     cursor.execute("CREATE TEMPORARY TABLE retention_tonight_rates (playbook_id bigint, save_rate double precision)")
@@ -440,6 +472,9 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, anchor_month: dt.date,
              f"FROM {signal} s WHERE s.is_active = {_true()} AND s.kind IN ({kinds}) AND NOT EXISTS "
              f"(SELECT 1 FROM retention_tonight t WHERE t.customer_id = s.customer_id AND t.kind = s.kind)",
              [*reason_params, *evaluated])
+        # Looked up by id once per cleared signal below: indexed, and counted for the planner.
+        cursor.execute("CREATE INDEX retention_tonight_cleared_id ON retention_tonight_cleared (id)")
+        _analyze(cursor, "retention_tonight_cleared")
         _run(cursor, f"INSERT INTO {event} (case_id, at, action, from_status, to_status, note, data) "
                      f"SELECT x.case_id, %s, 'signal_cleared', c.status, c.status, x.reason, {_json(empty)} "
                      f"FROM retention_tonight_cleared x JOIN {case} c ON c.id = x.case_id", [now])
@@ -508,24 +543,35 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, anchor_month: dt.date,
     clock.lap("tasks")
 
     # 7a. A customer whose RM changed (re-imported, reassigned by the bank): the open case and
-    # its open RM tasks move to tonight's owner, with the move in the history.
-    owners = ("SELECT customer_id, MAX(owner_id) AS owner_id, MAX(branch_id) AS branch_id FROM retention_tonight "
-              "GROUP BY customer_id")
-    moved = (f"FROM {case} c JOIN ({owners}) o ON o.customer_id = c.customer_id "
-             f"WHERE c.status IN {_OPEN} AND c.owner_id <> o.owner_id")
+    # its open RM tasks move to tonight's owner, with the move in the history. The moved cases
+    # are found once, into a table of their own (few a night): as a subquery of each statement
+    # the planner ran it again for every open task (minutes at a million customers).
+    cursor.execute("DROP TABLE IF EXISTS retention_tonight_moved")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE retention_tonight_moved AS "
+        f"SELECT c.id AS case_id, c.owner_id AS owner_before, o.owner_id, o.branch_id FROM {case} c "
+        f"JOIN (SELECT customer_id, MAX(owner_id) AS owner_id, MAX(branch_id) AS branch_id FROM retention_tonight "
+        f"GROUP BY customer_id) o ON o.customer_id = c.customer_id "
+        f"WHERE c.status IN {_OPEN} AND (c.owner_id <> o.owner_id OR c.branch_id <> o.branch_id)"
+    )
+    _analyze(cursor, "retention_tonight_moved")
     _run(cursor, f"INSERT INTO {event} (case_id, at, action, from_status, to_status, note, data) "
                  f"SELECT c.id, %s, 'reassigned', c.status, c.status, '', "
-                 f"{_json(_json_object('owner_before', 'c.owner_id', 'owner', 'o.owner_id'))} {moved}", [now])
-    _run(cursor, f"UPDATE {task} SET owner_id = (SELECT o.owner_id FROM ({owners}) o JOIN {case} c "
-                 f"ON c.customer_id = o.customer_id WHERE c.id = {task}.case_id) "
-                 f"WHERE status = 'open' AND owner_role = 'rm' AND case_id IN (SELECT c.id {moved})")
+                 f"{_json(_json_object('owner_before', 'm.owner_before', 'owner', 'm.owner_id'))} "
+                 f"FROM retention_tonight_moved m JOIN {case} c ON c.id = m.case_id "
+                 f"WHERE m.owner_before <> m.owner_id", [now])
+    _run(cursor, f"UPDATE {task} SET owner_id = (SELECT m.owner_id FROM retention_tonight_moved m "
+                 f"WHERE m.case_id = {task}.case_id) "
+                 f"WHERE status = 'open' AND owner_role = 'rm' AND case_id IN "
+                 f"(SELECT case_id FROM retention_tonight_moved WHERE owner_before <> owner_id)")
     counts["reassigned"] = _run(
         cursor,
-        f"UPDATE {case} AS c SET owner_id = o.owner_id, branch_id = o.branch_id, updated_at = %s "
-        f"FROM ({owners}) o WHERE o.customer_id = c.customer_id AND c.status IN {_OPEN} "
-        f"AND (c.owner_id <> o.owner_id OR c.branch_id <> o.branch_id)",
+        f"UPDATE {case} SET owner_id = (SELECT m.owner_id FROM retention_tonight_moved m WHERE m.case_id = {case}.id), "
+        f"branch_id = (SELECT m.branch_id FROM retention_tonight_moved m WHERE m.case_id = {case}.id), "
+        f"updated_at = %s WHERE id IN (SELECT case_id FROM retention_tonight_moved)",
         [now],
     )
+    cursor.execute("DROP TABLE retention_tonight_moved")
 
     # 7. Each open case's figures (expected value and its parts) from its leading signal; an
     # "already left" signal makes it a win-back case. The signal and playbook the case opened
@@ -550,7 +596,12 @@ def _merge(cursor, *, run_date: dt.date, period: dt.date, anchor_month: dt.date,
         f"ROW_NUMBER() OVER (PARTITION BY s.case_id ORDER BY s.priority DESC, s.kind) AS rn "
         f"FROM {signal} s LEFT JOIN retention_tonight_rates r ON r.playbook_id = s.playbook_id "
         f"WHERE s.is_active = {_true()}) l "
-        f"WHERE l.case_id = c.id AND l.rn = 1 AND c.status IN {_OPEN} AND l.last_seen = %s",
+        f"WHERE l.case_id = c.id AND l.rn = 1 AND c.status IN {_OPEN} AND l.last_seen = %s "
+        # Only the cases whose figures change (tonight's new cases opened with them already).
+        f"AND (c.probability IS DISTINCT FROM l.probability OR c.aum_at_risk IS DISTINCT FROM l.aum_at_risk "
+        f"OR c.expected_aum_at_risk IS DISTINCT FROM l.expected_aum_at_risk OR c.priority IS DISTINCT FROM l.priority "
+        f"OR c.save_rate IS DISTINCT FROM COALESCE(l.save_rate, 0) OR c.last_signal_on IS DISTINCT FROM l.last_seen "
+        f"OR (l.lost > 0 AND c.kind <> 'win_back'))",
         [now, day],
     )
 
@@ -645,22 +696,23 @@ def _rank(cursor, *, run_date: dt.date) -> int:
     blocked, blocked_params = case_blocked_sql(case_table=case, today=run_date)
     _run(cursor, f"UPDATE {case} SET rank = NULL, in_budget = {_false()}, urgent = {_false()} "
                  f"WHERE rank IS NOT NULL AND (status NOT IN {_WORKABLE} OR is_control = {_true()})")
+    # The time-critical cases, found once as a set (not two lookups per case).
     urgent = (
-        f"CASE WHEN EXISTS (SELECT 1 FROM {task} k JOIN {signal} e ON e.id = k.signal_id "
-        f"WHERE k.case_id = {case}.id AND k.status = 'open' AND k.due_on <= %s AND e.is_active = {_true()} "
-        f"AND e.event_on IS NOT NULL AND e.kind IN {_DEADLINE_KINDS}) "
-        f"OR EXISTS (SELECT 1 FROM {signal} s WHERE s.case_id = {case}.id "
-        f"AND s.is_active = {_true()} AND s.kind = 'large_withdrawal' AND s.event_on <= %s) "
-        f"THEN {_true()} ELSE {_false()} END"
+        f"(SELECT k.case_id FROM {task} k JOIN {signal} e ON e.id = k.signal_id "
+        f"WHERE k.status = 'open' AND k.due_on <= %s AND e.is_active = {_true()} "
+        f"AND e.event_on IS NOT NULL AND e.kind IN {_DEADLINE_KINDS} "
+        f"UNION SELECT s.case_id FROM {signal} s "
+        f"WHERE s.is_active = {_true()} AND s.kind = 'large_withdrawal' AND s.event_on <= %s)"
     )
-    urgent = f"CASE WHEN {blocked} THEN {_false()} ELSE {urgent} END"
+    # A blocked case is never time-critical today.
+    urgent = f"(CASE WHEN {blocked} THEN {_false()} ELSE id IN {urgent} END)"
     # Only the cases whose flag changes are written: most keep theirs from one night to the
     # next, and each row written is a new row version with every index of the table updated.
     _run(
         cursor,
-        f"UPDATE {case} SET urgent = {urgent} WHERE status IN {_WORKABLE} AND is_control = {_false()} "
+        f"UPDATE {case} SET urgent = NOT urgent WHERE status IN {_WORKABLE} AND is_control = {_false()} "
         f"AND urgent <> {urgent}",
-        [*blocked_params, tomorrow, tomorrow] * 2,
+        [*blocked_params, tomorrow, tomorrow],
     )
     return _run(
         cursor,
@@ -680,20 +732,21 @@ def cases_rank(*, run_date: dt.date) -> int:
 
 
 
-def _win_back_figures() -> int:
+def _win_back_figures(cursor=None) -> int:
     """A win-back case shows when the customer left and the AUM that left: from its
-    "already left" signal (few cases a night)."""
-    cases = list(Case.objects.filter(kind=CaseKind.WIN_BACK, status__in=OPEN_STATUSES, lost_month__isnull=True))
-    signals = {
-        signal.case_id: signal.details
-        for signal in Signal.objects.filter(case__in=cases, kind=SignalKind.ALREADY_LOST, is_active=True)
-    }
-    changed = []
-    for case in cases:
-        details = signals.get(case.pk) or {}
-        if details.get("lost_month"):
-            case.lost_month = dt.date.fromisoformat(str(details["lost_month"])[:10])
-            case.aum_lost = Decimal(str(details.get("aum_lost") or 0))
-            changed.append(case)
-    Case.objects.bulk_update(changed, ["lost_month", "aum_lost"], batch_size=500)
-    return len(changed)
+    "already left" signal. One statement: a win-back case per customer who left is tens of
+    thousands a night at a million customers, not a few."""
+    if cursor is None:
+        with connection.cursor() as own:
+            return _win_back_figures(own)
+    case, signal = _T["case"], _T["signal"]
+    lost_month = f"NULLIF({_json_text('s.details', 'lost_month')}, '')"
+    aum_lost = f"COALESCE(NULLIF({_json_text('s.details', 'aum_lost')}, ''), '0')"
+    leaving = (f"FROM {signal} s WHERE s.case_id = {case}.id AND s.kind = 'already_lost' "
+               f"AND s.is_active = {_true()} AND {lost_month} IS NOT NULL")
+    return _run(
+        cursor,
+        f"UPDATE {case} SET lost_month = (SELECT {_as_date(f'substr({lost_month}, 1, 10)')} {leaving}), "
+        f"aum_lost = (SELECT CAST({aum_lost} AS {_money_type()}) {leaving}) "
+        f"WHERE kind = 'win_back' AND status IN {_OPEN} AND lost_month IS NULL AND EXISTS (SELECT 1 {leaving})",
+    )

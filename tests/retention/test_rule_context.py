@@ -106,3 +106,39 @@ def test_the_balance_rules_read_the_amounts_as_the_database_holds_them(bank):
     assert drop.customer_id == bank.customer.pk and drop.aum_at_risk == Decimal("60000.50")
     assert drop.details["aum"] == "60000.50" and drop.details["previous_aum"] == "100000.00"
     assert drop.reasons[0]["value"] == round(60000.50 / 100000 - 1, 4)
+
+
+def test_balance_candidates_are_the_runs_of_the_customers_a_balance_rule_could_fire_for(bank):
+    feb, mar, apr = (dt.date(2024, m, 1) for m in (2, 3, 4))
+    dropped = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    _months(dropped, (mar, "100000"), (apr, "69000"))  # a 31% fall: the AUM-drop rule
+    steady = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    _months(steady, (feb, "100000"), (mar, "101000"), (apr, "99000"))
+    near_floor = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    _months(near_floor, (mar, "600000"), (apr, "540000"))  # falling to just above platinum's floor
+    recovered = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    _months(recovered, (feb, "200000"), (mar, "150000"), (apr, "205000"))  # the prize draw's rule
+    gap = CustomerFactory(branch=bank.branch, rm=bank.owner)
+    _months(gap, (feb, "100000"), (apr, "10000"))  # March missing: no month to compare April with
+    closed = CustomerFactory(branch=bank.branch, rm=bank.owner, status=CustomerStatus.CLOSED)
+    _months(closed, (mar, "100000"), (apr, "10000"))
+
+    ctx = RuleContext(run_date=RUN_DATE, data_month=apr)
+    candidates = ctx.balance_candidates
+
+    assert set(candidates) == {dropped.pk, near_floor.pk, recovered.pk}
+    for pk, run in candidates.items():
+        assert run == ctx.balances[pk]  # the same months and amounts as the whole context's
+
+
+def test_customers_for_reads_the_active_customers_asked_once(bank):
+    closed = CustomerFactory(branch=bank.branch, rm=bank.owner, status=CustomerStatus.CLOSED)
+    ctx = RuleContext(run_date=RUN_DATE)
+
+    facts = ctx.customers_for([bank.customer.pk, closed.pk])
+    assert facts[bank.customer.pk].branch_id == bank.branch.pk and facts[bank.customer.pk].rm_id == bank.owner.pk
+    assert closed.pk not in facts
+    with CaptureQueriesContext(connection) as queries:
+        again = ctx.customers_for([bank.customer.pk, closed.pk])
+    assert len(queries) == 0 and again[bank.customer.pk] == facts[bank.customer.pk]
+    assert set(ctx.customers) == set(facts)  # every active customer: here, the bank's one
