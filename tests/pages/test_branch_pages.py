@@ -63,7 +63,7 @@ def test_a_walk_in_with_an_open_case_is_flagged_with_its_reasons_and_talking_poi
 
     assert "match flagged" in page and "At risk: keep this customer" in page
     assert "Large withdrawal or transfer booked" in page
-    assert "a large cash withdrawal of 1,160,000 CNY is booked for" in page
+    assert "A large cash withdrawal of 1,160,000 CNY is booked for" in page
     # The large-withdrawal playbook has no description and its lobby step is the interception list's:
     # nothing the lobby must say, so the greeting stands in.
     assert "Greet the customer" in page
@@ -229,7 +229,7 @@ def test_the_callback_queue_is_the_branch_heads(client, world):
     page = _as(client, world.head).get(url).content.decode()
 
     assert f'id="callback-{task.pk}"' in page and "waited an hour" in page and "Record the call" in page
-    assert "satisfaction score fell from 9 to 3" in page
+    assert "Satisfaction score fell from 9 to 3" in page
     assert world.outsider_customer.name not in page
     assert world.customer.name not in _as(client, world.other_head).get(url).content.decode()
     lobby_page = _as(client, world.lobby).get(url).content.decode()

@@ -140,7 +140,7 @@ def test_branch_head_completes_a_callback_task(page, world):
     card = page.locator(f"#callback-{task.pk}")
     card.wait_for()
     assert "排队太久" in card.inner_text()
-    assert ("满意度评分从9降至3" if zh else "satisfaction score fell from 9 to 3") in card.inner_text()
+    assert ("满意度评分从9降至3" if zh else "Satisfaction score fell from 9 to 3") in card.inner_text()
     shot(page, "head-callbacks")
 
     # An empty form is refused with its message.
