@@ -526,6 +526,19 @@ def model_kind_label(kind: str) -> str:
             }.get(kind, kind)
 
 
+def algorithm_label(algorithm: str) -> str:
+    """A version's algorithm (stored as the training code names it, in English) in the reader's
+    language: the three kinds the training knows; anything else as stored."""
+    text = (algorithm or "").lower()
+    if "histgradientboosting" in text or "gradient" in text:
+        return _("Gradient-boosted trees, calibrated (Platt scaling); reasons from the trees' paths")
+    if "logistic" in text:
+        return _("Logistic regression on standardised features, calibrated (Platt scaling)")
+    if text.startswith("rule"):
+        return _("Rule: AUM down more than %(pct)s%% in 3 months") % {"pct": 30}
+    return algorithm
+
+
 def evaluation_method_sentence(method: str | None) -> str:
     """How a version was evaluated, for the model pages and the command's output."""
     if method == "held_out_customers":

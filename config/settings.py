@@ -40,7 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
+    "config.lockout.LockoutConfig",  # django-axes, named for the admin
     "customers",
     "churn",
     "retention",

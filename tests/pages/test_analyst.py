@@ -195,3 +195,15 @@ def test_only_analysts_may_retrain(client, bank):
     client.force_login(bank.owner)
     assert client.post(reverse("churn:training_run_create")).status_code == 404
     assert not TrainingRun.objects.exists()
+
+
+@pytest.mark.parametrize("language,label", [
+    ("zh-hans", "标准化特征上的逻辑回归，经 Platt 校准"),
+    ("en", "Logistic regression on standardised features, calibrated (Platt scaling)"),
+])
+def test_the_models_algorithm_reads_in_the_pages_language(client, bank, language, label):
+    version = ModelVersionFactory(algorithm="sklearn LogisticRegression on standardised features + Platt calibration")
+    client.force_login(bank.analyst)
+    for url in (reverse("churn:model_list"), reverse("churn:model_detail", args=[version.pk])):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert label in page and "sklearn LogisticRegression" not in page, url
