@@ -7,8 +7,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 
 class LockoutAttemptAdmin(AccessAttemptAdmin):

@@ -46,7 +46,10 @@ def test_the_export_carries_every_reason_of_every_signal(client, bank):
     assert sheet.cell(row=2, column=header.index("Reasons") + 1).value.count("\n") == 2
 
 
-@pytest.mark.parametrize("language,due,aum", [("en", "Due", "AUM at risk (CNY)"), ("zh-hans", "截止", "风险资产（元）")])
+@pytest.mark.parametrize("language,due,aum", [
+    ("en", "Due", "AUM at risk (CNY)"),
+    ("zh-hans", "截止", "风险资产（元）"),
+])
 def test_the_export_is_headed_with_the_lists_column_names(client, bank, language, due, aum):
     _two_signal_case(bank)
     page = _export(client, bank.owner, "csv", language)
