@@ -28,7 +28,7 @@ def page_of(client, user, url, language="en", **params) -> str:
 
 
 def ranks_of(html: str) -> list[int]:
-    cells = re.findall(r'<tr class="(?:budget)?" id="row-\d+">\s*<td class="num">(.*?)</td>', html, re.S)
+    cells = re.findall(r'<tr class="(?:budget)?" id="row-\d+">\s*<td class="num"[^>]*>(.*?)</td>', html, re.S)
     return [int(re.sub(r"<[^>]+>", "", cell).strip()) for cell in cells]
 
 
