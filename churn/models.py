@@ -58,7 +58,8 @@ class NightlyRun(models.Model):
     Status = RunStatus
 
     run_date = models.DateField(_("run date"), unique=True)
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, null=True, related_name="runs")
+    model_version = models.ForeignKey(ModelVersion, verbose_name=_("model version"),
+                                      on_delete=models.PROTECT, null=True, related_name="runs")
     # The month whose balances the run scores from: the last complete month before
     # ``run_date``, or an earlier one while that month's export has not arrived yet.
     # Fixed when the run is created, so every chunk (and a resumed run) uses the same.
@@ -66,15 +67,15 @@ class NightlyRun(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
-    customers_scored = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(_("chunks in all"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    customers_scored = models.PositiveIntegerField(_("customers scored"), default=0)
     # Active customers left unscored by the churn definition (under the minimum average AUM, no current month).
-    customers_skipped = models.PositiveIntegerField(default=0)
+    customers_skipped = models.PositiveIntegerField(_("customers skipped"), default=0)
     # Failed chunks ({"chunk": [first, last], "error"}) and a failed stage ({"stage", "error"}):
     # what the run status partial, the API and ``run_nightly`` show. The stages themselves
     # (status, timing, result) are ``nightly.NightlyStage`` rows.
-    errors = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
 
     class Meta:
         ordering = ["-run_date"]
@@ -141,18 +142,20 @@ class NightlyChunk(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    run = models.ForeignKey(NightlyRun, on_delete=models.CASCADE, related_name="chunks")
-    first_id = models.BigIntegerField()
-    last_id = models.BigIntegerField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    customers_scored = models.PositiveIntegerField(default=0)
-    customers_skipped = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(NightlyRun, verbose_name=_("nightly run"), on_delete=models.CASCADE, related_name="chunks")
+    first_id = models.BigIntegerField(_("first customer id"))
+    last_id = models.BigIntegerField(_("last customer id"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    customers_scored = models.PositiveIntegerField(_("customers scored"), default=0)
+    customers_skipped = models.PositiveIntegerField(_("customers skipped"), default=0)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["run", "first_id"]
+        verbose_name = _("scoring chunk")
+        verbose_name_plural = _("scoring chunks")
         constraints = [models.UniqueConstraint(fields=["run", "first_id"], name="uniq_chunk_run_first_id")]
         indexes = [models.Index(fields=["run", "status"])]
 
@@ -169,10 +172,12 @@ class ChurnScore(models.Model):
     # (benchmarks/nightly_bench.py). The only writer, the nightly run, writes scores for
     # customers it has just read, with the run's model version. The customer index is the
     # unique (customer, scored_on) one; a second index on customer alone would only cost.
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="churn_scores",
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"),
+                                 on_delete=models.CASCADE, related_name="churn_scores",
                                  db_constraint=False, db_index=False)
     scored_on = models.DateField(_("scored on"))
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores",
+    model_version = models.ForeignKey(ModelVersion, verbose_name=_("model version"),
+                                      on_delete=models.PROTECT, related_name="scores",
                                       db_constraint=False)
     probability = models.FloatField(_("churn probability"))
     risk_band = models.CharField(_("risk band"), max_length=8, choices=RiskBand.choices)
@@ -181,7 +186,7 @@ class ChurnScore(models.Model):
     # [{"feature": "aum_change_3m", "contribution": 0.41, "value": -0.32}, ...], strongest first.
     # Rendered into sentences at display time, in the reader's language.
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
-    is_month_end = models.BooleanField(default=False)
+    is_month_end = models.BooleanField(_("month-end score"), default=False)
 
     class Meta:
         ordering = ["-scored_on"]
@@ -258,10 +263,10 @@ class ModelPerformance(models.Model):
                                related_name="+", verbose_name=_("branch"))
     n = models.PositiveIntegerField(_("customers"))
     positives = models.PositiveIntegerField(_("churners"))
-    roc_auc = models.FloatField("ROC AUC", null=True)
-    pr_auc = models.FloatField("PR AUC", null=True)
+    roc_auc = models.FloatField(_("ROC AUC"), null=True)
+    pr_auc = models.FloatField(_("PR AUC"), null=True)
     lift_top10 = models.FloatField(_("lift, top 10%"), null=True)
-    brier = models.FloatField("Brier", null=True)
+    brier = models.FloatField(_("Brier score"), null=True)
     # [{"predicted", "observed", "count"}] by decile; the overall row also carries the groups.
     calibration = models.JSONField(_("calibration"), default=list)
     groups = models.JSONField(_("groups"), default=dict, blank=True)

@@ -92,10 +92,18 @@ REASON_GROUP_LABELS: dict[str, str] = {
 _GROUP_OF = {column: kind for kind, columns in REASON_GROUPS.items() for column in columns}
 
 
+def sentence_case(text: str) -> str:
+    """``text`` with its first letter a capital: every reason and label starts the same way on
+    the page ("AUM down 32%", "A large withdrawal ...", "Satisfaction score fell ..."), whether
+    its wording begins with an acronym or a plain word. The catalogue keeps its wording in
+    lower case (it is also used inside longer sentences); Chinese text is unchanged."""
+    return text[:1].upper() + text[1:]
+
+
 def feature_label(feature: str) -> str:
     """The signal group a model feature belongs to, in the active language ("" if none)."""
     kind = _GROUP_OF.get(feature)
-    return _(REASON_GROUP_LABELS[kind]) if kind else ""
+    return sentence_case(_(REASON_GROUP_LABELS[kind])) if kind else ""
 
 
 # The feature whose value is stored as the reason's ``value``.
@@ -489,7 +497,8 @@ _EVENT_RENDERERS: dict[str, Callable[[dict], str]] = {
 
 
 def render_reasons(reasons: list[dict]) -> list[str]:
-    """Sentences for stored reasons, in the active language; unknown kinds are skipped."""
+    """Sentences for stored reasons, in the active language, each starting with a capital
+    (``sentence_case``); unknown kinds are skipped."""
     sentences = []
     for reason in reasons or []:
         feature = reason.get("feature", "")
@@ -501,7 +510,7 @@ def render_reasons(reasons: list[dict]) -> list[str]:
         if renderer is None:
             continue
         try:
-            sentences.append(renderer(params))
+            sentences.append(sentence_case(renderer(params)))
         except (KeyError, TypeError, ValueError):
             # A reason stored by an older version lacking a number: say less rather than fail the page.
             continue
@@ -515,6 +524,19 @@ def model_kind_label(kind: str) -> str:
     return {"gradient_boosting": _("gradient-boosted model"), "logistic_regression": _("logistic baseline"),
             "rule_aum_drop_30pct_3m": _("rule baseline (AUM down more than %(pct)s%% in 3 months)") % {"pct": 30},
             }.get(kind, kind)
+
+
+def algorithm_label(algorithm: str) -> str:
+    """A version's algorithm (stored as the training code names it, in English) in the reader's
+    language: the three kinds the training knows; anything else as stored."""
+    text = (algorithm or "").lower()
+    if "histgradientboosting" in text or "gradient" in text:
+        return _("Gradient-boosted trees, calibrated (Platt scaling); reasons from the trees' paths")
+    if "logistic" in text:
+        return _("Logistic regression on standardised features, calibrated (Platt scaling)")
+    if text.startswith("rule"):
+        return _("Rule: AUM down more than %(pct)s%% in 3 months") % {"pct": 30}
+    return algorithm
 
 
 def evaluation_method_sentence(method: str | None) -> str:

@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, Permission
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import origin_from_request
@@ -17,8 +20,47 @@ class BranchAdmin(admin.ModelAdmin):
     list_filter = ["city"]
 
 
+# Django stores a permission's name in English when it migrates ("Can view customer"): the
+# admin's permission pickers say it again in the reader's language.
+_PERMISSION_ACTIONS = {
+    "add": _("Can add %(model)s"), "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"), "view": _("Can view %(model)s"),
+}
+
+
+def permission_label(permission: Permission) -> str:
+    """"app | model | what it allows", in the active language."""
+    content_type = permission.content_type
+    model = content_type.model_class()
+    if model is None:
+        return str(permission)
+    opts = model._meta
+    action, _sep, model_name = permission.codename.partition("_")
+    if action in _PERMISSION_ACTIONS and model_name == opts.model_name:
+        name = str(_PERMISSION_ACTIONS[action]) % {"model": opts.verbose_name}
+    else:  # a permission of our own: its stored name is a msgid of the catalogue
+        name = gettext(permission.name)
+    return f"{opts.app_config.verbose_name} | {opts.verbose_name} | {name}"
+
+
+class _TranslatedPermissions:
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        if db_field.name in ("permissions", "user_permissions") and field is not None:
+            field.label_from_instance = permission_label
+        return field
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(_TranslatedPermissions, BaseGroupAdmin):
+    pass
+
+
 @admin.register(models.User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(_TranslatedPermissions, BaseUserAdmin):
     list_display = ["username", "display_name", "staff_code", "role", "branch", "is_active"]
     list_filter = ["role", "branch", "is_active", "is_staff"]
     search_fields = ["username", "display_name", "staff_code", "email"]

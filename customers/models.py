@@ -85,8 +85,8 @@ class Customer(models.Model):
     id_number = models.CharField(_("ID number"), max_length=32)
     phone = models.CharField(_("phone"), max_length=32)
     # Last four digits, kept apart so the lobby's walk-in lookup is an index hit.
-    phone_tail = models.CharField(max_length=4, db_index=True, editable=False)
-    id_tail = models.CharField(max_length=4, db_index=True, editable=False)
+    phone_tail = models.CharField(_("phone, last 4 digits"), max_length=4, db_index=True, editable=False)
+    id_tail = models.CharField(_("ID number, last 4 digits"), max_length=4, db_index=True, editable=False)
     branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="customers")
     # Empty for a customer not yet assigned to an RM (customers.csv may leave rm_code and
     # opened_on empty). Such a customer is seen by the branch's lobby manager and head, not by
@@ -150,7 +150,8 @@ class MonthlyBalance(models.Model):
 
     # No index of its own: uniq_balance_customer_month leads with the customer and serves
     # every lookup by customer, and one index fewer is one sort of 24M rows fewer per first import.
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balances", db_index=False)
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"),
+                                 on_delete=models.CASCADE, related_name="balances", db_index=False)
     month = models.DateField(_("month"))
     aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2)
     deposit_balance = models.DecimalField(_("deposits"), max_digits=18, decimal_places=2)
@@ -207,7 +208,7 @@ class Product(models.Model):
 class ProductYield(models.Model):
     """Yield history of a product, one row per product and month."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="yields")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="yields")
     month = models.DateField(_("month"))
     yield_pct = models.DecimalField(_("yield %"), max_digits=7, decimal_places=3)
 
@@ -222,8 +223,9 @@ class ProductYield(models.Model):
 
 
 class Holding(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="holdings")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="holdings")
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"),
+                                 on_delete=models.CASCADE, related_name="holdings")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="holdings")
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
     start_on = models.DateField(_("start date"))
     maturity_on = models.DateField(_("maturity date"), null=True, blank=True)
@@ -246,7 +248,7 @@ class Holding(models.Model):
 
 
 class Survey(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="surveys")
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="surveys")
     surveyed_on = models.DateField(_("survey date"))
     score = models.PositiveSmallIntegerField(_("score"))
     channel = models.CharField(_("channel"), max_length=32)
@@ -273,7 +275,8 @@ class AppointmentKind(models.TextChoices):
 
 
 class Appointment(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="appointments")
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"),
+                                 on_delete=models.CASCADE, related_name="appointments")
     kind = models.CharField(_("kind"), max_length=16, choices=AppointmentKind.choices)
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
     scheduled_on = models.DateField(_("scheduled for"))
@@ -311,8 +314,9 @@ class ContactResult(models.TextChoices):
 class ContactLog(models.Model):
     """What staff did with a customer. Written by the app, not imported."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
-    staff = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contacts")
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"),
+                                 on_delete=models.CASCADE, related_name="contacts")
+    staff = models.ForeignKey(User, verbose_name=_("staff member"), on_delete=models.PROTECT, related_name="contacts")
     contacted_at = models.DateTimeField(_("contacted at"))
     channel = models.CharField(_("channel"), max_length=16, choices=ContactChannel.choices)
     result = models.CharField(_("result"), max_length=16, choices=ContactResult.choices)

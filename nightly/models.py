@@ -39,7 +39,8 @@ class NightlyStage(models.Model):
     Name = StageName
     Status = StageStatus
 
-    run = models.ForeignKey("churn.NightlyRun", on_delete=models.CASCADE, related_name="stages")
+    run = models.ForeignKey("churn.NightlyRun", verbose_name=_("nightly run"),
+                            on_delete=models.CASCADE, related_name="stages")
     name = models.CharField(_("stage"), max_length=10, choices=StageName.choices)
     status = models.CharField(_("status"), max_length=8, choices=StageStatus.choices, default=StageStatus.PENDING)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -62,9 +63,13 @@ class NightlyLease(models.Model):
     ``nightly.lease``). A lease is taken over once its holder stopped renewing it, or
     at once when the holder is a process of this machine that no longer exists."""
 
-    run_date = models.DateField(unique=True)
-    holder = models.CharField(max_length=200)  # "host:pid:token"
-    renewed_at = models.DateTimeField()
+    run_date = models.DateField(_("run date"), unique=True)
+    holder = models.CharField(_("holder"), max_length=200)  # "host:pid:token"
+    renewed_at = models.DateTimeField(_("renewed at"))
+
+    class Meta:
+        verbose_name = _("nightly lease")
+        verbose_name_plural = _("nightly leases")
 
     def __str__(self) -> str:
         return f"{self.run_date} held by {self.holder}"

@@ -29,13 +29,15 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import AuditOrigin, audit_record
 from churn import monitoring_services as churn_monitoring_services
+from churn import selectors as churn_selectors
 from churn import services as churn_services
 from churn.models import NightlyRun
 from nightly.lease import nightly_lease
@@ -294,7 +296,50 @@ def nightly_run(*, run_date: dt.date, progress: Callable[[Iterable], Iterable] =
         return run
 
 
-def nightly_run_requested(*, run_date: dt.date, origin: AuditOrigin) -> None:
-    """Record that a person started the night of ``run_date`` by hand (page or API)."""
+class RunStart(models.TextChoices):
+    """What a person's "start the run now" did (``nightly_run_requested``)."""
+
+    STARTED = "started"  # no run for the date yet: the night starts
+    RESUMED = "resumed"  # the run had failed: it starts again at its failed stage
+    RUNNING = "running"  # the run is under way: nothing more started
+    DONE = "done"  # the run is done: nothing to redo (a done night is never run again)
+    NO_MODEL = "no_model"  # no active model to score with: nothing started
+
+
+@dataclass(frozen=True)
+class RunStartAnswer:
+    """The answer to a start by hand: what it did, the run it found (None: no run yet), and for
+    a failed run the stage that failed (the one it resumes at)."""
+
+    outcome: RunStart
+    run: NightlyRun | None = None
+    failed_stage: NightlyStage | None = None
+
+    @property
+    def starts(self) -> bool:
+        return self.outcome in (RunStart.STARTED, RunStart.RESUMED)
+
+
+def nightly_run_requested(*, run_date: dt.date, origin: AuditOrigin) -> RunStartAnswer:
+    """A person asks to start the night of ``run_date`` now (page or API): decide what that
+    does, and record the request with the answer.
+
+    A run under way is not started a second time (a second chain would reset its running
+    stages to pending under the first); a run done is not redone (``nightly_run_begin``
+    returns it as is, so "started" would be untrue); a failed run starts again at the stage
+    that failed. The caller enqueues the run when ``answer.starts``."""
+    run = NightlyRun.objects.filter(run_date=run_date).first()
+    if run is None:
+        answer = RunStartAnswer(
+            outcome=RunStart.STARTED if churn_selectors.model_version_active() is not None else RunStart.NO_MODEL)
+    elif run.status == NightlyRun.Status.DONE:
+        answer = RunStartAnswer(outcome=RunStart.DONE, run=run)
+    elif run.status == NightlyRun.Status.RUNNING:
+        answer = RunStartAnswer(outcome=RunStart.RUNNING, run=run)
+    else:
+        failed = NightlyStage.objects.filter(run=run, status=StageStatus.FAILED).first()
+        answer = RunStartAnswer(outcome=RunStart.RESUMED, run=run, failed_stage=failed)
     audit_record(action=AuditAction.CHANGE, origin=origin,
-                 detail={"action": "nightly_run_start", "run_date": run_date.isoformat()})
+                 detail={"action": "nightly_run_start", "run_date": run_date.isoformat(),
+                         "outcome": str(answer.outcome)})
+    return answer

@@ -68,11 +68,14 @@ def _dispatcher(queue: str | None) -> services.Dispatch:
     return dispatch
 
 
-def nightly_run_start(*, run_date: dt.date, origin: AuditOrigin) -> None:
+def nightly_run_start(*, run_date: dt.date, origin: AuditOrigin) -> services.RunStartAnswer:
     """Start the night of ``run_date`` now, for a person (page or API): audited, then queued
-    (without a broker it runs on a background thread of this process, see config.celery)."""
-    services.nightly_run_requested(run_date=run_date, origin=origin)
-    enqueue(nightly_run_task, run_date=run_date.isoformat())
+    (without a broker it runs on a background thread of this process, see config.celery)
+    unless it is under way or done already. Returns what it did, for the page to say."""
+    answer = services.nightly_run_requested(run_date=run_date, origin=origin)
+    if answer.starts:
+        enqueue(nightly_run_task, run_date=run_date.isoformat())
+    return answer
 
 
 @shared_task(bind=True, acks_late=True, soft_time_limit=10 * 60, time_limit=15 * 60)

@@ -202,7 +202,8 @@ def interception_record(
 
 def callback_record(*, task: Task, user: User, outcome: str, note: str = "", origin: AuditOrigin) -> Task:
     """The branch head records a satisfaction or apology call: the customer was reached and
-    gave the reason (``note`` required: the reason), reached, or not reached. The call is
+    gave the reason (``note`` required: the reason), reached (``note`` required: what they
+    said), or not reached (``note`` optional). The call is
     logged in the contact log; reached, the task is done with its outcome; not reached, the
     task stays open and is due again tomorrow.
 
@@ -216,6 +217,10 @@ def callback_record(*, task: Task, user: User, outcome: str, note: str = "", ori
         raise ValidationError({"outcome": _("Choose how the call went.")})
     if outcome == TaskOutcome.REASON_LEARNT and not note:
         raise ValidationError({"note": _("Write down the reason the customer gave.")})
+    # A call that reached the customer is worth nothing to the next colleague without a word of
+    # what was said (an empty form must never pass as a conversation).
+    if outcome == TaskOutcome.REACHED and not note:
+        raise ValidationError({"note": _("Write down what the customer said.")})
     with transaction.atomic():
         case, task = _locked(task, user)
         _require_open(case, task)

@@ -86,7 +86,7 @@ class Playbook(models.Model):
 
 
 class PlaybookStep(models.Model):
-    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    playbook = models.ForeignKey(Playbook, verbose_name=_("playbook"), on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(_("order"))
     owner_role = models.CharField(_("owner"), max_length=8, choices=OwnerRole.choices)
     due_offset_days = models.PositiveSmallIntegerField(_("due after (days)"), default=0)
@@ -146,9 +146,11 @@ class Case(models.Model):
     customer for the measurement period (``retention.control``): a held-out case is
     recorded and measured, never shown and has no tasks."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="cases")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"),
+                                 on_delete=models.CASCADE, related_name="cases")
     # The customer's branch when last raised: pages and reports group by it without a join.
-    branch = models.ForeignKey("customers.Branch", on_delete=models.PROTECT, related_name="cases")
+    branch = models.ForeignKey("customers.Branch", verbose_name=_("branch"),
+                               on_delete=models.PROTECT, related_name="cases")
     # The RM who owns the customer (or who takes an unassigned customer's work, see services).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="retention_cases", verbose_name=_("owner")
@@ -162,7 +164,7 @@ class Case(models.Model):
     # the case's row in the retention report. Fixed at opening, so that working a case (which
     # changes its signals in the shown group only) cannot move it between rows.
     leading_kind = models.CharField(_("leading signal"), max_length=32, choices=SignalKind.choices)
-    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="cases")
+    playbook = models.ForeignKey(Playbook, verbose_name=_("playbook"), on_delete=models.PROTECT, related_name="cases")
 
     # Expected value = probability x AUM at risk x save rate - contact cost; its parts are kept
     # so the list can show how the figure was reached.
@@ -250,10 +252,11 @@ class Signal(models.Model):
     A rule firing again renews the active signal (last seen, figures); a rule that no
     longer fires clears it. At most one active signal per case and kind."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="signals")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="signals")
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="signals")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"),
+                                 on_delete=models.CASCADE, related_name="signals")
     kind = models.CharField(_("kind"), max_length=32, choices=SignalKind.choices)
-    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="signals")
+    playbook = models.ForeignKey(Playbook, verbose_name=_("playbook"), on_delete=models.PROTECT, related_name="signals")
     is_active = models.BooleanField(_("active"), default=True)
     first_seen_on = models.DateField(_("first seen on"))
     last_seen_on = models.DateField(_("last seen on"))
@@ -308,10 +311,12 @@ class Task(models.Model):
     interception, the head's callback. Done by a member of staff (ticked, or by logging a
     contact on its channel), undone if ticked by mistake."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
-    signal = models.ForeignKey(Signal, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
-    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="tasks")
-    playbook_step = models.ForeignKey(PlaybookStep, on_delete=models.SET_NULL, null=True, blank=True)
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="tasks")
+    signal = models.ForeignKey(Signal, verbose_name=_("signal"),
+                               on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    playbook = models.ForeignKey(Playbook, verbose_name=_("playbook"), on_delete=models.PROTECT, related_name="tasks")
+    playbook_step = models.ForeignKey(PlaybookStep, verbose_name=_("playbook step"),
+                                      on_delete=models.SET_NULL, null=True, blank=True)
     order = models.PositiveSmallIntegerField(_("order"))
     owner_role = models.CharField(_("owner role"), max_length=8, choices=OwnerRole.choices)
     owner = models.ForeignKey(
@@ -330,7 +335,8 @@ class Task(models.Model):
     )
     # The contact log entry that completed it, if a logged contact did.
     contact = models.ForeignKey(
-        "customers.ContactLog", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+        "customers.ContactLog", verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="tasks",
     )
     outcome = models.CharField(_("outcome"), max_length=16, choices=TaskOutcome.choices, blank=True)
     outcome_note = models.TextField(_("what was learnt"), blank=True)
@@ -388,8 +394,9 @@ class CaseEvent(models.Model):
         CLEARED = "cleared", _("Signals cleared")
         OUTCOME_MEASURED = "outcome_measured", _("Outcome measured")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    task = models.ForeignKey(Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="events")
+    task = models.ForeignKey(Task, verbose_name=_("task"),
+                             on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
@@ -399,7 +406,7 @@ class CaseEvent(models.Model):
     from_status = models.CharField(_("from"), max_length=16, choices=CaseStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=16, choices=CaseStatus.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         ordering = ["case", "at", "pk"]

@@ -19,6 +19,7 @@ from churn.retraining import TrainingBusy
 from churn.selectors import model_version_report, nightly_run_get
 from churn.tasks import training_run_start
 from nightly.selectors import nightly_stages_of
+from nightly.services import RunStart
 from nightly.tasks import nightly_run_start
 
 TAGS = ["models"]
@@ -122,13 +123,17 @@ class NightlyRunStartApi(ApiView):
 
     class NightlyRunStartedSerializer(serializers.Serializer):
         run_date = serializers.DateField()
+        # started / resumed (a failed run, at its failed stage): 202; running / done / no_model: 200, nothing started.
+        outcome = serializers.ChoiceField(choices=RunStart.choices)
 
-    @extend_schema(tags=TAGS, request=None, responses={202: NightlyRunStartedSerializer},
+    @extend_schema(tags=TAGS, request=None,
+                   responses={202: NightlyRunStartedSerializer, 200: NightlyRunStartedSerializer},
                    operation_id="nightly_runs_start")
     def post(self, request):
         today = timezone.localdate()
-        nightly_run_start(run_date=today, origin=origin_from_request(request))
-        return Response({"run_date": today.isoformat()}, status=status.HTTP_202_ACCEPTED)
+        answer = nightly_run_start(run_date=today, origin=origin_from_request(request))
+        return Response({"run_date": today.isoformat(), "outcome": str(answer.outcome)},
+                        status=status.HTTP_202_ACCEPTED if answer.starts else status.HTTP_200_OK)
 
 
 class NightlyRunDetailApi(ApiView):

@@ -53,7 +53,7 @@ def test_rm_lists_only_own_cases_one_row_each_with_the_expected_value_and_its_pa
     # Every active signal, each with its reasons in plain words (not only the leading one).
     assert [s["kind"] for s in row["signals"]] == ["model_risk", "large_withdrawal"]
     texts = [s["reason_texts"] for s in row["signals"]]
-    assert "32%" in texts[0][0] and "500,000" in texts[1][0] and "May 15" in texts[1][0], texts
+    assert "32%" in texts[0][0] and "500,000" in texts[1][0] and "15 May" in texts[1][0], texts
     assert sorted(t["status"] for t in row["tasks"]) == ["done", "open"]
     assert row["customer"]["phone_masked"].endswith("5678") and "13812345678" not in response.content.decode()
 

@@ -55,8 +55,8 @@ def test_sentences_in_english_with_the_customers_numbers():
     with translation.override("en"):
         assert render_reasons(REASONS) == [
             "AUM down 32% over 3 months",
-            "a competitor's wealth product of 200,000 CNY matures in 6 days",
-            "satisfaction score fell from 9 to 4",
+            "A competitor's wealth product of 200,000 CNY matures in 6 days",
+            "Satisfaction score fell from 9 to 4",
         ]
 
 
@@ -106,7 +106,7 @@ def test_a_customer_without_an_opening_date_has_an_unknown_tenure_not_none_years
     reasons = [{"feature": "tenure", "contribution": 0.2, "value": None, "params": {"years": None}},
                {"feature": "tenure", "contribution": 0.1, "value": 7.2, "params": {"years": 7}}]
     with translation.override("en"):
-        assert render_reasons(reasons) == ["customer since an unknown date", "customer for 7 years"]
+        assert render_reasons(reasons) == ["Customer since an unknown date", "Customer for 7 years"]
     with translation.override("zh-hans"):
         assert render_reasons(reasons)[0] == "开户日期未知"
 
@@ -143,13 +143,13 @@ EVENT_REASONS = [
 def test_the_alert_rules_own_reasons_read_as_sentences():
     with translation.override("en"):
         assert render_reasons(EVENT_REASONS) == [
-            "our 稳盈90天理财 matures on December 2, in 3 days",
-            "远航银行's 远航半年盈 matures on December 5, in 6 days",
+            "Our 稳盈90天理财 matures on 2 Dec, in 3 days",
+            "远航银行's 远航半年盈 matures on 5 Dec, in 6 days",
             "AUM only 6% above the platinum tier floor of 500,000 CNY",
             "AUM down 35% in the last month",
-            "a large transfer of 770,000 CNY is booked for November 30",
-            "satisfaction score fell from 9 to 3",
-            "complaint logged on November 20",
+            "A large transfer of 770,000 CNY is booked for 30 Nov",
+            "Satisfaction score fell from 9 to 3",
+            "Complaint logged on 20 Nov",
             "AUM back to 420,000 CNY, from 450,000 CNY after the drop",
         ]
     with translation.override("zh-hans"):
@@ -177,7 +177,7 @@ def test_the_tenure_is_worded_from_the_opening_date_not_the_months_of_data():
     features["tenure_years"] = features["tenure_years"].astype(float)
     [reasons] = reasons_from_contributions(features, np.array([[1.0]]), ["tenure_years"])
     with translation.override("en"):
-        assert render_reasons(reasons) == ["banked with us since 2013"]
+        assert render_reasons(reasons) == ["Banked with us since 2013"]
     with translation.override("zh-hans"):
         assert render_reasons(reasons) == ["自2013年起在本行开户"]
 
@@ -189,9 +189,9 @@ def test_the_daily_average_and_spend_reasons_read_as_sentences_in_both_languages
         {"feature": "spend_to_balance", "contribution": 0.3, "value": 0.8, "params": {"pct": 80, "level": 9000}},
     ]
     with translation.override("en"):
-        assert render_reasons(reasons) == ["month-end balance 240% of the month's daily average",
-                                           "daily-average AUM down 40% in the last month",
-                                           "card spend equal to 80% of the balance a month"]
+        assert render_reasons(reasons) == ["Month-end balance 240% of the month's daily average",
+                                           "Daily-average AUM down 40% in the last month",
+                                           "Card spend equal to 80% of the balance a month"]
     with translation.override("zh-hans"):
         assert render_reasons(reasons) == ["月末余额为当月日均的240%", "月日均资产上月下降40%",
                                            "每月信用卡消费相当于余额的80%"]

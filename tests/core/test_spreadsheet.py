@@ -34,3 +34,33 @@ def test_the_csv_export_neutralises_every_cell_and_keeps_numbers(settings):
     body = response.content.decode("utf-8-sig")
     assert count == 2
     assert list(csv.reader(io.StringIO(body))) == [["name", "aum"], ["'=cmd", "-5"], ["王芳", "-5"]]
+
+
+# --- typed tables ------------------------------------------------------------------------------
+
+
+def test_a_number_or_date_column_refuses_text():
+    from core.spreadsheet import Column, table_csv
+
+    with pytest.raises(TypeError):
+        table_csv(columns=[Column("aum", "cny")], rows=[["1,000"]])
+    with pytest.raises(TypeError):
+        table_csv(columns=[Column("due", "date")], rows=[["2024-05-15"]])
+
+
+def test_a_table_in_excel_keeps_types_and_guards_text():
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    from core.spreadsheet import Column, table_xlsx
+
+    columns = [Column("name"), Column("aum", "cny"), Column("share", "percent"), Column("due", "date")]
+    data = table_xlsx(title="cases: [all]", columns=columns,
+                      rows=[["=cmd", Decimal("1234.5"), 0.25, dt.date(2024, 5, 15)], ["王芳", None, None, None]])
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet.title == "cases   all "
+    assert [c.value for c in sheet[2]] == ["'=cmd", 1234.5, 0.25, dt.datetime(2024, 5, 15)]
+    assert [c.number_format for c in sheet[2]][1:] == ["#,##0.00", "0.0%", "yyyy-mm-dd"]
+    assert [c.value for c in sheet[3]] == ["王芳", None, None, None]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:D3" and sheet["A1"].font.bold

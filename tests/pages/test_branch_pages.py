@@ -230,7 +230,7 @@ def test_the_callback_queue_is_the_branch_heads(client, world):
     page = _as(client, world.head).get(url).content.decode()
 
     assert f'id="callback-{task.pk}"' in page and "waited an hour" in page and "Record the call" in page
-    assert "satisfaction score fell from 9 to 3" in page
+    assert "Satisfaction score fell from 9 to 3" in page
     assert world.outsider_customer.name not in page
     assert world.customer.name not in _as(client, world.other_head).get(url).content.decode()
     lobby_page = _as(client, world.lobby).get(url).content.decode()
@@ -243,6 +243,8 @@ def test_the_callback_queue_is_the_branch_heads(client, world):
     ("en", {"outcome": "reason_learnt"}, "Write down the reason the customer gave."),
     ("zh-hans", {}, "请选择回访结果。"),
     ("zh-hans", {"outcome": "reason_learnt", "note": " "}, "请记下客户说明的原因。"),
+    ("en", {"outcome": "reached"}, "Write down what the customer said."),
+    ("zh-hans", {"outcome": "reached", "note": ""}, "请记下客户说了什么。"),
 ])
 def test_an_empty_callback_form_is_refused_with_its_message(client, world, language, data, message):
     satisfaction_fell(world.customer)
@@ -253,8 +255,84 @@ def test_an_empty_callback_form_is_refused_with_its_message(client, world, langu
                                                       headers=HTMX)
 
     assert response.status_code == 422
-    assert message in response.content.decode()
+    page = response.content.decode()
+    assert message in page
     assert Task.objects.get(pk=task.pk).status == "open" and not ContactLog.objects.exists()
+    # The message stands by the field it is about, which points to it; what was typed stays.
+    field = "outcome" if "outcome" not in data else "note"
+    error_id = f"callback-{task.pk}-{field}-error"
+    assert f'id="{error_id}"' in page and f'aria-describedby="{error_id}"' in page.replace(
+        f"callback-{task.pk}-note-help ", "")
+    assert page.index(f'id="{error_id}"') > page.index('name="outcome"' if field == "outcome" else 'name="note"')
+    assert 'value="reason_learnt" checked' in page if data.get("outcome") == "reason_learnt" else True
+    # The whole card comes back, to swap in place of the one on the queue.
+    assert page.lstrip().startswith("<article") and f'id="callback-{task.pk}"' in page
+
+
+@pytest.mark.parametrize("language,reached,said", [
+    ("en", "Did you reach the customer?", "What did the customer say?"),
+    ("zh-hans", "是否联系上客户？", "客户怎么说？"),
+])
+def test_the_call_form_asks_two_distinct_questions_and_chooses_nothing_beforehand(client, world, language,
+                                                                                  reached, said):
+    satisfaction_fell(world.customer)
+    night()
+
+    page = _as(client, world.head, language).get(reverse("retention:callback_queue")).content.decode()
+
+    form = page[page.index('class="callback-form"'):]
+    form = form[:form.index("</form>")]
+    assert f"<legend>{reached}</legend>" in form and said in form
+    assert "回访结果" not in form and ">结果<" not in form and "How did the call go?" not in form
+    assert "checked" not in form
+
+
+def test_a_saved_call_swaps_the_whole_card_with_its_new_status(client, world):
+    satisfaction_fell(world.customer)
+    night()
+    task = callback_task(world.customer)
+    queue = _as(client, world.head).get(reverse("retention:callback_queue")).content.decode()
+    card = queue[queue.index(f'id="callback-{task.pk}"'):]
+    assert ">Open</span>" in card[:card.index("</article>")]
+    assert f'hx-target="#callback-{task.pk}"' in card
+
+    response = _as(client, world.head).post(reverse("retention:callback_record", args=[task.pk]),
+                                            {"outcome": "reached", "note": "apologised; will stay"}, headers=HTMX)
+
+    page = response.content.decode()
+    assert response.status_code == 200 and page.lstrip().startswith("<article")
+    # The case is being worked now, and the call just made shows done (not still to do).
+    assert ">In progress</span>" in page and ">Open</span>" not in page
+    assert "Call recorded." in page and '<span class="badge ok">Done</span>' in page
+    assert "apologised; will stay" in page
+
+
+def test_a_saved_call_posted_without_script_returns_to_the_queue(client, world):
+    satisfaction_fell(world.customer)
+    night()
+    task = callback_task(world.customer)
+
+    response = _as(client, world.head).post(reverse("retention:callback_record", args=[task.pk]),
+                                            {"outcome": "reason_learnt", "note": "the queue was too long"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("retention:callback_queue") + f"#callback-{task.pk}"
+    assert Task.objects.get(pk=task.pk).status == "done"
+
+
+def test_an_untouched_contact_form_on_a_case_logs_nothing(client, world):
+    satisfaction_fell(world.customer)
+    night()
+    case = callback_task(world.customer).case
+
+    response = _as(client, world.owner).post(reverse("retention:case_contact", args=[case.pk]),
+                                             {"channel": "call", "note": ""}, headers=HTMX)
+
+    assert "Choose the result of the contact." in response.content.decode()
+    assert not ContactLog.objects.exists()
+    card = _as(client, world.owner, "zh-hans").get(reverse("customers:detail", args=[world.customer.pk]))
+    body = card.content.decode()
+    assert "联系结果" in body and '<option value="" selected>—</option>' in body
 
 
 def test_a_recorded_callback_shows_done_and_stays_done_after_a_reload(client, world):

@@ -140,7 +140,7 @@ def test_branch_head_completes_a_callback_task(page, world):
     card = page.locator(f"#callback-{task.pk}")
     card.wait_for()
     assert "排队太久" in card.inner_text()
-    assert ("满意度评分从9降至3" if zh else "satisfaction score fell from 9 to 3") in card.inner_text()
+    assert ("满意度评分从9降至3" if zh else "Satisfaction score fell from 9 to 3") in card.inner_text()
     shot(page, "head-callbacks")
 
     # An empty form is refused with its message.
@@ -158,8 +158,9 @@ def test_branch_head_completes_a_callback_task(page, world):
     card.locator("input[name=outcome][value=reason_learnt]").check()
     card.locator("textarea[name=note]").fill("周末排队太久，已致歉并安排专属窗口")
     card.get_by_role("button", name=re.compile("保存回访|Save call")).click()
-    page.locator(f"#callback-{task.pk} .callback-done .flash").wait_for()
-    done = page.locator(f"#callback-{task.pk} .callback-done").first.inner_text()
+    # The whole card is swapped: the check-back call that follows shows under the one just done.
+    page.locator(f"article[data-case='{task.case_id}'] .callback-done .flash").wait_for()
+    done = page.locator(f"article[data-case='{task.case_id}'] .callback-done").first.inner_text()
     assert ("已完成" if zh else "Done") in done and ("已联系：了解到原因" if zh else "Reached: reason learnt") in done
     shot(page, "head-callback-done")
 

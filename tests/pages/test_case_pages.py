@@ -28,7 +28,7 @@ def page_of(client, user, url, language="en", **params) -> str:
 
 
 def ranks_of(html: str) -> list[int]:
-    cells = re.findall(r'<tr class="(?:budget)?" id="row-\d+">\s*<td class="num">(.*?)</td>', html, re.S)
+    cells = re.findall(r'<tr class="(?:budget)?" id="row-\d+">\s*<td class="num"[^>]*>(.*?)</td>', html, re.S)
     return [int(re.sub(r"<[^>]+>", "", cell).strip()) for cell in cells]
 
 
@@ -60,7 +60,7 @@ def test_each_row_shows_its_expected_value_its_parts_and_every_signals_reasons(c
     assert "churn probability 70% × AUM at risk 300,000 × save rate 15% − contact cost 50" in row
     for label in ("Churn risk (model)", "Tier downgrade ahead", "Sharp AUM drop"):
         assert label in row
-    for reason in ("AUM down 32% over 3 months", "satisfaction score fell from 9 to 4",
+    for reason in ("AUM down 32% over 3 months", "Satisfaction score fell from 9 to 4",
                    "AUM only 6% above the gold tier floor of 50,000 CNY", "AUM down 35% in the last month"):
         assert reason in row, reason
 

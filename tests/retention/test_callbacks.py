@@ -78,7 +78,7 @@ def test_a_call_done_today_stays_on_the_queue_below_the_open_ones_and_is_gone_to
     done = callback_case(bank.customer, head=bank.head, due_on=RUN_DATE - dt.timedelta(days=1))[2]
     still_open = callback_case(CustomerFactory(branch=bank.branch, rm=bank.owner), head=bank.head,
                                due_on=RUN_DATE + dt.timedelta(days=1))[2]
-    _call(done, bank.head, "reached")
+    _call(done, bank.head, "reached", "said it was fine")
     assert _queue(bank.head) == [still_open, done]
     assert list(callback_tasks_for_user(user=bank.head, today=RUN_DATE + dt.timedelta(days=1))) == [still_open]
 
@@ -155,6 +155,8 @@ def test_not_reached_before_the_due_day_leaves_the_due_day(bank, frozen_day):
     ("funds_kept", "", "outcome", "Choose how the call went."),
     ("reason_learnt", "", "note", "Write down the reason the customer gave."),
     ("reason_learnt", "   ", "note", "Write down the reason the customer gave."),
+    ("reached", "", "note", "Write down what the customer said."),
+    ("reached", " \n ", "note", "Write down what the customer said."),
 ])
 def test_an_empty_or_incomplete_record_is_refused_with_its_message(bank, frozen_day, outcome, note, field, message):
     task = callback_case(bank.customer, head=bank.head, due_on=RUN_DATE)[2]
@@ -168,7 +170,7 @@ def test_an_empty_or_incomplete_record_is_refused_with_its_message(bank, frozen_
 
 def test_a_done_call_cannot_be_recorded_twice(bank, frozen_day):
     task = callback_case(bank.customer, head=bank.head, due_on=RUN_DATE)[2]
-    _call(task, bank.head, "reached")
+    _call(task, bank.head, "reached", "said it was fine")
     with pytest.raises(ValidationError, match="already done"):
         _call(Task.objects.get(pk=task.pk), bank.head, "reason_learnt", "again")
     assert ContactLog.objects.count() == 1
@@ -178,7 +180,7 @@ def test_a_done_call_cannot_be_recorded_twice(bank, frozen_day):
 def test_only_the_head_records_the_heads_call(bank, frozen_day, who):
     task = callback_case(bank.customer, head=bank.head, due_on=RUN_DATE)[2]
     with pytest.raises(PermissionDenied):
-        _call(task, getattr(bank, who), "reached")
+        _call(task, getattr(bank, who), "reached", "said it was fine")
     assert AuditEvent.objects.get(action=AuditAction.DENIED).detail["reason"] == "callback"
     assert Task.objects.get(pk=task.pk).status == "open"
 
@@ -186,11 +188,11 @@ def test_only_the_head_records_the_heads_call(bank, frozen_day, who):
 def test_a_task_that_is_no_callback_is_refused(bank, frozen_day):
     task = interception_case(bank.customer, lobby=bank.lobby, on=RUN_DATE)[2]
     with pytest.raises(PermissionDenied):
-        _call(task, bank.head, "reached")
+        _call(task, bank.head, "reached", "said it was fine")
     assert AuditEvent.objects.get(action=AuditAction.DENIED).detail["reason"] == "not_a_callback"
 
 
 def test_done_at_is_now(bank, frozen_day):
     task = callback_case(bank.customer, head=bank.head, due_on=RUN_DATE)[2]
-    _call(task, bank.head, "reached")
+    _call(task, bank.head, "reached", "said it was fine")
     assert Task.objects.get(pk=task.pk).done_at == timezone.now()

@@ -81,7 +81,7 @@ def test_the_reason_reads_in_plain_words_in_both_languages(steady):
 
     with translation.override("en"):
         assert render_reasons(reasons) == [
-            "left in December 2023 by the churn definition: AUM down 94% from 1,000,000 CNY to 60,000 CNY"]
+            "Left in December 2023 by the churn definition: AUM down 94% from 1,000,000 CNY to 60,000 CNY"]
     with translation.override("zh-hans"):
         assert render_reasons(reasons) == ["已于2023年12月按流失定义流失：资产从1,000,000元降至60,000元，下降94%"]
 
@@ -117,7 +117,7 @@ def test_falling_out_of_the_tier_for_the_rest_of_the_window_is_leaving(steady):
     assert trigger.details["aum_lost"] == "200000.00"
     with translation.override("en"):
         assert render_reasons(trigger.reasons) == [
-            "left in January 2024 by the churn definition: fell out of the platinum tier, AUM down from "
+            "Left in January 2024 by the churn definition: fell out of the platinum tier, AUM down from "
             "600,000 CNY to 400,000 CNY"]
 
 

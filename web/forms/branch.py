@@ -29,11 +29,14 @@ class InterceptionForm(forms.Form):
 class CallbackForm(forms.Form):
     """The branch head's record of a satisfaction or apology call."""
 
+    # Labels that say what each field asks: whether the call got through, then what was said
+    # (not two "results" side by side). Nothing is chosen beforehand: an untouched form is refused.
     outcome = forms.ChoiceField(
-        label=_("How did the call go?"), required=False, widget=forms.RadioSelect,
+        label=_("Did you reach the customer?"), required=False, widget=forms.RadioSelect,
         choices=[(value, TaskOutcome(value).label) for value in CALLBACK_OUTCOMES],
     )
     note = forms.CharField(
         label=_("What did the customer say?"), required=False, max_length=2000,
+        help_text=_("Required when you reached the customer: the reason they gave, or what they said."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -39,7 +39,9 @@ class SegmentOverrideForm(forms.ModelForm):
 
 class ContactForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=ContactChannel.choices)
-    result = forms.ChoiceField(label=_("Result"), choices=ContactResult.choices)
+    # No result chosen beforehand: an untouched form must not be logged as "reached, talked".
+    result = forms.ChoiceField(label=_("Result of the contact"), choices=[("", "—"), *ContactResult.choices],
+                               error_messages={"required": _("Choose the result of the contact.")})
     note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     next_step_on = forms.DateField(
         label=_("Next step on"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from churn.reasons import evaluation_method_sentence, model_kind_label, version_activation_text
+from churn.reasons import algorithm_label, evaluation_method_sentence, model_kind_label, version_activation_text
 
 register = template.Library()
 
@@ -30,3 +30,9 @@ def scoring_model_label(version) -> str:
         kind = ("logistic_regression" if "logistic" in algorithm
                 else "rule_aum_drop_30pct_3m" if algorithm.startswith("rule") else "gradient_boosting")
     return model_kind_label(kind)
+
+
+@register.filter
+def algorithm_text(version) -> str:
+    """The version's algorithm in the reader's language (stored in English by the training)."""
+    return algorithm_label(version.algorithm)

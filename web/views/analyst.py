@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import time_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -40,6 +41,7 @@ from customers.importing.uploads import KNOWN_NAMES
 from customers.permissions import user_can_use_model_pages
 from customers.services import bank_data_upload_import
 from nightly import tasks as nightly_tasks
+from nightly.services import RunStart
 
 
 def _headline_label(key: str) -> str:
@@ -240,12 +242,35 @@ def model_card(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def nightly_run_start(request: HttpRequest) -> HttpResponse:
-    """Start today's nightly run now (a Celery task; the page then polls its progress)."""
+    """Start today's nightly run now (a Celery task; the page then polls its progress), and say
+    what it did: started, resumed at the stage that failed, or nothing (under way, done, no model)."""
     _require_analyst(request.user)
     today = timezone.localdate()
-    nightly_tasks.nightly_run_start(run_date=today, origin=origin_from_request(request))
-    messages.success(request, _("Nightly run started. Progress shows below."))
-    return redirect(f"{reverse('churn:model_list')}?started=nightly")
+    answer = nightly_tasks.nightly_run_start(run_date=today, origin=origin_from_request(request))
+    run = answer.run
+    if answer.outcome == RunStart.STARTED:
+        messages.success(request, _("Nightly run started. Progress shows below."))
+    elif answer.outcome == RunStart.RESUMED:
+        stage = answer.failed_stage.get_name_display() if answer.failed_stage else _("a stage")
+        messages.success(request, _("Today's run had failed at the stage “%(stage)s”: it starts again from that "
+                                    "stage. Progress shows below.") % {"stage": stage})
+    elif answer.outcome == RunStart.RUNNING and run is not None:
+        messages.info(request, _("Today's run is already running, since %(time)s: nothing more was started. "
+                                 "Progress shows below.") % {"time": _clock(run.started_at)})
+    elif answer.outcome == RunStart.DONE and run is not None:
+        # A night done is never run again (its scores and cases are the day's record): no button to.
+        messages.info(request, _("Today's run already finished at %(time)s: nothing was started. The next run "
+                                 "starts tonight as scheduled.") % {"time": _clock(run.finished_at or run.started_at)})
+    else:
+        messages.warning(request, _("Nothing was started: there is no active model to score with. "
+                                    "Retrain the model first."))
+    if answer.starts:
+        return redirect(f"{reverse('churn:model_list')}?started=nightly")
+    return redirect("churn:model_list")
+
+
+def _clock(moment: dt.datetime) -> str:
+    return time_format(timezone.localtime(moment), "H:i")
 
 
 @login_required

@@ -15,7 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -214,6 +215,21 @@ def callback_queue(request: HttpRequest) -> HttpResponse:
                   {"page": page, "today": today, "form": CallbackForm(auto_id=False)})
 
 
+def _callback_card(request: HttpRequest, task: Task, form: CallbackForm, *, status: int = 200,
+                   flash: str = "", saved: Task | None = None) -> HttpResponse:
+    """The customer's whole card on the queue, as a reload would show it: after a call is
+    saved, its badge and status say what became of it (done, or due again tomorrow), and a
+    check-back call that follows shows under the one just done."""
+    if saved is not None:
+        current = branch_selectors.callback_tasks_for_user(user=request.user, today=timezone.localdate()).filter(
+            case_id=task.case_id).first()
+        task = current or branch_selectors.branch_task_get_for_user(user=request.user, task_id=task.pk)
+    _decorate_callbacks([task], request.user)
+    context = {"task": task, "form": form, "today": timezone.localdate(), "flash": flash,
+               "saved_pk": saved.pk if saved is not None else None}
+    return render(request, "retention/_callback.html", context, status=status)
+
+
 @login_required
 @require_POST
 def callback_record(request: HttpRequest, pk: int) -> HttpResponse:
@@ -230,12 +246,13 @@ def callback_record(request: HttpRequest, pk: int) -> HttpResponse:
         except PermissionDenied as exc:  # not a callback, or not the user's to record
             raise Http404 from exc
     if form.errors:
-        return render(request, "retention/_callback_form.html", {"task": task, "form": form}, status=422)
-    task = branch_selectors.branch_task_get_for_user(user=request.user, task_id=task.pk)
+        return _callback_card(request, task, form, status=422)
+    if not request.headers.get("HX-Request"):
+        # A plain form post (no script): back to the queue, at the customer's card.
+        return redirect(f"{reverse('retention:callback_queue')}#callback-{task.pk}")
+    flash = ""
     if not task.is_done:
         # Not reached: the call stays on the queue, due again tomorrow.
         flash = _("Not reached: the call is on your list again for %(day)s.") % {
             "day": date_format(task.due_on, "SHORT_DATE_FORMAT")}
-        return render(request, "retention/_callback_form.html",
-                      {"task": task, "form": CallbackForm(auto_id=False), "flash": flash})
-    return render(request, "retention/_callback_done.html", {"task": task, "just_saved": True})
+    return _callback_card(request, task, CallbackForm(auto_id=False), flash=flash, saved=task)

@@ -10,9 +10,7 @@ through ``retention.case_services`` (which audit). A case outside the user's sco
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -30,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import origin_from_request
 from churn.reasons import render_reasons
-from core.spreadsheet import spreadsheet_safe
+from core.spreadsheet import Column, table_csv, table_xlsx
 from customers.models import Customer, Segment
 from customers.selectors import contact_follow_ups_due
 from customers.services import customer_data_shown
@@ -180,36 +178,45 @@ def _segment_label(customer: Customer) -> str:
     return dict(Segment.choices).get(customer.effective_segment, "")
 
 
-def _export_rows(cases: Iterable[Case]) -> Iterator[list]:
-    yield [
-        _("Rank"), _("In today's budget"), _("Time-critical"), _("Customer ID"), _("Customer"), _("Tier"),
-        _("Segment"), _("Case"), _("Signals"), _("Reasons"), _("Churn probability"), _("AUM at risk (CNY)"),
-        _("Save rate"), _("Contact cost (CNY)"), _("Expected value (CNY)"), _("Next task"), _("Due on"),
-        _("Status"), _("Owner"),
+def _export_columns() -> list[Column]:
+    """The export's columns, headed with the list's own words (its "Due" is the page's 截止)."""
+    return [
+        Column(_("Rank"), "integer"), Column(_("In today's budget")), Column(_("Time-critical")),
+        Column(_("Customer ID")), Column(_("Customer")), Column(_("Tier")), Column(_("Segment")), Column(_("Case")),
+        Column(_("Signals"), width=24), Column(_("Reasons"), width=60, wrap=True),
+        Column(_("Churn probability"), "percent"), Column(_("AUM at risk (CNY)"), "cny"),
+        Column(_("Save rate"), "percent"), Column(_("Contact cost (CNY)"), "cny"),
+        Column(_("Expected value (CNY)"), "cny"), Column(_("Next task"), width=40), Column(_("Due"), "date"),
+        Column(_("Status")), Column(_("Owner")), Column(_("Not to be contacted now"), width=40, wrap=True),
     ]
+
+
+def _export_rows(cases: Iterable[Case]) -> Iterator[list]:
     for case in cases:
         customer = case.customer
         task = case.next_task
         yield [
             case.list_rank,
             _("yes") if case.in_todays_budget else "",
-            _("yes") if case.urgent else "",
+            _("yes") if case.urgent and not getattr(case, "contact_blocked_reason", "") else "",
             customer.customer_id,
             customer.name,
             customer.get_tier_display(),
             _segment_label(customer),
             case.get_kind_display(),
             "; ".join(row.label for row in case.active_signal_rows),
-            " · ".join(line for row in case.active_signal_rows for line in row.lines),
+            # Every reason of every active signal, one a line (the page shows them all under "why").
+            "\n".join(line for row in case.active_signal_rows for line in row.lines),
             round(case.probability, 4),
-            float(case.aum_at_risk),
+            case.aum_at_risk,
             round(case.save_rate, 4),
             case.contact_cost,
             round(case.priority, 2),
             task.text if task else "",
-            task.due_on.isoformat() if task else "",
+            task.due_on if task else None,
             case.get_status_display(),
             str(case.owner),
+            getattr(case, "contact_blocked_reason", ""),
         ]
 
 
@@ -226,28 +233,17 @@ def case_export(request: HttpRequest, fmt: str) -> HttpResponse:
     rows_of_cases = list(cases[:EXPORT_MAX_ROWS])
     decorate_cases(rows_of_cases, budget=budget)
     attach_contactability(rows_of_cases, today=timezone.localdate())
-    rows = [[spreadsheet_safe(cell) for cell in row] for row in _export_rows(rows_of_cases)]
+    columns, rows = _export_columns(), list(_export_rows(rows_of_cases))
     stamp = timezone.localdate().isoformat()
     customer_data_shown(origin=origin_from_request(request), what="case_list", filters=request.GET.dict(),
                         customer_ids=[case.customer.customer_id for case in rows_of_cases], export=True,
                         extra={"format": fmt})
     if fmt == "csv":
-        buffer = io.StringIO()
-        # A byte-order mark so that Excel opens the UTF-8 file with the Chinese names intact.
-        buffer.write("\ufeff")
-        csv.writer(buffer).writerows(rows)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(table_csv(columns=columns, rows=rows), content_type="text/csv; charset=utf-8")
     else:
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(_("Cases"))
-        for row in rows:
-            sheet.append(row)
-        binary = io.BytesIO()
-        workbook.save(binary)
         response = HttpResponse(
-            binary.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            table_xlsx(title=_("Cases"), columns=columns, rows=rows),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     response["Content-Disposition"] = f'attachment; filename="cases-{stamp}.{fmt}"'
     return response
