@@ -281,7 +281,8 @@ def _filtered_cases(request) -> tuple[QuerySet[Case], type[ApiCursorPagination]]
     if not filterset.is_valid():
         raise serializers.ValidationError(filterset.errors)
     status = filterset.form.cleaned_data.get("status") or None
-    cases = selectors.case_list_for_user(user=request.user, filters={"status": status})
+    # No list_rank (a window over the whole list): the API orders by expected value or stored rank.
+    cases = selectors.case_list_for_user(user=request.user, filters={"status": status}, ranked=False)
     cases = filterset.filter_queryset(cases)
     if filterset.form.cleaned_data.get("ordering") == "rank":
         return cases.filter(rank__isnull=False), RankedCasePagination
