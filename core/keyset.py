@@ -37,9 +37,8 @@ class Key:
         expression = F(self.field)
         if self.nulls_first is None:
             return expression.desc() if self.descending else expression.asc()
-        if self.descending:
-            return expression.desc(nulls_first=self.nulls_first, nulls_last=not self.nulls_first)
-        return expression.asc(nulls_first=self.nulls_first, nulls_last=not self.nulls_first)
+        where = {"nulls_first": True} if self.nulls_first else {"nulls_last": True}
+        return expression.desc(**where) if self.descending else expression.asc(**where)
 
     def value_of(self, row: Any) -> Any:
         value = row
