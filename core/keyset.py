@@ -108,9 +108,10 @@ def _typed(model: Any, keys: list[Key], values: list[Any] | None) -> list[Any] |
     """The cursor's values as the fields' own types; None if any is not one (the first page)."""
     if values is None:
         return None
-    typed = []
+    typed: list[Any] = []
     for key, value in zip(keys, values, strict=True):
-        field, current = None, model
+        field: Any = None
+        current = model
         for part in key.field.split("__"):
             field = current._meta.pk if part == "pk" else current._meta.get_field(part)
             current = field.related_model or current

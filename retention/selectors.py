@@ -215,7 +215,7 @@ def case_list_ranks(*, cases: QuerySet[Case], page: list[Case]) -> None:
     ranks = dict(Case.objects.filter(pk__in=[case.pk for case in page])
                  .annotate(ahead=Subquery(ahead)).values_list("pk", "ahead"))
     for case in page:
-        case.list_rank = (ranks.get(case.pk) or 0) + 1
+        case.list_rank = (ranks.get(case.pk) or 0) + 1  # type: ignore[attr-defined]
 
 
 def case_list_budget() -> int:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, ExpressionWrapper, FloatField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 
 from churn.models import ChurnScore
@@ -45,20 +45,20 @@ from retention.models import (
 )
 
 ZERO = Decimal("0")
-_MONEY_FIELDS = {"max_digits": 20, "decimal_places": 2}
 BATCH = 2_000
 
 
-def _month(value: dt.date | dt.datetime | None) -> dt.date | None:
-    if value is None:
-        return None
+def _month_of(value: dt.date | dt.datetime) -> dt.date:
+    # TruncMonth gives a date on a DateField, a datetime (in the bank's time zone) on a DateTimeField.
     return month_start(value.date() if isinstance(value, dt.datetime) else value)
 
 
-def _money():
-    from django.db.models import DecimalField
+def _month(value: dt.date | dt.datetime | None) -> dt.date | None:
+    return None if value is None else _month_of(value)
 
-    return DecimalField(**_MONEY_FIELDS)
+
+def _money() -> DecimalField:
+    return DecimalField(max_digits=20, decimal_places=2)
 
 
 # --- the rows, from the cases ------------------------------------------------------------------
@@ -175,7 +175,8 @@ def outcome_month_rows(*, cases: QuerySet[Case]) -> list[OutcomeMonthSummary]:
     )
     return [
         OutcomeMonthSummary(
-            branch_id=g["branch_id"], month=_month(g["wm"]), playbook_id=g["playbook_id"], is_control=g["is_control"],
+            branch_id=g["branch_id"], month=_month_of(g["wm"]), playbook_id=g["playbook_id"],
+            is_control=g["is_control"],
             n=g["n"], retained=g["retained_n"], kept=g["kept_sum"], kept_squared=g["kept_squared_sum"],
             worked_n=g["worked_count"], worked_retained=g["worked_retained_n"], worked_kept=g["worked_kept_sum"],
             worked_kept_squared=g["worked_kept_squared_sum"],
