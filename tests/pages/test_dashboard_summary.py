@@ -78,14 +78,15 @@ def _dismiss(bank, cases):
 
 
 def _task_done(bank, cases):
-    case_services.task_done(task=_open_task(cases[3]), user=bank.owner)
+    # An open case opened last month, not yet worked, of the second RM.
+    case_services.task_done(task=_open_task(cases[1]), user=cases[1].owner)
 
 
 def _task_undo(bank, cases):
-    task = _open_task(cases[3])
-    case_services.task_done(task=task, user=bank.owner)
+    task = _open_task(cases[1])
+    case_services.task_done(task=task, user=cases[1].owner)
     dashboard_summary_refresh(today=TODAY)
-    case_services.task_undo(task=Task.objects.get(pk=task.pk), user=bank.owner)
+    case_services.task_undo(task=Task.objects.get(pk=task.pk), user=cases[1].owner)
 
 
 def _contact(bank, cases):
