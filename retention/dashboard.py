@@ -288,7 +288,7 @@ def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months
     bands, the trend of the ``trend_months`` months ending with it, and the shown vs held-out
     report), over the cases ``user`` may sum: from the summary tables for a head (the branch's
     rows) and for analysts and administrators (every branch's), else counted from the cases.
-    A fixed number of queries: six for a past month, eight for the month under way (its
+    A fixed number of queries: seven for a past month, nine for the month under way (its
     windows and report read live), whatever the size of the branch."""
     branch = summary_branch(user=user)
     if branch is False:
