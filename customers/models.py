@@ -44,9 +44,10 @@ class User(AbstractUser):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.RM)
     # The language of what the application sends them (the daily digest); blank: the bank's
-    # LANGUAGE_CODE. The pages follow the browser instead.
+    # LANGUAGE_CODE. The pages follow the browser instead. A default in the database too, since
+    # the staff import writes the table with its own INSERT (customers.importing.writers).
     language = models.CharField(
-        _("language"), max_length=8, blank=True,
+        _("language"), max_length=8, blank=True, default="", db_default="",
         choices=[("zh-hans", _("Simplified Chinese")), ("en", _("English"))],
     )
 

@@ -25,9 +25,11 @@ is lost when a message is, and nothing runs twice when one is redelivered.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -45,6 +47,7 @@ from nightly.models import STAGE_ORDER, NightlyStage, StageName, StageStatus
 from retention import measuring as retention_measuring
 from retention import raising as retention_raising
 from retention import selectors as retention_selectors
+from retention import summary as retention_summary
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +164,11 @@ def _outcomes_stage(run: NightlyRun) -> dict:
 
 
 def _cases_stage(run: NightlyRun) -> dict:
-    return retention_raising.cases_raise_for_date(run_date=run.run_date, data_month=run.data_month)
+    result = retention_raising.cases_raise_for_date(run_date=run.run_date, data_month=run.data_month)
+    # Last: the dashboard's summaries, from tonight's cases, outcomes and scores.
+    started = time.perf_counter()
+    summary = retention_summary.dashboard_summary_refresh(today=run.run_date, score_dates=[run.run_date])
+    return {**result, "summary": {**dataclasses.asdict(summary), "seconds": round(time.perf_counter() - started, 3)}}
 
 
 def _reasons_stage(run: NightlyRun) -> dict:

@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from audit.services import AuditOrigin, audit_denied
+from core.keyset import Key
 from customers import conf as customers_conf
 from customers import tiers
 from customers.models import Customer, Role, User
@@ -146,6 +147,10 @@ def interception_tasks_for_user(*, user: User, today: dt.date) -> QuerySet[Task]
     )
 
 
+# The interception list's order as keyset paging keys (``core.keyset``).
+INTERCEPTION_KEYS = [Key("due_on"), Key("signal__aum_at_risk", descending=True), Key("pk")]
+
+
 def _head_calls() -> QuerySet[Task]:
     return Task.objects.filter(owner_role=OwnerRole.HEAD, signal__kind__in=CALLBACK_KINDS)
 
@@ -173,6 +178,10 @@ def callback_tasks_for_user(*, user: User, today: dt.date) -> QuerySet[Task]:
         # The ones still to call (not done: no done_at) above those done today.
         .order_by(F("done_at").asc(nulls_first=True), "due_on", "-case__priority", "pk")
     )
+
+
+# The callback queue's order as keyset paging keys: still to call (no ``done_at``) first.
+CALLBACK_KEYS = [Key("done_at", nulls_first=True), Key("due_on"), Key("case__priority", descending=True), Key("pk")]
 
 
 def callbacks_done_today(*, tasks: list[Task], today: dt.date) -> dict[int, list[Task]]:

@@ -39,6 +39,7 @@ from retention.models import (
     TaskStatus,
 )
 from retention.selectors import case_scope_for_user, task_scope_for_user
+from retention.summary import dashboard_summary_refresh_for_case
 
 INTERCEPTION_OUTCOMES = (TaskOutcome.FUNDS_KEPT, TaskOutcome.FUNDS_MOVED, TaskOutcome.DID_NOT_COME)
 CALLBACK_OUTCOMES = (TaskOutcome.REASON_LEARNT, TaskOutcome.REACHED, TaskOutcome.NOT_REACHED)
@@ -101,6 +102,8 @@ def _case_worked(case: Case, user: User) -> str:
         fields.append("status")
     if fields:
         case.save(update_fields=[*fields, "updated_at"])
+    if "worked_at" in fields:
+        dashboard_summary_refresh_for_case(case=case, today=timezone.localdate())
     return before
 
 

@@ -43,6 +43,7 @@ from retention.models import (
     TaskStatus,
 )
 from retention.selectors import case_scope_for_user
+from retention.summary import dashboard_summary_refresh_for_case
 
 
 def _case_lock_for_user(*, case: Case, user: User) -> Case:
@@ -162,6 +163,7 @@ def _close(case: Case, *, user: User, to_status: str, action: str, reason: str, 
     _set_status(case, to_status=to_status, action=action, user=user, note=reason,
                 data={**data, "tasks_cancelled": cancelled},
                 fields=("close_reason", "closed_at", "closed_by", "snoozed_until"))
+    dashboard_summary_refresh_for_case(case=case, today=timezone.localdate())
 
 
 @transaction.atomic
@@ -235,6 +237,8 @@ def _case_worked(case: Case, *, user: User, now: dt.datetime, action: str, task:
     else:
         case.save(update_fields=["updated_at", *fields])
         _event(case, action=action, actor=user, task=task, note=note, data=data)
+    if fields:  # first worked: the dashboard's "worked" moves
+        dashboard_summary_refresh_for_case(case=case, today=timezone.localdate(now))
 
 
 @transaction.atomic
@@ -312,6 +316,8 @@ def task_undo(*, task: Task, user: User, origin: AuditOrigin | None = None) -> T
         case.worked_at = None
         fields.append("worked_at")
     case.save(update_fields=["updated_at", *fields])
+    if fields:  # no longer worked
+        dashboard_summary_refresh_for_case(case=case, today=timezone.localdate())
     _event(case, action=CaseEvent.Action.TASK_UNDONE, actor=user, task=task, data=undone)
     _audit(origin, case, "task_undo", task=task.pk)
     return task

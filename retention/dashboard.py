@@ -22,21 +22,19 @@ the table is a column of the same grouped query as the tile above it, so the row
 up to the tiles. Held-out cases are counted (opened, held out, outcomes) but never
 listed, nor split by the staff who would have worked them.
 
-Queries: the score date, the bands, cases opened, windows ended, cases open, the
-owners' names, the report and its labels: nine, whatever the size of the branch, each one
-aggregate over the branch's cases (``dashboard_cases``: by ``Case.branch``, no join over
-the branch's customers) or, for the bands, over the night's scores of the customers in
-``customer_scope``.
+Counted from the cases (``branch_dashboard_from_cases``: the reference, and the dashboard
+of a user with no summary rows): the score date, the bands, cases opened, windows ended,
+cases open, the owners' names, the report and its labels: nine queries, each one aggregate
+over the branch's cases (``dashboard_cases``: by ``Case.branch``) or, for the bands, over
+the night's scores of the customers in ``customer_scope``.
 
-What a precomputed summary would need (not built: it needs a table, so a model and a
-migration): a row per (branch, owner, month) with the counts above for the cases opened
-and the windows ended that month (both final once the month is over, except ``worked``,
-which a late first task still moves, and the outcomes, measured the night after the window
-ends), written by the nightly job after measuring; the open cases per (branch, owner,
-day) as a daily snapshot (the "open on" figure cannot be rebuilt for a past day from the
-cases alone once closing dates are edited); and per (scored_on, branch, risk band) the
-customers and the expected AUM at risk, written with the scores. The page would then read
-a few hundred rows, whatever the size of the bank.
+The figures are summed ahead (``retention.summary``): a row per (branch, month, owner)
+with the counts above, a row per (branch, window month, playbook, held out) with the report's
+sums, and per (night, branch, risk band) the customers and the expected AUM at risk; the
+nightly job rewrites them and the staff actions that change a figure rewrite their rows. A
+head's or an analyst's dashboard reads a few hundred of those rows, whatever the size of the
+bank; only the month under way reads its churn windows from the cases (one month of one
+branch, by index), since a window that ends later this month has not ended yet.
 """
 
 from __future__ import annotations
@@ -55,8 +53,9 @@ from core.months import add_months, month_end, month_start
 from customers.models import User
 from customers.permissions import user_can_read_branch_figures, user_can_use_model_pages
 from customers.selectors import customer_scope
-from retention.models import OPEN_STATUSES, Case, Outcome
-from retention.report import ReportRow, retention_reports
+from retention.models import OPEN_STATUSES, Case, CaseMonthSummary, Outcome, OutcomeMonthSummary, RiskBandSummary
+from retention.report import ReportRow, retention_reports, retention_reports_from_sums
+from retention.summary import outcome_month_rows
 
 ZERO = Decimal("0")
 REPORT_MONTHS = 12
@@ -273,10 +272,35 @@ def _month_key(value: dt.date | dt.datetime) -> dt.date:
     return month_start(value.date() if isinstance(value, dt.datetime) else value)
 
 
+def summary_branch(*, user: User) -> int | None | bool:
+    """Which summary rows are the user's figures: every branch's (None: analysts and
+    administrators), one branch's (a head's, its id), or none (False: anyone else, whose
+    figures are counted from the cases in their scope)."""
+    if user_can_use_model_pages(user):
+        return None
+    if user_can_read_branch_figures(user) and user.branch_id:
+        return user.branch_id
+    return False
+
+
 def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months: int = 6) -> Dashboard:
     """Every figure of the dashboard for ``month`` (the tiles, the per-owner table, the risk
     bands, the trend of the ``trend_months`` months ending with it, and the shown vs held-out
-    report), over the cases ``user`` may sum. A fixed number of queries (nine)."""
+    report), over the cases ``user`` may sum: from the summary tables for a head (the branch's
+    rows) and for analysts and administrators (every branch's), else counted from the cases.
+    A fixed number of queries: seven for a past month, nine for the month under way (its
+    windows and report read live), whatever the size of the branch."""
+    branch = summary_branch(user=user)
+    if branch is False:
+        return branch_dashboard_from_cases(user=user, month=month, today=today, trend_months=trend_months)
+    return _dashboard_from_summary(user=user, branch_id=branch if isinstance(branch, int) else None,
+                                   month=month, today=today, trend_months=trend_months)
+
+
+def branch_dashboard_from_cases(*, user: User, month: dt.date, today: dt.date, trend_months: int = 6) -> Dashboard:
+    """The dashboard counted from the cases themselves (what the summary tables hold, recounted):
+    for the users who have no summary rows, and the reference the summaries are tested against.
+    A fixed number of queries (nine)."""
     month = month_start(month)
     as_of = dashboard_as_of(month=month, today=today)
     first = add_months(month, -(trend_months - 1))
@@ -341,3 +365,114 @@ def branch_dashboard(*, user: User, month: dt.date, today: dt.date, trend_months
         report_by_playbook=reports["playbook"],
         report_by_branch=reports["branch"],
     )
+
+
+# --- from the summary tables (``retention.summary``) -----------------------------------------------
+
+_WINDOW_FIGURES = ("windows_ended", "measured", "retained", "lost")
+_HELD_OUT_WINDOW_FIGURES = ("held_out_windows_ended", "held_out_measured", "held_out_retained", "held_out_lost")
+_REPORT_SUMS = ("n", "retained", "kept", "kept_squared", "worked_n", "worked_retained", "worked_kept",
+                "worked_kept_squared")
+
+
+def _risk_from_summary(*, branch_id: int | None, month: dt.date, as_of: dt.date) -> RiskFigures:
+    """The bands of the month's last night (up to ``as_of``) with a summary. One query."""
+    rows = RiskBandSummary.objects.filter(scored_on__gte=month_start(month), scored_on__lte=as_of)
+    if branch_id is not None:
+        rows = rows.filter(branch_id=branch_id)
+    last = rows.aggregate(day=Max("scored_on"))["day"]
+    sums: dict[str, tuple[int, Decimal]] = {}
+    if last is not None:
+        for band, customers, total in (rows.filter(scored_on=last).values_list("risk_band")
+                                       .annotate(n=Sum("customers"), total=Sum("expected_aum_at_risk"))
+                                       .order_by()):
+            sums[band] = (customers, total)
+    bands = [BandFigures(band=band, customers=sums.get(band, (0, ZERO))[0],
+                         expected_aum_at_risk=sums.get(band, (0, ZERO))[1]) for band in RiskBand.values]
+    return RiskFigures(scored_on=last, bands=bands)
+
+
+def _dashboard_from_summary(*, user: User, branch_id: int | None, month: dt.date, today: dt.date,
+                            trend_months: int) -> Dashboard:
+    month = month_start(month)
+    as_of = dashboard_as_of(month=month, today=today)
+    first = add_months(month, -(trend_months - 1))
+    after = add_months(month, 1)
+    under_way = as_of < month_end(month)
+    report_from = add_months(month, -(REPORT_MONTHS - 1))
+
+    def scoped(queryset):
+        return queryset if branch_id is None else queryset.filter(branch_id=branch_id)
+
+    by_month: dict[dt.date, dict[int, OwnerFigures]] = defaultdict(dict)
+    totals: dict[dt.date, MonthTotals] = {add_months(first, i): MonthTotals() for i in range(trend_months)}
+
+    def owner(m: dt.date, owner_id: int) -> OwnerFigures:
+        return by_month[m].setdefault(owner_id, OwnerFigures(owner_id=owner_id))
+
+    for row in scoped(CaseMonthSummary.objects.filter(month__gte=first, month__lt=after)).order_by():
+        figures = owner(row.month, row.owner_id)
+        figures.shown += row.shown
+        figures.worked += row.worked
+        totals[row.month].opened += row.opened
+        totals[row.month].held_out += row.held_out
+        if row.month == month:
+            figures.open_cases += row.open_cases
+        if under_way and row.month == month:
+            continue  # the month's windows: read live below
+        for name in _WINDOW_FIGURES:
+            setattr(figures, name, getattr(figures, name) + getattr(row, name))
+        figures.aum_kept += row.aum_kept
+        figures.aum_lost += row.aum_lost
+        for name in _HELD_OUT_WINDOW_FIGURES:
+            setattr(totals[row.month], name, getattr(totals[row.month], name) + getattr(row, name))
+    report_rows = [
+        {"playbook_id": r["playbook_id"], "branch_id": r["branch_id"], "is_control": r["is_control"],
+         **{name: r[name] for name in _REPORT_SUMS}}
+        for r in scoped(OutcomeMonthSummary.objects.filter(
+            month__gte=report_from, month__lt=month if under_way else after)).values(
+            "playbook_id", "branch_id", "is_control", *_REPORT_SUMS).order_by()
+    ]
+    if under_way:
+        # Only the windows ended before the as-of day have ended; the rest end later this month.
+        cases = dashboard_cases(user=user)
+        for ended in _windows_by_month(cases, month, as_of):
+            figures = owner(month, ended["owner_id"])
+            for name in _WINDOW_FIGURES:
+                setattr(figures, name, getattr(figures, name) + ended[name])
+            figures.aum_kept += ended["kept_total"]
+            figures.aum_lost += ended["left_total"]
+            for name in _HELD_OUT_WINDOW_FIGURES:
+                setattr(totals[month], name, getattr(totals[month], name) + ended[name])
+        report_rows += _live_report_rows(cases.filter(window_ends_on__gte=month, window_ends_on__lte=as_of))
+
+    for m, owners in by_month.items():
+        for figures in owners.values():
+            totals[m].add(figures)
+    with_figures = {pk: figures for pk, figures in by_month.get(month, {}).items() if figures.has_figures}
+    for member in User.objects.filter(pk__in=list(with_figures)).only("pk", "username", "display_name", "role"):
+        row = with_figures[member.pk]
+        row.name, row.role = member.display_name or member.username, member.role
+        row.role_label = member.get_role_display()
+    rows = sorted(with_figures.values(), key=lambda r: (r.name, r.owner_id or 0))
+    reports = retention_reports_from_sums(rows=report_rows)
+    return Dashboard(
+        month=month,
+        as_of=as_of,
+        totals=totals[month],
+        per_owner=rows,
+        risk=_risk_from_summary(branch_id=branch_id, month=month, as_of=as_of),
+        trend=[TrendPoint(month=m, totals=totals[m]) for m in sorted(totals)],
+        report_from=report_from,
+        report_by_playbook=reports["playbook"],
+        report_by_branch=reports["branch"],
+    )
+
+
+def _live_report_rows(cases: QuerySet[Case]) -> list[dict]:
+    """The report's sums of the measured ``cases``, as the summary holds them. One query."""
+    return [
+        {"playbook_id": r.playbook_id, "branch_id": r.branch_id, "is_control": r.is_control,
+         **{name: getattr(r, name) for name in _REPORT_SUMS}}
+        for r in outcome_month_rows(cases=cases)
+    ]

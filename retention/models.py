@@ -237,6 +237,13 @@ class Case(models.Model):
             models.Index(fields=["branch", "opened_on"]),
             models.Index(fields=["branch", "window_ends_on"]),
             models.Index(fields=["branch", "closed_at"]),
+            # The lists paged by keyset (``core.keyset``): the branch-wide list's order, and the API's.
+            models.Index(models.F("urgent").desc(), models.F("priority").desc(), "id",
+                         condition=models.Q(status__in=["open", "in_progress"], is_control=False),
+                         name="case_list_order_idx"),
+            models.Index(models.F("priority").desc(), models.F("id").desc(),
+                         condition=models.Q(status__in=["open", "in_progress"], is_control=False),
+                         name="case_api_order_idx"),
         ]
 
     def __str__(self) -> str:
@@ -357,6 +364,9 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["owner", "status", "due_on"]),
             models.Index(fields=["case", "status"]),
+            # The API's task list (soonest due first) and the branch lists by role and due date.
+            models.Index(fields=["due_on", "id"], condition=models.Q(status="open"), name="task_open_due_idx"),
+            models.Index(fields=["owner_role", "due_on"], name="task_role_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -465,3 +475,104 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_id} {self.day:%Y-%m-%d}"
+
+
+# --- the dashboard's figures, summed ahead (``retention.summary``) ---------------------------------
+
+
+class CaseMonthSummary(models.Model):
+    """The branch dashboard's figures of one owner in one month of one branch, summed from the
+    cases by the nightly job and by the staff actions that change them (``retention.summary``),
+    so the dashboard reads a few hundred rows instead of a branch's cases.
+
+    Three months of a case put it in rows: the month it opened (``opened``… ``worked``), the
+    month its churn window ends (``windows_ended``… ``held_out_lost``) and, for a shown case,
+    the month it left the open statuses (``shown_closed``); ``open_cases`` is what stays open
+    at the month's end (now, for the month under way): the shown cases opened by then less the
+    ones closed by then."""
+
+    branch = models.ForeignKey("customers.Branch", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("month"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Opened in the month: opened = held_out + shown; worked among shown.
+    opened = models.PositiveIntegerField(default=0)
+    held_out = models.PositiveIntegerField(default=0)
+    shown = models.PositiveIntegerField(default=0)
+    worked = models.PositiveIntegerField(default=0)
+    # Shown cases closed in the month (left the open statuses), and those open at its end.
+    shown_closed = models.PositiveIntegerField(default=0)
+    open_cases = models.PositiveIntegerField(default=0)
+    # Churn windows ended in the month: shown, then held out.
+    windows_ended = models.PositiveIntegerField(default=0)
+    measured = models.PositiveIntegerField(default=0)
+    retained = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    aum_kept = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    aum_lost = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    held_out_windows_ended = models.PositiveIntegerField(default=0)
+    held_out_measured = models.PositiveIntegerField(default=0)
+    held_out_retained = models.PositiveIntegerField(default=0)
+    held_out_lost = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("dashboard month summary")
+        verbose_name_plural = _("dashboard month summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "month", "owner"], name="case_month_summary_unique"),
+        ]
+        indexes = [models.Index(fields=["month", "branch"]), models.Index(fields=["owner", "branch"])]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id} {self.month:%Y-%m} {self.owner_id}"
+
+
+class OutcomeMonthSummary(models.Model):
+    """The retention report's sums of the cases measured in one month (by the end of their
+    churn window) of one branch and playbook, shown or held out: the report of a year of
+    windows is the sum of twelve months of these rows (``retention.report``'s cells)."""
+
+    branch = models.ForeignKey("customers.Branch", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("month"))
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="+")
+    is_control = models.BooleanField(default=False)
+    n = models.PositiveIntegerField(default=0)
+    retained = models.PositiveIntegerField(default=0)
+    kept = models.FloatField(default=0)
+    kept_squared = models.FloatField(default=0)
+    worked_n = models.PositiveIntegerField(default=0)
+    worked_retained = models.PositiveIntegerField(default=0)
+    worked_kept = models.FloatField(default=0)
+    worked_kept_squared = models.FloatField(default=0)
+
+    class Meta:
+        verbose_name = _("retention report month summary")
+        verbose_name_plural = _("retention report month summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "month", "playbook", "is_control"],
+                                    name="outcome_month_summary_unique"),
+        ]
+        indexes = [models.Index(fields=["month", "branch"])]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id} {self.month:%Y-%m} {self.playbook_id} {'held out' if self.is_control else 'shown'}"
+
+
+class RiskBandSummary(models.Model):
+    """One night's scores of one branch's customers in one risk band: how many and their
+    expected AUM at risk (the dashboard's bands), written by the nightly job after scoring."""
+
+    scored_on = models.DateField(_("scored on"))
+    branch = models.ForeignKey("customers.Branch", on_delete=models.CASCADE, related_name="+")
+    risk_band = models.CharField(_("risk band"), max_length=8)
+    customers = models.PositiveIntegerField(default=0)
+    expected_aum_at_risk = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("risk band summary")
+        verbose_name_plural = _("risk band summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["scored_on", "branch", "risk_band"], name="risk_band_summary_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scored_on} {self.branch_id} {self.risk_band}"

@@ -29,6 +29,7 @@ from customers.models import Customer, Role, User
 from customers.permissions import user_can_reassign_cases, user_is_admin
 from retention.models import OPEN_STATUSES, Case, CaseEvent, OwnerRole, Task, TaskStatus
 from retention.selectors import case_scope_for_user
+from retention.summary import dashboard_summary_refresh_for_case
 
 # More in one action than a branch head could have looked at: refused, not truncated.
 MAX_CASES = 500
@@ -114,6 +115,7 @@ def _reassign(*, user: User, ids: list[int], to: User, origin: AuditOrigin | Non
                               % {"rm": to, "customer": elsewhere[0].customer.name})
 
     result = Reassigned(to=to)
+    previous: dict[int | None, Case] = {}
     now = timezone.now()
     for case in cases:
         if case.owner_id == to.pk and case.customer.rm_id == to.pk:
@@ -135,4 +137,11 @@ def _reassign(*, user: User, ids: list[int], to: User, origin: AuditOrigin | Non
                                  "tasks_moved": moved_tasks})
         result.moved.append(case.pk)
         result.tasks_moved += moved_tasks
+        previous.setdefault(before, case)
+    # The dashboard's per-owner rows of the owners the cases left and of the new one, once per
+    # previous owner (the report's rows do not depend on the owner).
+    today = timezone.localdate()
+    for before, case in previous.items():
+        case.owner_id = to.pk
+        dashboard_summary_refresh_for_case(case=case, today=today, previous_owner_id=before)
     return result

@@ -214,6 +214,13 @@ def _stats_by_playbook_and_branch(cases: QuerySet[Case]) -> tuple[dict[tuple[str
         )
         .order_by()
     )
+    return _cells_from_rows(rows)
+
+
+def _cells_from_rows(rows: list[dict]) -> tuple[dict[tuple[str, str], _Cell], dict[str, str], dict[str, str]]:
+    """The cells of the report from grouped sums (one dict per playbook id, branch id and held
+    out: ``n``, ``retained``, ``kept``, ``kept_squared`` and the ``worked_`` ones), however
+    many rows a cell has, and the labels of the playbooks and branches met (two queries)."""
     playbook_rows = Playbook.objects.filter(pk__in={r["playbook_id"] for r in rows}).values_list(
         "pk", "key", "name_zh", "name_en")
     playbook_keys = {pk: key for pk, key, _zh, _en in playbook_rows}
@@ -260,8 +267,17 @@ def retention_reports(*, cases: QuerySet[Case] | None = None) -> dict[str, list[
     per branch, over the measured cases among ``cases`` (default: all). One grouped query (and
     the labels): both are sums of the same (playbook, branch) cells, so they add up to the same
     totals."""
-    cells, playbooks, branches = _stats_by_playbook_and_branch(
-        cases if cases is not None else measured_cases())
+    return _reports(*_stats_by_playbook_and_branch(cases if cases is not None else measured_cases()))
+
+
+def retention_reports_from_sums(*, rows: list[dict]) -> dict[str, list[ReportRow]]:
+    """The same reports from sums taken ahead (``retention.summary``'s month rows, each a dict
+    with ``playbook_id``, ``branch_id``, ``is_control`` and the sums): the labels, two queries."""
+    return _reports(*_cells_from_rows(rows))
+
+
+def _reports(cells: dict[tuple[str, str], _Cell], playbooks: dict[str, str],
+             branches: dict[str, str]) -> dict[str, list[ReportRow]]:
     return {
         "playbook": [_row(key, playbooks[key], [c for (p, _b), c in cells.items() if p == key])
                      for key in sorted(playbooks)],

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Case as DbCase
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
 from audit.services import AuditOrigin, audit_denied
+from core.keyset import Key
 from core.months import month_start
 from customers.models import (
     ContactLog,
@@ -184,7 +185,7 @@ def _tasks_prefetch() -> Prefetch:
     )
 
 
-def case_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[Case]:
+def case_list_for_user(*, user: User, filters: dict | None = None, ranked: bool = True) -> QuerySet[Case]:
     """The RM's daily list (a head's or lobby manager's: the branch's), one row per case.
 
     Three queries whatever its length (cases, their signals, their tasks). Each row has
@@ -200,6 +201,10 @@ def case_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[C
     segment, the RM's override winning), ``risk_band`` (the band of the case's active model
     risk signal), ``due`` (cases with a task of ``tasks_due_for_user``: ``today``, ``overdue``,
     ``escalated``; with ``today``, the day it is due on).
+
+    ``ranked=False``: no ``list_rank`` (a window over the whole list, read by every request
+    whatever the page): the branch-wide lists page by keyset (``LIST_KEYS``) and rank only
+    the page's rows (``case_list_ranks``), the API orders by expected value.
     """
     filters = dict(filters or {})
     status = filters.pop("status", None) or list(WORKABLE_STATUSES)
@@ -221,14 +226,40 @@ def case_list_for_user(*, user: User, filters: dict | None = None) -> QuerySet[C
             details__risk_band=filters["risk_band"])))
     # A case the customer's wishes block today (retention.contactability) sinks to the end,
     # as the night's ranking leaves it out of the budget.
-    cases = cases.annotate(contact_blocked=case_blocked_expression(today=timezone.localdate()))
-    order = (F("contact_blocked").asc(), *LIST_ORDER)
+    # Only the ranked list (an RM's own book) sinks them: the branch-wide lists page by keyset
+    # on the night's order (``LIST_KEYS``), in which a blocked case is already not time-critical.
+    order: tuple = LIST_ORDER
+    if ranked:
+        cases = cases.annotate(contact_blocked=case_blocked_expression(today=timezone.localdate()))
+        order = (F("contact_blocked").asc(), *LIST_ORDER)
+        cases = cases.annotate(list_rank=Window(RowNumber(), partition_by=[F("owner_id")], order_by=list(order)))
     return (
-        cases.annotate(list_rank=Window(RowNumber(), partition_by=[F("owner_id")], order_by=list(order)))
+        cases
         .select_related("customer", "playbook", "owner", "branch")
         .prefetch_related(_signals_prefetch(), _tasks_prefetch())
         .order_by(*order)
     )
+
+
+# The list's order as keyset paging keys (``core.keyset``): the same as ``LIST_ORDER``.
+LIST_KEYS = [Key("urgent", descending=True), Key("priority", descending=True), Key("pk")]
+
+
+def case_list_ranks(*, cases: QuerySet[Case], page: list[Case]) -> None:
+    """Set ``list_rank`` on the rows of ``page`` (a page of ``cases``, a list without ranks):
+    each row's place among its owner's cases of the whole list, as the window of
+    ``case_list_for_user`` numbers them, counted for these rows only. One query."""
+    if not page:
+        return
+    before = (Q(urgent__gt=OuterRef("urgent"))
+              | Q(urgent=OuterRef("urgent"), priority__gt=OuterRef("priority"))
+              | Q(urgent=OuterRef("urgent"), priority=OuterRef("priority"), pk__lt=OuterRef("pk")))
+    ahead = (cases.filter(before, owner_id=OuterRef("owner_id")).order_by().values("owner_id")
+             .annotate(n=Count("pk")).values("n"))
+    ranks = dict(Case.objects.filter(pk__in=[case.pk for case in page])
+                 .annotate(ahead=Subquery(ahead)).values_list("pk", "ahead"))
+    for case in page:
+        case.list_rank = (ranks.get(case.pk) or 0) + 1  # type: ignore[attr-defined]
 
 
 def case_list_budget() -> int:

@@ -292,7 +292,8 @@ def _filtered_cases(request) -> tuple[QuerySet[Case], type[ApiCursorPagination]]
     if not filterset.is_valid():
         raise serializers.ValidationError(filterset.errors)
     status = filterset.form.cleaned_data.get("status") or None
-    cases = selectors.case_list_for_user(user=request.user, filters={"status": status})
+    # No list_rank (a window over the whole list): the API orders by expected value or stored rank.
+    cases = selectors.case_list_for_user(user=request.user, filters={"status": status}, ranked=False)
     cases = filterset.filter_queryset(cases)
     if filterset.form.cleaned_data.get("ordering") == "rank":
         return cases.filter(rank__isnull=False), RankedCasePagination
@@ -509,7 +510,9 @@ class CaseContactApi(_CaseActionApi):
 
 
 class TaskFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices, help_text="Default: to do.")
+    # A task's own field: no DISTINCT (django-filter's default), which would sort every task in scope.
+    status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices, help_text="Default: to do.",
+                                                 distinct=False)
     owner_role = django_filters.ChoiceFilter(choices=OwnerRole.choices)
     mine = django_filters.BooleanFilter(method="filter_mine", help_text="Only the caller's own tasks.")
     owner = IdFilter(field_name="owner_id")
@@ -555,11 +558,16 @@ class TaskListApi(ApiView):
         if "status" not in params:
             params.setlist("status", [TaskStatus.OPEN])
             tasks = tasks.filter(case__status__in=OPEN_STATUSES)
-        filterset = TaskFilter(params, queryset=_task_rows(tasks), request=request)
+        filterset = TaskFilter(params, queryset=tasks, request=request)
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(filterset.qs, request, view=self)
+        # The page's tasks first (by the tasks' own index, no joins), then their rows: joined in
+        # one query, the planner joins every open case of the bank before the limit.
+        page_ids = [task.pk for task in paginator.paginate_queryset(filterset.qs.only("pk", "due_on"), request,
+                                                                    view=self)]
+        rows = {task.pk: task for task in _task_rows(Task.objects.filter(pk__in=page_ids))}
+        page = [rows[pk] for pk in page_ids]
         customer_data_shown(origin=origin_from_request(request), what="tasks", filters=request.query_params.dict(),
                             customer_ids=[t.case.customer.customer_id for t in page])
         return paginator.get_paginated_response(TaskRowSerializer(page, many=True).data)

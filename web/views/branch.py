@@ -13,7 +13,6 @@ import datetime as dt
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.services import origin_from_request
 from churn.reasons import render_reasons
+from core.keyset import CURSOR_PARAM, keyset_page
 from customers.permissions import user_can_hand_over
 from customers.selectors import (
     customer_get_for_user_or_404,
@@ -40,10 +40,6 @@ from web.forms.customers import HandoverForm, LookupForm
 LOOKUP_LIMIT = 12
 PAGE_SIZE = 25
 CALLBACKS_PAGE_SIZE = 15
-
-
-def _paginate(request: HttpRequest, items, per_page: int):
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
 def _signal_reason_lines(signals) -> list[str]:
@@ -130,8 +126,8 @@ def customer_handover(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def interceptions(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    page = _paginate(request, branch_selectors.interception_tasks_for_user(user=request.user, today=today),
-                     PAGE_SIZE)
+    page = keyset_page(branch_selectors.interception_tasks_for_user(user=request.user, today=today),
+                       keys=branch_selectors.INTERCEPTION_KEYS, cursor=request.GET.get(CURSOR_PARAM), size=PAGE_SIZE)
     customer_data_shown(origin=origin_from_request(request), what="interceptions", filters=request.GET.dict(),
                         customer_ids=[task.case.customer.customer_id for task in page.object_list])
     flags = branch_selectors.walkin_flags(
@@ -206,8 +202,9 @@ def _decorate_callbacks(tasks: list[Task], user) -> None:
 @require_GET
 def callback_queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    page = _paginate(request, branch_selectors.callback_tasks_for_user(user=request.user, today=today),
-                     CALLBACKS_PAGE_SIZE)
+    page = keyset_page(branch_selectors.callback_tasks_for_user(user=request.user, today=today),
+                       keys=branch_selectors.CALLBACK_KEYS, cursor=request.GET.get(CURSOR_PARAM),
+                       size=CALLBACKS_PAGE_SIZE)
     _decorate_callbacks(list(page.object_list), request.user)
     customer_data_shown(origin=origin_from_request(request), what="callbacks", filters=request.GET.dict(),
                         customer_ids=[task.case.customer.customer_id for task in page.object_list])

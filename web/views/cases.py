@@ -28,8 +28,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import origin_from_request
 from churn.reasons import render_reasons
+from core.keyset import CURSOR_PARAM, keyset_page
 from core.spreadsheet import Column, table_csv, table_xlsx
-from customers.models import Customer, Segment
+from customers.models import Customer, Role, Segment
 from customers.selectors import contact_follow_ups_due
 from customers.services import customer_data_shown
 from retention import case_services, contactability, reassigning, selectors
@@ -114,19 +115,31 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE):
     return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
-def _filtered_cases(request: HttpRequest, form: CaseFilterForm) -> tuple[QuerySet[Case], dict]:
+def _filtered_cases(request: HttpRequest, form: CaseFilterForm, *, ranked: bool = True) -> tuple[QuerySet[Case], dict]:
     filters = form.selector_filters()
-    return selectors.case_list_for_user(user=request.user, filters=filters), filters
+    return selectors.case_list_for_user(user=request.user, filters=filters, ranked=ranked), filters
+
+
+def _branch_wide(request: HttpRequest) -> bool:
+    """A list over a branch or the bank (a head's, a lobby manager's, an administrator's),
+    paged by keyset; an RM's own list (their book: a few hundred open cases at most) keeps
+    numbered pages, its ranks from one window over it."""
+    return request.user.role != Role.RM
 
 
 @login_required
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None)
-    cases, filters = _filtered_cases(request, form)
+    branch_wide = _branch_wide(request)
+    cases, filters = _filtered_cases(request, form, ranked=not branch_wide)
     # The budget is the first rows of an owner's whole list; a filtered list is a look-up, not the day's plan.
     budget = selectors.case_list_budget() if not filters else None
-    page = paginate(request, cases)
+    if branch_wide:
+        page = keyset_page(cases, keys=selectors.LIST_KEYS, cursor=request.GET.get(CURSOR_PARAM), size=PAGE_SIZE)
+        selectors.case_list_ranks(cases=cases, page=page.object_list)
+    else:
+        page = paginate(request, cases)
     decorate_cases(page.object_list, budget=budget)
     today = timezone.localdate()
     attach_contactability(page.object_list, today=today)
