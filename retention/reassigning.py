@@ -142,6 +142,6 @@ def _reassign(*, user: User, ids: list[int], to: User, origin: AuditOrigin | Non
     # previous owner (the report's rows do not depend on the owner).
     today = timezone.localdate()
     for before, case in previous.items():
-        case.owner_id = to.pk
+        case.owner = to
         dashboard_summary_refresh_for_case(case=case, today=today, previous_owner_id=before)
     return result
