@@ -141,7 +141,7 @@ def _reassign(*, user: User, ids: list[int], to: User, origin: AuditOrigin | Non
     # The dashboard's per-owner rows of the owners the cases left and of the new one, once per
     # previous owner (the report's rows do not depend on the owner).
     today = timezone.localdate()
-    for before, case in previous.items():
-        case.owner = to
-        dashboard_summary_refresh_for_case(case=case, today=today, previous_owner_id=before)
+    for owner_before, moved in previous.items():
+        moved.owner = to
+        dashboard_summary_refresh_for_case(case=moved, today=today, previous_owner_id=owner_before)
     return result
