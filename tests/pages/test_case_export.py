@@ -70,7 +70,7 @@ def test_the_excel_export_has_typed_cells_a_bold_frozen_header_and_a_filter(clie
 
     assert all(c.font.bold for c in sheet[1]) and not cell("Customer").font.bold
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:S{sheet.max_row}" and sheet.max_column == 19
+    assert sheet.auto_filter.ref == f"A1:T{sheet.max_row}" and sheet.max_column == 20
     aum = cell("AUM at risk (CNY)")
     assert aum.data_type == "n" and aum.value == pytest.approx(1234567.89) and aum.number_format == "#,##0.00"
     assert cell("Expected value (CNY)").value == pytest.approx(12345.67)

@@ -66,8 +66,8 @@ def competitor_matures(customer: Customer, *, on: dt.date) -> None:
 
 
 @pytest.mark.parametrize("language,competitor,withdrawal", [
-    ("en", "Competitor wealth product matures on May 19 (in 4 days): refer to the RM, have our 稳盈90天 (3.10%) ready",
-     "Large cash withdrawal of 500,000 CNY booked for May 16 (tomorrow): seat them in the wealth area and call "
+    ("en", "Competitor wealth product matures on 19 May (in 4 days): refer to the RM, have our 稳盈90天 (3.10%) ready",
+     "Large cash withdrawal of 500,000 CNY booked for 16 May (tomorrow): seat them in the wealth area and call "
      "the RM"),
     # The day in the language's own month-and-day format (Django's: 05月19日).
     ("zh-hans", "他行理财{may19}到期（4天后）：请转介理财经理，备好本行稳盈90天（年化3.10%）",
@@ -136,7 +136,7 @@ def test_the_interception_card_carries_the_customers_other_talking_points(client
     page = _as(client, world.lobby).get(reverse("customers:interceptions")).content.decode()
 
     points = _talking_points(page)
-    assert "Competitor wealth product matures on May 19 (in 4 days)" in points
+    assert "Competitor wealth product matures on 19 May (in 4 days)" in points
     # The booking is the card itself: not said again among the points.
     assert "Large cash withdrawal of 500,000 CNY" not in points
 

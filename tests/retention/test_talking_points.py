@@ -36,7 +36,7 @@ PRODUCT_CUSTOMER = CustomerFacts(segment="product")
 
 @pytest.mark.parametrize("language,line", [
     ("zh-hans", "他行理财12月5日到期（4天后）：请转介理财经理，备好本行稳盈90天（年化3.10%）"),
-    ("en", "Competitor wealth product matures on December 5 (in 4 days): refer to the RM, have our "
+    ("en", "Competitor wealth product matures on 5 Dec (in 4 days): refer to the RM, have our "
            "稳盈90天 (3.10%) ready"),
 ])
 def test_a_maturing_competitor_product_is_said_with_its_day_days_left_and_our_replacement(language, line):
@@ -48,12 +48,12 @@ def test_without_a_replacement_the_line_only_refers_to_the_rm():
     signal = SignalFacts(kind="competitor_maturity", event_on=dt.date(2026, 12, 5))
     with translation.override("en"):
         assert signal_point(signal, today=TODAY) == (
-            "Competitor product matures on December 5 (in 4 days): refer to the RM")
+            "Competitor product matures on 5 Dec (in 4 days): refer to the RM")
 
 
 @pytest.mark.parametrize("language,line", [
     ("zh-hans", "已预约12月1日（今天）大额取现500,000元：请引导至理财区就座，并通知理财经理"),
-    ("en", "Large cash withdrawal of 500,000 CNY booked for December 1 (today): seat them in the wealth area "
+    ("en", "Large cash withdrawal of 500,000 CNY booked for 1 Dec (today): seat them in the wealth area "
            "and call the RM"),
 ])
 def test_a_booked_withdrawal_says_the_amount_and_the_day(language, line):
@@ -63,7 +63,7 @@ def test_a_booked_withdrawal_says_the_amount_and_the_day(language, line):
 
 @pytest.mark.parametrize("language,line", [
     ("zh-hans", "11月28日满意度调查评分从9分降至3分（3天前）：请向客户致歉，并告知网点负责人"),
-    ("en", "Satisfaction fell from 9 to 3 in the survey of November 28 (3 days ago): apologise for how we "
+    ("en", "Satisfaction fell from 9 to 3 in the survey of 28 Nov (3 days ago): apologise for how we "
            "served them and tell the branch head"),
 ])
 def test_a_fallen_satisfaction_asks_for_an_apology_and_the_head(language, line):
