@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0006_consent_contactconsent'),
+        ('customers', '0006_contactconsent'),
     ]
 
     operations = [

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0008_edges_verbose_names'),
-        ('retention', '0008_perfnight_fillfactor'),
+        ('customers', '0008_verbose_names'),
+        ('retention', '0008_fillfactor'),
     ]
 
     operations = [

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0008_edges_verbose_names'),
-        ('retention', '0009_edges_verbose_names'),
+        ('customers', '0008_verbose_names'),
+        ('retention', '0009_verbose_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0007_team_staff_language'),
+        ('customers', '0007_staff_language'),
     ]
 
     operations = [

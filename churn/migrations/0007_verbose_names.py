@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('churn', '0006_model_monitoring'),
-        ('customers', '0008_edges_verbose_names'),
+        ('customers', '0008_verbose_names'),
     ]
 
     operations = [

@@ -23,6 +23,6 @@ def _fillfactor(value: int):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("retention", "0007_team_digest_escalation")]
+    dependencies = [("retention", "0007_digest_escalation")]
 
     operations = [migrations.RunPython(_fillfactor(80), _fillfactor(100))]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('churn', '0007_edges_verbose_names'),
+        ('churn', '0007_verbose_names'),
         ('nightly', '0003_stages_outcomes_cases'),
     ]
 
