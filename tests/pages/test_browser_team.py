@@ -60,8 +60,8 @@ def test_branch_head_reassigns_two_cases_in_one_action_and_completes_a_callback(
     goto(page, "/cases/")
     page.locator("#reassign").wait_for()
     shot(page, "head-case-list-reassign")
-    page.locator(f"#row-{first.pk} input[name=case]").check()
-    page.locator(f"#row-{second.pk} input[name=case]").check()
+    page.locator(f"#row-{first.pk} input[type=checkbox][name=case]").check()
+    page.locator(f"#row-{second.pk} input[type=checkbox][name=case]").check()
     page.select_option("#reassign select[name=to]", str(world.colleague.pk))
     with page.expect_navigation():
         page.get_by_role("button", name=re.compile("转派已勾选的案例|Reassign the ticked cases")).click()
@@ -86,7 +86,8 @@ def test_branch_head_reassigns_two_cases_in_one_action_and_completes_a_callback(
     card.locator("input[name=outcome][value=reason_learnt]").check()
     card.locator("textarea[name=note]").fill("周末排队太久，已致歉并安排专属窗口")
     card.get_by_role("button", name=re.compile("保存回访|Save call")).click()
-    page.locator(f"#callback-{task.pk} .callback-done .flash").wait_for()
+    # The whole card is swapped (the check-back call that follows shows under the one just done).
+    page.locator(f"article[data-case='{task.case_id}'] .callback-done .flash").wait_for()
     task = Task.objects.get(pk=task.pk)
     assert task.status == "done" and task.outcome == "reason_learnt" and task.done_by == world.head
     shot(page, "head-callback-after-reassign")
